@@ -1,0 +1,198 @@
+/**
+ * `bedrock-dos-detector`: the command-line shell over the scanner and the sample generator.
+ * Exit codes: 0 done (with or without findings), 2 bad usage or unreadable input. User mistakes print one
+ * line on stderr, never a stack trace.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import {
+  DEFAULT_RULE,
+  defineRule,
+  METRIC_INFO,
+  METRICS,
+  type Metric,
+  parseDuration,
+  parseIsoOption,
+  type Rule,
+  RuleConfigError,
+  resolveWindow,
+} from "../core/rule.js";
+import { toJsonReport, toTableReport } from "./format.js";
+import { InputError } from "./log-files.js";
+import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
+import { scanLogs } from "./scan.js";
+
+export const EXIT_USAGE = 2;
+const MALFORMED_SHOWN = 5;
+
+const positiveInt = (value: string): number => {
+  if (!/^\d+$/.test(value.trim()) || Number(value) <= 0)
+    throw new InvalidArgumentError("must be a positive integer");
+  return Number(value);
+};
+
+interface ScanOptions {
+  start?: string;
+  end?: string;
+  lookback: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  requestSize?: number;
+  minRequests?: number;
+  format?: "table" | "json";
+  progress: boolean;
+}
+
+function progressBar(stream: NodeJS.WriteStream) {
+  let last = 0;
+  return {
+    update(done: number, total: number) {
+      const now = Date.now();
+      if (now - last < 100 || total === 0) return;
+      last = now;
+      const width = 30;
+      const ratio = Math.min(1, done / total);
+      const filled = Math.round(ratio * width);
+      stream.write(
+        `\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ` +
+          `${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB`,
+      );
+    },
+    clear() {
+      if (last > 0) stream.write(`\r${" ".repeat(70)}\r`);
+    },
+  };
+}
+
+async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
+  const thresholds: Partial<Record<Metric, number>> = {};
+  for (const m of METRICS) {
+    const v = opts[m];
+    if (v !== undefined) thresholds[m] = v;
+  }
+  const rule: Rule = defineRule({
+    thresholds,
+    minRequests: opts.minRequests,
+    lookbackMs: parseDuration(opts.lookback, "--lookback"),
+  });
+  const window = resolveWindow(rule, {
+    startMs: opts.start === undefined ? undefined : parseIsoOption(opts.start, "--start"),
+    endMs: opts.end === undefined ? undefined : parseIsoOption(opts.end, "--end"),
+    nowMs: Date.now(),
+  });
+  const format = opts.format ?? (process.stdout.isTTY ? "table" : "json");
+  const bar = opts.progress && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+  let malformed = 0;
+  const result = await scanLogs(paths, rule, window, {
+    onMalformed(location, reason) {
+      malformed++;
+      if (malformed <= MALFORMED_SHOWN) {
+        bar?.clear();
+        process.stderr.write(`${location}: ${reason}\n`);
+      }
+    },
+    onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
+  });
+  bar?.clear();
+  if (malformed > MALFORMED_SHOWN) {
+    process.stderr.write(`... and ${malformed - MALFORMED_SHOWN} more malformed lines (skipped)\n`);
+  }
+  for (const e of result.fileErrors) process.stderr.write(`error: ${e}\n`);
+  process.stdout.write(
+    format === "json" ? `${toJsonReport(result, rule, window)}\n` : toTableReport(result, rule, window),
+  );
+  return result.fileErrors.length > 0 ? EXIT_USAGE : 0;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("bedrock-dos-detector")
+    .description(
+      "Finds AWS accounts whose Amazon Bedrock calls look like denial-of-service or resource exhaustion:\n" +
+        "several requests over the prompt-token, completion-token or request-size threshold in one window.",
+    )
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)");
+
+  const scan = program
+    .command("scan")
+    .description(
+      "Scan Bedrock model-invocation log files (JSON lines, .gz, CloudWatch export lines) for heavy accounts.\n" +
+        "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...",
+    )
+    .argument("<path...>", "log files or directories")
+    .option("--start <iso>", "window start, included (default: end minus --lookback)")
+    .option("--end <iso>", "window end, excluded (default: now)")
+    .option("--lookback <duration>", "window length when --start is not given, e.g. 90m, 24h, 7d", "24h");
+  for (const m of METRICS) {
+    const info = METRIC_INFO[m];
+    scan.addOption(
+      new Option(`--${info.cliFlag} <n>`, `flag requests with ${info.label} above n (${info.source})`)
+        .argParser(positiveInt)
+        .default(undefined, String(DEFAULT_RULE.thresholds[m])),
+    );
+  }
+  scan
+    .addOption(
+      new Option("--min-requests <n>", "flag accounts with at least n heavy requests")
+        .argParser(positiveInt)
+        .default(undefined, String(DEFAULT_RULE.minRequests)),
+    )
+    .addOption(
+      new Option("--format <format>", "output format (default: table on a terminal, json otherwise)").choices(
+        ["table", "json"],
+      ),
+    )
+    .option("--no-progress", "no progress bar on stderr")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  bedrock-dos-detector scan ./AWSLogs
+  bedrock-dos-detector scan --start 2026-11-19T00:00:00Z --end 2026-11-20T00:00:00Z logs/ export.log
+  bedrock-dos-detector scan --lookback 7d --prompt-tokens 32000 --format json s3-copy/ > findings.json
+
+Exit codes: 0 scan done (findings or not), 2 bad options or unreadable input.`,
+    )
+    .action(async (paths: string[], opts: ScanOptions) => {
+      process.exitCode = await runScan(paths, opts);
+    });
+
+  program
+    .command("sample")
+    .description(
+      "Write realistic, seeded sample Bedrock invocation logs (S3 layout, gzip, a CloudWatch export)",
+    )
+    .argument("<dir>", "output directory (created; existing sample files are replaced)")
+    .option("--seed <n>", "random seed", positiveInt, 42)
+    .option("--end <iso>", "the sample's day ends here", DEFAULT_SAMPLE_END)
+    .action(async (dir: string, opts: { seed: number; end: string }) => {
+      const summary = await writeSampleData(dir, {
+        seed: opts.seed,
+        endMs: parseIsoOption(opts.end, "--end"),
+      });
+      process.stderr.write(`Wrote ${summary.records} records in ${summary.files} files under ${dir}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.commands.forEach((c) => {
+    c.exitOverride();
+  });
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; commander has already printed its own one-line message otherwise.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof RuleConfigError || err instanceof InputError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

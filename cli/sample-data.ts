@@ -1,0 +1,384 @@
+/**
+ * Seeded generator of realistic Bedrock model-invocation logs: several model families, Converse and
+ * InvokeModel bodies, streamed outputs (arrays of chunks), bodies offloaded to S3, failed calls, prompt-cache
+ * tokens, a CloudWatch export with a truncated line, and a few abusive accounts among ordinary traffic.
+ * Same seed and end time, same bytes.
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { DAY_MS, HOUR_MS } from "../core/rule.js";
+
+export const DEFAULT_SAMPLE_END = "2026-11-20T00:00:00Z";
+
+/** Bedrock puts bodies over 100 KB in S3 instead of inline. */
+const INLINE_BODY_LIMIT = 100_000;
+
+/** mulberry32: small, fast, good enough for sample data. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T,
+    chance: (p: number) => next() < p,
+  };
+}
+type Rng = ReturnType<typeof rng>;
+
+const WORDS = (
+  "the quarterly report shows revenue growth across regions while costs rose because of new data centre " +
+  "leases please summarise the key risks and list action items for the platform team include latency budgets " +
+  "error rates and customer impact the migration plan moves batch jobs to spot capacity translate this paragraph " +
+  'into French and keep the tone formal write unit tests for the parser “quoted” text with a "quote" café naïve ' +
+  "résumé 東京 data 🚀 launch review the contract clause on liability and indemnity compare both options"
+).split(" ");
+
+function text(r: Rng, chars: number): string {
+  const parts: string[] = [];
+  let n = 0;
+  while (n < chars) {
+    const w = r.pick(WORDS);
+    parts.push(w);
+    n += w.length + 1;
+    if (r.chance(0.04)) parts.push(".\n");
+  }
+  return parts.join(" ");
+}
+
+interface Family {
+  modelId: string;
+  operation: "Converse" | "ConverseStream" | "InvokeModel" | "InvokeModelWithResponseStream";
+}
+
+const FAMILIES: Record<string, Family> = {
+  claudeConverse: { modelId: "anthropic.claude-3-5-haiku-20241022-v1:0", operation: "Converse" },
+  claudeStream: {
+    modelId: "us.anthropic.claude-sonnet-4-20250514-v1:0",
+    operation: "InvokeModelWithResponseStream",
+  },
+  claudeInvoke: { modelId: "anthropic.claude-3-5-sonnet-20240620-v1:0", operation: "InvokeModel" },
+  novaStream: { modelId: "amazon.nova-lite-v1:0", operation: "ConverseStream" },
+  llama: { modelId: "meta.llama3-1-70b-instruct-v1:0", operation: "InvokeModel" },
+  titan: { modelId: "amazon.titan-text-express-v1", operation: "InvokeModel" },
+};
+
+function requestBody(f: Family, prompt: string, maxTokens: number): unknown {
+  if (f.operation === "Converse" || f.operation === "ConverseStream") {
+    return {
+      messages: [{ role: "user", content: [{ text: prompt }] }],
+      inferenceConfig: { maxTokens, temperature: 0.7 },
+    };
+  }
+  if (f.modelId.includes("anthropic")) {
+    return {
+      anthropic_version: "bedrock-2023-05-31",
+      max_tokens: maxTokens,
+      messages: [{ role: "user", content: [{ type: "text", text: prompt }] }],
+    };
+  }
+  if (f.modelId.includes("llama")) return { prompt, max_gen_len: maxTokens, temperature: 0.5, top_p: 0.9 };
+  return {
+    inputText: prompt,
+    textGenerationConfig: { maxTokenCount: maxTokens, temperature: 0.5, topP: 0.9 },
+  };
+}
+
+function responseBody(f: Family, r: Rng, answer: string, inTok: number, outTok: number): unknown {
+  const chunks = answer.match(/.{1,40}/gs) ?? [answer];
+  switch (f.operation) {
+    case "Converse":
+      return {
+        output: { message: { role: "assistant", content: [{ text: answer }] } },
+        stopReason: "end_turn",
+        metrics: { latencyMs: r.int(300, 9000) },
+        usage: { inputTokens: inTok, outputTokens: outTok, totalTokens: inTok + outTok },
+      };
+    case "ConverseStream":
+      return [
+        { messageStart: { role: "assistant" } },
+        ...chunks.map((t) => ({ contentBlockDelta: { delta: { text: t }, contentBlockIndex: 0 } })),
+        { contentBlockStop: { contentBlockIndex: 0 } },
+        { messageStop: { stopReason: "end_turn" } },
+        {
+          metadata: {
+            usage: { inputTokens: inTok, outputTokens: outTok, totalTokens: inTok + outTok },
+            metrics: { latencyMs: r.int(300, 9000) },
+          },
+        },
+      ];
+    case "InvokeModelWithResponseStream":
+      return [
+        {
+          type: "message_start",
+          message: { role: "assistant", usage: { input_tokens: inTok, output_tokens: 1 } },
+        },
+        ...chunks.map((t) => ({
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "text_delta", text: t },
+        })),
+        {
+          type: "message_stop",
+          "amazon-bedrock-invocationMetrics": {
+            inputTokenCount: inTok,
+            outputTokenCount: outTok,
+            invocationLatency: r.int(500, 20000),
+            firstByteLatency: r.int(200, 900),
+          },
+        },
+      ];
+    default:
+      if (f.modelId.includes("anthropic")) {
+        return {
+          id: `msg_${r.int(1e6, 9e6)}`,
+          type: "message",
+          role: "assistant",
+          content: [{ type: "text", text: answer }],
+          stop_reason: "end_turn",
+          usage: { input_tokens: inTok, output_tokens: outTok },
+        };
+      }
+      if (f.modelId.includes("llama")) {
+        return {
+          generation: answer,
+          prompt_token_count: inTok,
+          generation_token_count: outTok,
+          stop_reason: "stop",
+        };
+      }
+      return { inputTextTokenCount: inTok, results: [{ tokenCount: outTok, outputText: answer }] };
+  }
+}
+
+interface CallSpec {
+  accountId: string;
+  identity: string;
+  family: Family;
+  timeMs: number;
+  promptChars: number;
+  completionTokens: number;
+  cacheWriteTokens?: number;
+  errorCode?: string;
+  /** Older records list schemaType first and identity before the bodies; newer ones put them last. */
+  oldKeyOrder: boolean;
+}
+
+function uuid(r: Rng): string {
+  const hex = () => r.int(0, 0xffff).toString(16).padStart(4, "0");
+  return `${hex()}${hex()}-${hex()}-4${hex().slice(1)}-a${hex().slice(1)}-${hex()}${hex()}${hex()}`;
+}
+
+function record(r: Rng, c: CallSpec): Record<string, unknown> {
+  const prompt = text(r, c.promptChars);
+  const inTok = Math.max(1, Math.round(c.promptChars / 4));
+  const body = requestBody(c.family, prompt, Math.max(256, c.completionTokens + 200));
+  const bodyText = JSON.stringify(body);
+  const requestId = uuid(r);
+  const date = new Date(c.timeMs).toISOString().slice(0, 10).replaceAll("-", "/");
+  const s3 = (kind: string) =>
+    `s3://bedrock-logs-${c.accountId}/AWSLogs/${c.accountId}/BedrockModelInvocationLogs/us-east-1/${date}/data/${requestId}-${kind}.json.gz`;
+  const input: Record<string, unknown> = { inputContentType: "application/json" };
+  if (bodyText.length > INLINE_BODY_LIMIT) input.inputBodyS3Path = s3("input");
+  else input.inputBodyJson = body;
+  input.inputTokenCount = inTok;
+  if (c.cacheWriteTokens) {
+    input.cacheReadInputTokenCount = 0;
+    input.cacheWriteInputTokenCount = c.cacheWriteTokens;
+  }
+  let output: Record<string, unknown> | undefined;
+  if (!c.errorCode) {
+    const answer = text(r, Math.min(c.completionTokens * 4, 2_000_000));
+    const resp = responseBody(c.family, r, answer, inTok, c.completionTokens);
+    output = { outputContentType: "application/json" };
+    if (JSON.stringify(resp).length > INLINE_BODY_LIMIT) output.outputBodyS3Path = s3("output");
+    else output.outputBodyJson = resp;
+    output.outputTokenCount = c.completionTokens;
+  }
+  const timestamp = new Date(Math.floor(c.timeMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  const identity = { arn: c.identity };
+  const common = {
+    timestamp,
+    accountId: c.accountId,
+    region: "us-east-1",
+    requestId,
+    operation: c.family.operation,
+    modelId: c.family.modelId,
+  };
+  const tail = c.errorCode ? { errorCode: c.errorCode } : {};
+  return c.oldKeyOrder
+    ? { schemaType: "ModelInvocationLog", schemaVersion: "1.0", ...common, identity, input, output, ...tail }
+    : { ...common, input, output, ...tail, identity, schemaType: "ModelInvocationLog", schemaVersion: "1.0" };
+}
+
+const role = (account: string, name: string, session: string) =>
+  `arn:aws:sts::${account}:assumed-role/${name}/${session}`;
+const user = (account: string, name: string) => `arn:aws:iam::${account}:user/${name}`;
+
+/** Who calls what: ordinary tenants and the abusive patterns the rule is for. */
+function planCalls(r: Rng, endMs: number): CallSpec[] {
+  const startMs = endMs - DAY_MS;
+  const at = (from: number, to: number) => r.int(from, to - 1);
+  const calls: CallSpec[] = [];
+  const ordinary = [
+    {
+      accountId: "111122223333",
+      families: [FAMILIES.claudeConverse, FAMILIES.novaStream],
+      ids: ["support-bot", "docs-search"],
+    },
+    { accountId: "444455556666", families: [FAMILIES.claudeStream, FAMILIES.titan], ids: ["marketing-copy"] },
+    {
+      accountId: "777788889999",
+      families: [FAMILIES.llama, FAMILIES.claudeInvoke],
+      ids: ["etl-summaries", "analyst"],
+    },
+  ];
+  for (const t of ordinary) {
+    for (let i = 0; i < 500; i++) {
+      const session = `${r.pick(t.ids)}-${r.int(1, 9)}`;
+      calls.push({
+        accountId: t.accountId,
+        identity: role(t.accountId, `${session.split("-")[0]}-role`, session),
+        family: r.pick(t.families) as Family,
+        timeMs: at(startMs, endMs),
+        promptChars: r.int(80, 6000),
+        completionTokens: r.int(20, 1500),
+        errorCode: r.chance(0.02) ? "ThrottlingException" : undefined,
+        oldKeyOrder: r.chance(0.3),
+      });
+    }
+  }
+  // Prompt-caching tenant: tiny inputTokenCount, large cache writes (evidence only: not a rule metric).
+  for (let i = 0; i < 60; i++) {
+    calls.push({
+      accountId: "666677778888",
+      identity: role("666677778888", "rag-service", "rag"),
+      family: FAMILIES.claudeConverse as Family,
+      timeMs: at(startMs, endMs),
+      promptChars: r.int(12, 40),
+      completionTokens: r.int(100, 600),
+      cacheWriteTokens: r.int(20_000, 40_000),
+      oldKeyOrder: false,
+    });
+  }
+  // Abuse 1: long-context flood through a CI role (bodies over 100 KB go to S3, tokens still logged).
+  const burst1 = at(startMs + 6 * HOUR_MS, endMs - 3 * HOUR_MS);
+  for (let i = 0; i < 42; i++) {
+    calls.push({
+      accountId: "123456789012",
+      identity: role("123456789012", "ci-runner", `build-${r.int(1, 3)}`),
+      family: FAMILIES.claudeInvoke as Family,
+      timeMs: burst1 + i * r.int(20_000, 200_000),
+      promptChars: r.int(160_000, 720_000),
+      completionTokens: r.int(50, 400),
+      errorCode: i % 9 === 8 ? "ThrottlingException" : undefined,
+      oldKeyOrder: false,
+    });
+  }
+  // Abuse 2: completion exhaustion with a leaked access key: huge max tokens, long streamed answers.
+  const burst2 = at(startMs + HOUR_MS, endMs - 10 * HOUR_MS);
+  for (let i = 0; i < 24; i++) {
+    calls.push({
+      accountId: "987654321098",
+      identity: user("987654321098", "svc-legacy-key"),
+      family: FAMILIES.novaStream as Family,
+      timeMs: burst2 + i * r.int(60_000, 600_000),
+      promptChars: r.int(200, 1200),
+      completionTokens: r.int(8_500, 32_000),
+      oldKeyOrder: true,
+    });
+  }
+  // Abuse 3: request-size flood: inline bodies of 12-60 KB that stay under the token threshold.
+  const burst3 = at(startMs, endMs - 8 * HOUR_MS);
+  for (let i = 0; i < 30; i++) {
+    calls.push({
+      accountId: "555566667777",
+      identity: role("555566667777", "scraper", `worker-${r.int(1, 4)}`),
+      family: FAMILIES.llama as Family,
+      timeMs: burst3 + i * r.int(30_000, 400_000),
+      promptChars: r.int(12_000, 30_000),
+      completionTokens: r.int(100, 900),
+      oldKeyOrder: r.chance(0.5),
+    });
+  }
+  // One legitimate heavy batch request: a single match, below min requests.
+  calls.push({
+    accountId: "333344445555",
+    identity: role("333344445555", "nightly-report", "report"),
+    family: FAMILIES.claudeStream as Family,
+    timeMs: at(startMs, endMs),
+    promptChars: 90_000,
+    completionTokens: 4_000,
+    oldKeyOrder: false,
+  });
+  // Heavy traffic the day before: outside the default window, must not be flagged.
+  for (let i = 0; i < 5; i++) {
+    calls.push({
+      accountId: "999900001111",
+      identity: user("999900001111", "load-test"),
+      family: FAMILIES.claudeConverse as Family,
+      timeMs: startMs - HOUR_MS - i * 60_000,
+      promptChars: 60_000,
+      completionTokens: 9_000,
+      oldKeyOrder: false,
+    });
+  }
+  return calls.sort((a, b) => a.timeMs - b.timeMs);
+}
+
+export interface SampleSummary {
+  files: number;
+  records: number;
+}
+
+/**
+ * Writes the sample under `dir`: S3 layout `AWSLogs/<account>/BedrockModelInvocationLogs/us-east-1/YYYY/MM/DD/HH/*.json.gz`
+ * for most accounts, and a CloudWatch Logs export (`<timestamp> <json>` lines, gzip) for one.
+ */
+export async function writeSampleData(
+  dir: string,
+  opts: { seed: number; endMs: number },
+): Promise<SampleSummary> {
+  const r = rng(opts.seed);
+  const calls = planCalls(r, opts.endMs);
+  const files = new Map<string, string[]>();
+  const exportedAccount = "111122223333";
+  for (const c of calls) {
+    const line = JSON.stringify(record(r, c));
+    const iso = new Date(c.timeMs).toISOString();
+    let path: string;
+    let text = line;
+    if (c.accountId === exportedAccount) {
+      path = "cloudwatch-export/3f1c9a2e-export/aws/bedrock/modelinvocations/000000.gz";
+      text = `${iso} ${line}`;
+    } else {
+      const hour = iso.slice(0, 13).replace(/[-T]/g, "/");
+      const stamp = `${iso.slice(0, 13).replace(/-/g, "")}00`;
+      path = `AWSLogs/${c.accountId}/BedrockModelInvocationLogs/us-east-1/${hour}/${stamp}Z_${c.accountId.slice(-4)}.json.gz`;
+    }
+    const lines = files.get(path) ?? [];
+    lines.push(text);
+    files.set(path, lines);
+  }
+  // Exports get cut off: one truncated line, which the scanner must report and skip.
+  const exported = files.get("cloudwatch-export/3f1c9a2e-export/aws/bedrock/modelinvocations/000000.gz");
+  if (exported && exported.length > 10) exported.splice(10, 0, (exported[10] ?? "").slice(0, 300));
+
+  await rm(join(dir, "AWSLogs"), { recursive: true, force: true });
+  await rm(join(dir, "cloudwatch-export"), { recursive: true, force: true });
+  let records = 0;
+  for (const [path, lines] of files) {
+    const full = join(dir, path);
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, gzipSync(`${lines.join("\n")}\n`, { level: 6 }));
+    records += lines.length;
+  }
+  return { files: files.size, records };
+}

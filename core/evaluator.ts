@@ -1,0 +1,238 @@
+/**
+ * The in-process engine: the rule over records, streaming, with per-account partial aggregates that merge
+ * (max and count are associative and commutative), so time slices, files or query rows combine freely.
+ */
+import type { InvocationRecord } from "./record-reader.js";
+import { METRICS, type Metric, type Rule, type Window } from "./rule.js";
+
+/** Key used for evidence when a record has no identity ARN or model id. */
+export const UNKNOWN = "(unknown)";
+
+/**
+ * A group of matching requests that share account, identity and model: one record counts as a group of one,
+ * and one Logs Insights result row is one group.
+ */
+export interface MatchGroup {
+  readonly accountId: string;
+  readonly identityArn: string | null;
+  readonly modelId: string | null;
+  readonly requestCount: number;
+  readonly maxPromptTokens: number | null;
+  readonly maxRequestSize: number | null;
+  readonly maxCompletionTokens: number | null;
+  /** Largest input including cache read and write tokens (evidence for prompt-caching abuse). */
+  readonly maxCacheInclusiveInputTokens: number | null;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+}
+
+/** Partial aggregate of one account's matching requests. Mergeable. */
+export interface AccountAggregate {
+  accountId: string;
+  requestCount: number;
+  maxPromptTokens: number | null;
+  maxRequestSize: number | null;
+  maxCompletionTokens: number | null;
+  maxCacheInclusiveInputTokens: number | null;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** Matching requests per identity ARN. */
+  identities: Map<string, number>;
+  /** Matching requests per model id. */
+  models: Map<string, number>;
+}
+
+export type Aggregates = Map<string, AccountAggregate>;
+
+export interface Finding {
+  accountId: string;
+  maxPromptTokens: number | null;
+  maxRequestSize: number | null;
+  maxCompletionTokens: number | null;
+  requestCount: number;
+  firstSeen: string;
+  lastSeen: string;
+  maxCacheInclusiveInputTokens: number | null;
+  topIdentities: { identityArn: string; requestCount: number }[];
+  topModels: { modelId: string; requestCount: number }[];
+  /** Distinct identities and models behind the account's matches (the top lists may be shorter). */
+  identityCount: number;
+  modelCount: number;
+}
+
+const metricValue = (r: InvocationRecord, m: Metric): number | null => r[m];
+
+/** True when any present metric is strictly above its threshold (missing metrics never match). */
+export function matches(record: InvocationRecord, rule: Rule): boolean {
+  return METRICS.some((m) => {
+    const v = metricValue(record, m);
+    return v !== null && v > rule.thresholds[m];
+  });
+}
+
+export function inWindow(timestampMs: number, window: Window): boolean {
+  return timestampMs >= window.startMs && timestampMs < window.endMs;
+}
+
+const maxOf = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.max(a, b);
+
+function cacheInclusiveInput(r: InvocationRecord): number | null {
+  if (r.promptTokens === null && r.cacheReadTokens === null && r.cacheWriteTokens === null) return null;
+  return (r.promptTokens ?? 0) + (r.cacheReadTokens ?? 0) + (r.cacheWriteTokens ?? 0);
+}
+
+/** The group of one matching record. */
+export function groupOf(r: InvocationRecord): MatchGroup {
+  return {
+    accountId: r.accountId,
+    identityArn: r.identityArn,
+    modelId: r.modelId,
+    requestCount: 1,
+    maxPromptTokens: r.promptTokens,
+    maxRequestSize: r.requestSize,
+    maxCompletionTokens: r.completionTokens,
+    maxCacheInclusiveInputTokens: cacheInclusiveInput(r),
+    firstSeenMs: r.timestampMs,
+    lastSeenMs: r.timestampMs,
+  };
+}
+
+const bump = (map: Map<string, number>, key: string, n: number) => map.set(key, (map.get(key) ?? 0) + n);
+
+function aggregateOf(g: MatchGroup): AccountAggregate {
+  return {
+    accountId: g.accountId,
+    requestCount: g.requestCount,
+    maxPromptTokens: g.maxPromptTokens,
+    maxRequestSize: g.maxRequestSize,
+    maxCompletionTokens: g.maxCompletionTokens,
+    maxCacheInclusiveInputTokens: g.maxCacheInclusiveInputTokens,
+    firstSeenMs: g.firstSeenMs,
+    lastSeenMs: g.lastSeenMs,
+    identities: new Map([[g.identityArn ?? UNKNOWN, g.requestCount]]),
+    models: new Map([[g.modelId ?? UNKNOWN, g.requestCount]]),
+  };
+}
+
+/** Folds `from` into `into` (same account). */
+function absorb(into: AccountAggregate, from: AccountAggregate): void {
+  into.requestCount += from.requestCount;
+  into.maxPromptTokens = maxOf(into.maxPromptTokens, from.maxPromptTokens);
+  into.maxRequestSize = maxOf(into.maxRequestSize, from.maxRequestSize);
+  into.maxCompletionTokens = maxOf(into.maxCompletionTokens, from.maxCompletionTokens);
+  into.maxCacheInclusiveInputTokens = maxOf(
+    into.maxCacheInclusiveInputTokens,
+    from.maxCacheInclusiveInputTokens,
+  );
+  into.firstSeenMs = Math.min(into.firstSeenMs, from.firstSeenMs);
+  into.lastSeenMs = Math.max(into.lastSeenMs, from.lastSeenMs);
+  for (const [k, n] of from.identities) bump(into.identities, k, n);
+  for (const [k, n] of from.models) bump(into.models, k, n);
+}
+
+/** Adds a group of matching requests to the aggregates (mutates `into`). */
+export function addGroup(into: Aggregates, g: MatchGroup): void {
+  const existing = into.get(g.accountId);
+  if (existing) absorb(existing, aggregateOf(g));
+  else into.set(g.accountId, aggregateOf(g));
+}
+
+/** Merges two partial aggregates into a new one; neither input is changed. */
+export function mergeAggregates(x: Aggregates, y: Aggregates): Aggregates {
+  const out: Aggregates = new Map();
+  for (const a of [...x.values(), ...y.values()]) {
+    const existing = out.get(a.accountId);
+    if (existing) absorb(existing, a);
+    else out.set(a.accountId, { ...a, identities: new Map(a.identities), models: new Map(a.models) });
+  }
+  return out;
+}
+
+/** Descending with nulls last. */
+const desc = (a: number | null, b: number | null): number => {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return b - a;
+};
+
+/** The contract's order: the three maxima descending (nulls last), then accountId ascending. */
+export function compareFindings(
+  a: Pick<Finding, "accountId" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
+  b: Pick<Finding, "accountId" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
+): number {
+  return (
+    desc(a.maxPromptTokens, b.maxPromptTokens) ||
+    desc(a.maxRequestSize, b.maxRequestSize) ||
+    desc(a.maxCompletionTokens, b.maxCompletionTokens) ||
+    (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0)
+  );
+}
+
+/** Most frequent first, ties by key, at most `limit`. */
+function top(map: Map<string, number>, limit: number): [string, number][] {
+  return [...map].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
+}
+
+export const DEFAULT_TOP_EVIDENCE = 5;
+
+/** Applies `minRequests` and the contract's order to aggregates and shapes the findings. */
+export function toFindings(
+  aggregates: Aggregates,
+  rule: Rule,
+  topEvidence = DEFAULT_TOP_EVIDENCE,
+): Finding[] {
+  return [...aggregates.values()]
+    .filter((a) => a.requestCount >= rule.minRequests)
+    .map(
+      (a): Finding => ({
+        accountId: a.accountId,
+        maxPromptTokens: a.maxPromptTokens,
+        maxRequestSize: a.maxRequestSize,
+        maxCompletionTokens: a.maxCompletionTokens,
+        requestCount: a.requestCount,
+        firstSeen: new Date(a.firstSeenMs).toISOString(),
+        lastSeen: new Date(a.lastSeenMs).toISOString(),
+        maxCacheInclusiveInputTokens: a.maxCacheInclusiveInputTokens,
+        topIdentities: top(a.identities, topEvidence).map(([identityArn, requestCount]) => ({
+          identityArn,
+          requestCount,
+        })),
+        topModels: top(a.models, topEvidence).map(([modelId, requestCount]) => ({ modelId, requestCount })),
+        identityCount: a.identities.size,
+        modelCount: a.models.size,
+      }),
+    )
+    .sort(compareFindings);
+}
+
+export interface EvaluationStats {
+  recordsRead: number;
+  recordsInWindow: number;
+  recordsMatched: number;
+}
+
+/** Streaming evaluation: feed records one at a time; memory grows with accounts, not records. */
+export class RuleEvaluator {
+  readonly aggregates: Aggregates = new Map();
+  readonly stats: EvaluationStats = { recordsRead: 0, recordsInWindow: 0, recordsMatched: 0 };
+
+  constructor(
+    readonly rule: Rule,
+    readonly window: Window,
+  ) {}
+
+  add(record: InvocationRecord): void {
+    this.stats.recordsRead++;
+    if (!inWindow(record.timestampMs, this.window)) return;
+    this.stats.recordsInWindow++;
+    if (!matches(record, this.rule)) return;
+    this.stats.recordsMatched++;
+    addGroup(this.aggregates, groupOf(record));
+  }
+
+  findings(topEvidence?: number): Finding[] {
+    return toFindings(this.aggregates, this.rule, topEvidence);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The rule as CloudWatch Logs Insights query text. Result rows carry the fields named in ROW, as strings;
+ * `firstSeen`/`lastSeen` in Insights' `YYYY-MM-DD HH:MM:SS.mmm` UTC format.
+ *
+ * Why every field is parsed from `@message` instead of using auto-discovered JSON fields: Insights extracts at
+ * most 200 fields per event, and Bedrock records with large or streamed bodies flatten to far more, with the
+ * token counts after the bodies, so `input.inputTokenCount` is silently missing for exactly the heavy requests
+ * this rule exists for. The regexes are anchored on `"key":`; inside a JSON string quotes are escaped
+ * (`\"inputTokenCount\":`), so prompt text cannot fake them.
+ *
+ * Only validated numbers are interpolated (the rule's thresholds, the window, the row limit, and account ids
+ * checked against a digits-only pattern): no configuration string can change the query's meaning.
+ */
+import { METRIC_INFO, METRICS, type Rule, type Window } from "./rule.js";
+
+/** Result-row field names, shared by the query and the code that parses its rows. */
+export const ROW = {
+  accountId: "account",
+  identityArn: "identityArn",
+  modelId: "model",
+  requestCount: "requestCount",
+  maxPromptTokens: METRIC_INFO.promptTokens.maxField,
+  maxRequestSize: METRIC_INFO.requestSize.maxField,
+  maxCompletionTokens: METRIC_INFO.completionTokens.maxField,
+  maxCacheInclusiveInputTokens: "maxCacheInclusiveInputTokens",
+  firstSeen: "firstSeen",
+  lastSeen: "lastSeen",
+} as const;
+
+/** Per-record fields the query extracts (names chosen not to collide with auto-discovered ones). */
+const F = {
+  account: ROW.accountId,
+  identity: ROW.identityArn,
+  model: ROW.modelId,
+  body: "inputBody",
+  promptAfterBody: "promptTokensAfterBody",
+  promptAny: "promptTokensAny",
+  promptTokens: "promptTokens",
+  completionTokens: "completionTokens",
+  requestSize: "requestSize",
+  cacheRead: "cacheReadTokens",
+  cacheWrite: "cacheWriteTokens",
+} as const;
+
+/** `account`: one row per account, mirroring the hunt. `evidence`: one row per account, identity and model. */
+export type QueryShape = "account" | "evidence";
+
+export interface QueryOptions {
+  readonly shape: QueryShape;
+  /** Row limit (`limit` command); Insights returns 10,000 rows by default. */
+  readonly limit?: number;
+  /** Account ids to leave out (12-digit ids only; validated). */
+  readonly excludeAccountIds?: readonly string[];
+}
+
+export const DEFAULT_ROW_LIMIT = 10_000;
+export const MAX_ROW_LIMIT = 10_000;
+const ACCOUNT_ID = /^\d{12}$/;
+
+function assertInt(value: number, what: string, min = 0): void {
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new RangeError(`${what} must be an integer >= ${min}`);
+}
+
+/** The account-level query plus evidence columns, or the per-identity/model variant. */
+export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOptions): string {
+  const limit = options.limit ?? DEFAULT_ROW_LIMIT;
+  assertInt(limit, "limit", 1);
+  if (limit > MAX_ROW_LIMIT) throw new RangeError(`limit must be at most ${MAX_ROW_LIMIT}`);
+  assertInt(window.startMs, "window start");
+  assertInt(window.endMs, "window end");
+  assertInt(rule.minRequests, "minRequests", 1);
+  for (const m of METRICS) assertInt(rule.thresholds[m], `${m} threshold`, 1);
+  const excluded = options.excludeAccountIds ?? [];
+  for (const id of excluded) {
+    if (!ACCOUNT_ID.test(id))
+      throw new RangeError(`excluded account id ${JSON.stringify(id)} is not 12 digits`);
+  }
+
+  const t = rule.thresholds;
+  const groupBy = options.shape === "account" ? [F.account] : [F.account, F.identity, F.model];
+  const lines = [
+    // The record's own timestamp is @timestamp; StartQuery's bounds are whole seconds and inclusive, so
+    // the exact half-open window [start, end) is enforced here in milliseconds.
+    `filter toMillis(@timestamp) >= ${window.startMs} and toMillis(@timestamp) < ${window.endMs}`,
+    // accountId and modelId come before the bodies in every Bedrock key order: the first match is theirs.
+    `| parse @message /"accountId":\\s*"(?<${F.account}>[^"]*)"/`,
+    `| parse @message /"modelId":\\s*"(?<${F.model}>[^"]*)"/`,
+    // identity is evidence only; newer records put it after the bodies.
+    `| parse @message /"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identity}>[^"]*)"/`,
+    // The inline request body and the token count that closes it. Greedy: the body runs to the last
+    // `,"inputTokenCount":N` followed by the end of the input object, which is the record's own.
+    `| parse @message /"inputBodyJson":\\s*(?<${F.body}>.*),\\s*"inputTokenCount":\\s*(?<${F.promptAfterBody}>\\d+)\\s*[,}]/`,
+    // Records without an inline body (offloaded to S3, text delivery off): the input object has no
+    // caller-written keys, so the first occurrence is the record's own.
+    `| parse @message /"inputTokenCount":\\s*(?<${F.promptAny}>\\d+)/`,
+    // outputTokenCount closes the output object, after the response body: the last occurrence is its own.
+    `| parse @message /.*"outputTokenCount":\\s*(?<${F.completionTokens}>\\d+)/`,
+    `| parse @message /"cacheReadInputTokenCount":\\s*(?<${F.cacheRead}>\\d+)/`,
+    `| parse @message /"cacheWriteInputTokenCount":\\s*(?<${F.cacheWrite}>\\d+)/`,
+    // Request size = code points of the compact body text (Bedrock writes compact JSON).
+    `| fields coalesce(${F.promptAfterBody}, ${F.promptAny}) as ${F.promptTokens}, strlen(${F.body}) as ${F.requestSize}`,
+    // The rule: any metric strictly above its threshold; a missing metric never matches.
+    `| filter ${F.promptTokens} > ${t.promptTokens} or ${F.completionTokens} > ${t.completionTokens} or ${F.requestSize} > ${t.requestSize}`,
+    ...(excluded.length > 0
+      ? [`| filter ${F.account} not in [${excluded.map((id) => `"${id}"`).join(", ")}]`]
+      : []),
+    `| stats count(*) as ${ROW.requestCount}, max(${F.promptTokens}) as ${ROW.maxPromptTokens}, ` +
+      `max(${F.requestSize}) as ${ROW.maxRequestSize}, max(${F.completionTokens}) as ${ROW.maxCompletionTokens}, ` +
+      `max(${F.promptTokens} + coalesce(${F.cacheRead}, 0) + coalesce(${F.cacheWrite}, 0)) as ${ROW.maxCacheInclusiveInputTokens}, ` +
+      `min(@timestamp) as ${ROW.firstSeen}, max(@timestamp) as ${ROW.lastSeen} by ${groupBy.join(", ")}`,
+    // minRequests is per account: only the account-level shape can apply it in the query.
+    ...(options.shape === "account" ? [`| filter ${ROW.requestCount} >= ${rule.minRequests}`] : []),
+    // Insights documents one sort key; the code finishes the contract's full order.
+    `| sort ${ROW.maxPromptTokens} desc`,
+    `| limit ${limit}`,
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,171 @@
+/**
+ * The detection rule: one typed source of truth for its thresholds, grouping and order.
+ *
+ * Mirrors Elastic's hunt "AWS Bedrock LLM Denial-of-Service or Resource Exhaustion" under the contract in
+ * docs (README "The rule"): a record matches when any present metric is strictly above its threshold;
+ * matches are grouped per `accountId`; accounts with at least `minRequests` matches are findings, heaviest
+ * first. No AWS imports here: both engines (Logs Insights query text, in-process evaluator) derive from it.
+ */
+import { z } from "zod";
+
+/** The three metrics, in the order findings are sorted by (all descending, nulls last). */
+export const METRICS = ["promptTokens", "requestSize", "completionTokens"] as const;
+export type Metric = (typeof METRICS)[number];
+
+/** Per-metric facts that the engines, the CLI and the alerts derive their names and texts from. */
+export const METRIC_INFO: Record<
+  Metric,
+  { readonly label: string; readonly maxField: MaxField; readonly source: string; readonly cliFlag: string }
+> = {
+  promptTokens: {
+    label: "prompt tokens",
+    maxField: "maxPromptTokens",
+    source: "input.inputTokenCount",
+    cliFlag: "prompt-tokens",
+  },
+  requestSize: {
+    label: "request size",
+    maxField: "maxRequestSize",
+    source: "code points of input.inputBodyJson, compact",
+    cliFlag: "request-size",
+  },
+  completionTokens: {
+    label: "completion tokens",
+    maxField: "maxCompletionTokens",
+    source: "output.outputTokenCount",
+    cliFlag: "completion-tokens",
+  },
+};
+
+export type MaxField = "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens";
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+/** Longest window any engine accepts: longer hunts belong in a batch job, not a rolling rule. */
+export const MAX_WINDOW_MS = 31 * DAY_MS;
+
+export interface Rule {
+  /** A record matches when any present metric is strictly greater than its threshold. */
+  readonly thresholds: Readonly<Record<Metric, number>>;
+  /** An account is a finding when it has at least this many matching records (the hunt's `> 1`). */
+  readonly minRequests: number;
+  /** Default window length when only the end is given. */
+  readonly lookbackMs: number;
+}
+
+export const DEFAULT_RULE: Rule = Object.freeze({
+  thresholds: Object.freeze({ promptTokens: 8000, requestSize: 8000, completionTokens: 8000 }),
+  minRequests: 2,
+  lookbackMs: DAY_MS,
+});
+
+/** A user or configuration mistake: reported as one line, never as a stack trace. */
+export class RuleConfigError extends Error {
+  override name = "RuleConfigError";
+}
+
+const positiveInt = (what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int({ error: `${what} must be a whole number` })
+    .positive({ error: `${what} must be greater than 0` })
+    .max(Number.MAX_SAFE_INTEGER, { error: `${what} is too large` });
+
+const ruleOverridesSchema = z.strictObject({
+  thresholds: z
+    .strictObject({
+      promptTokens: positiveInt("prompt-tokens threshold").optional(),
+      requestSize: positiveInt("request-size threshold").optional(),
+      completionTokens: positiveInt("completion-tokens threshold").optional(),
+    })
+    .optional(),
+  minRequests: positiveInt("min-requests").optional(),
+  lookbackMs: positiveInt("lookback")
+    .max(MAX_WINDOW_MS, { error: `lookback must be at most ${MAX_WINDOW_MS / DAY_MS} days` })
+    .optional(),
+});
+
+export type RuleOverrides = z.input<typeof ruleOverridesSchema>;
+
+/** Builds a rule from the defaults and validated overrides; throws RuleConfigError naming the bad value. */
+export function defineRule(overrides: RuleOverrides = {}): Rule {
+  const parsed = ruleOverridesSchema.safeParse(overrides);
+  if (!parsed.success) {
+    throw new RuleConfigError(parsed.error.issues.map((i) => i.message).join("; "));
+  }
+  const o = parsed.data;
+  return Object.freeze({
+    thresholds: Object.freeze({
+      promptTokens: o.thresholds?.promptTokens ?? DEFAULT_RULE.thresholds.promptTokens,
+      requestSize: o.thresholds?.requestSize ?? DEFAULT_RULE.thresholds.requestSize,
+      completionTokens: o.thresholds?.completionTokens ?? DEFAULT_RULE.thresholds.completionTokens,
+    }),
+    minRequests: o.minRequests ?? DEFAULT_RULE.minRequests,
+    lookbackMs: o.lookbackMs ?? DEFAULT_RULE.lookbackMs,
+  });
+}
+
+/** Half-open time window `[startMs, endMs)` on the record's own `timestamp`. */
+export interface Window {
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** Validates a window: start before end, not longer than MAX_WINDOW_MS. */
+export function checkWindow(window: Window): Window {
+  const { startMs, endMs } = window;
+  if (!Number.isFinite(startMs) || !Number.isFinite(endMs))
+    throw new RuleConfigError("window is not a valid time range");
+  if (startMs >= endMs) {
+    throw new RuleConfigError(
+      `window start ${new Date(startMs).toISOString()} must be before its end ${new Date(endMs).toISOString()}`,
+    );
+  }
+  if (endMs - startMs > MAX_WINDOW_MS) {
+    throw new RuleConfigError(`window is longer than ${MAX_WINDOW_MS / DAY_MS} days`);
+  }
+  return window;
+}
+
+/** The window ending at `endMs` (default: now) that spans the rule's lookback, or explicit bounds. */
+export function resolveWindow(rule: Rule, opts: { startMs?: number; endMs?: number; nowMs: number }): Window {
+  const endMs = opts.endMs ?? (opts.startMs !== undefined ? opts.startMs + rule.lookbackMs : opts.nowMs);
+  const startMs = opts.startMs ?? endMs - rule.lookbackMs;
+  return checkWindow({ startMs, endMs });
+}
+
+const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR_MS, d: DAY_MS };
+
+/** Parses `90m`, `24h`, `7d`, `3600s` into milliseconds. */
+export function parseDuration(text: string, what = "duration"): number {
+  const m = DURATION.exec(text.trim());
+  const unit = m?.[2];
+  if (!m || unit === undefined) {
+    throw new RuleConfigError(`${what} "${text}" is not a duration like 90m, 24h or 7d`);
+  }
+  const ms = Number(m[1]) * (UNIT_MS[unit] ?? Number.NaN);
+  if (!Number.isSafeInteger(ms) || ms <= 0)
+    throw new RuleConfigError(`${what} "${text}" must be greater than 0`);
+  return ms;
+}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Parses an ISO-8601 timestamp with an explicit zone (`Z` or `+hh:mm`); null if it is not one. */
+export function parseIsoTimestamp(text: string): number | null {
+  if (!ISO_UTC.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** Like parseIsoTimestamp, for user input: throws a RuleConfigError naming the option. */
+export function parseIsoOption(text: string, what: string): number {
+  const ms = parseIsoTimestamp(text);
+  if (ms === null) {
+    throw new RuleConfigError(
+      `${what} "${text}" is not an ISO-8601 time with a zone, e.g. 2026-11-20T00:00:00Z`,
+    );
+  }
+  return ms;
+}

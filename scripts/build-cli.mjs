@@ -1,0 +1,16 @@
+// Bundles the CLI into one ESM file (dist/cli.mjs) so that `npm ci` leaves a runnable `bedrock-dos-detector`.
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["cli/bin.ts"],
+  outfile: "dist/cli.mjs",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  sourcemap: "linked",
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: "warning",
+});

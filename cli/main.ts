@@ -78,6 +78,7 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
     startMs: opts.start === undefined ? undefined : parseIsoOption(opts.start, "--start"),
     endMs: opts.end === undefined ? undefined : parseIsoOption(opts.end, "--end"),
     nowMs: Date.now(),
+    maxMs: Number.POSITIVE_INFINITY,
   });
   const format = opts.format ?? (process.stdout.isTTY ? "table" : "json");
   const bar = opts.progress && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
@@ -109,8 +110,7 @@ export function buildProgram(): Command {
       "Finds AWS accounts whose Amazon Bedrock calls look like denial-of-service or resource exhaustion:\n" +
         "several requests over the prompt-token, completion-token or request-size threshold in one window.",
     )
-    .version("0.1.0")
-    .showHelpAfterError("(run with --help for usage)");
+    .version("0.1.0");
 
   const scan = program
     .command("scan")

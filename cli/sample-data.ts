@@ -218,6 +218,21 @@ function record(r: Rng, c: CallSpec): Record<string, unknown> {
     : { ...common, input, output, ...tail, identity, schemaType: "ModelInvocationLog", schemaVersion: "1.0" };
 }
 
+/** The sample's story: which accounts abuse Bedrock and how (the scan of the sample must flag exactly these). */
+export const SAMPLE_ACCOUNTS = {
+  longContextFlood: "123456789012",
+  completionFlood: "987654321098",
+  requestSizeFlood: "555566667777",
+  singleHeavyBatch: "333344445555",
+  heavyDayBefore: "999900001111",
+  promptCaching: "666677778888",
+} as const;
+export const SAMPLE_ABUSIVE: readonly string[] = [
+  SAMPLE_ACCOUNTS.longContextFlood,
+  SAMPLE_ACCOUNTS.completionFlood,
+  SAMPLE_ACCOUNTS.requestSizeFlood,
+];
+
 const role = (account: string, name: string, session: string) =>
   `arn:aws:sts::${account}:assumed-role/${name}/${session}`;
 const user = (account: string, name: string) => `arn:aws:iam::${account}:user/${name}`;
@@ -258,8 +273,8 @@ function planCalls(r: Rng, endMs: number): CallSpec[] {
   // Prompt-caching tenant: tiny inputTokenCount, large cache writes (evidence only: not a rule metric).
   for (let i = 0; i < 60; i++) {
     calls.push({
-      accountId: "666677778888",
-      identity: role("666677778888", "rag-service", "rag"),
+      accountId: SAMPLE_ACCOUNTS.promptCaching,
+      identity: role(SAMPLE_ACCOUNTS.promptCaching, "rag-service", "rag"),
       family: FAMILIES.claudeConverse as Family,
       timeMs: at(startMs, endMs),
       promptChars: r.int(12, 40),
@@ -272,8 +287,8 @@ function planCalls(r: Rng, endMs: number): CallSpec[] {
   const burst1 = at(startMs + 6 * HOUR_MS, endMs - 3 * HOUR_MS);
   for (let i = 0; i < 42; i++) {
     calls.push({
-      accountId: "123456789012",
-      identity: role("123456789012", "ci-runner", `build-${r.int(1, 3)}`),
+      accountId: SAMPLE_ACCOUNTS.longContextFlood,
+      identity: role(SAMPLE_ACCOUNTS.longContextFlood, "ci-runner", `build-${r.int(1, 3)}`),
       family: FAMILIES.claudeInvoke as Family,
       timeMs: burst1 + i * r.int(20_000, 200_000),
       promptChars: r.int(160_000, 720_000),
@@ -286,8 +301,8 @@ function planCalls(r: Rng, endMs: number): CallSpec[] {
   const burst2 = at(startMs + HOUR_MS, endMs - 10 * HOUR_MS);
   for (let i = 0; i < 24; i++) {
     calls.push({
-      accountId: "987654321098",
-      identity: user("987654321098", "svc-legacy-key"),
+      accountId: SAMPLE_ACCOUNTS.completionFlood,
+      identity: user(SAMPLE_ACCOUNTS.completionFlood, "svc-legacy-key"),
       family: FAMILIES.novaStream as Family,
       timeMs: burst2 + i * r.int(60_000, 600_000),
       promptChars: r.int(200, 1200),
@@ -299,8 +314,8 @@ function planCalls(r: Rng, endMs: number): CallSpec[] {
   const burst3 = at(startMs, endMs - 8 * HOUR_MS);
   for (let i = 0; i < 30; i++) {
     calls.push({
-      accountId: "555566667777",
-      identity: role("555566667777", "scraper", `worker-${r.int(1, 4)}`),
+      accountId: SAMPLE_ACCOUNTS.requestSizeFlood,
+      identity: role(SAMPLE_ACCOUNTS.requestSizeFlood, "scraper", `worker-${r.int(1, 4)}`),
       family: FAMILIES.llama as Family,
       timeMs: burst3 + i * r.int(30_000, 400_000),
       promptChars: r.int(12_000, 30_000),
@@ -310,8 +325,8 @@ function planCalls(r: Rng, endMs: number): CallSpec[] {
   }
   // One legitimate heavy batch request: a single match, below min requests.
   calls.push({
-    accountId: "333344445555",
-    identity: role("333344445555", "nightly-report", "report"),
+    accountId: SAMPLE_ACCOUNTS.singleHeavyBatch,
+    identity: role(SAMPLE_ACCOUNTS.singleHeavyBatch, "nightly-report", "report"),
     family: FAMILIES.claudeStream as Family,
     timeMs: at(startMs, endMs),
     promptChars: 90_000,
@@ -321,8 +336,8 @@ function planCalls(r: Rng, endMs: number): CallSpec[] {
   // Heavy traffic the day before: outside the default window, must not be flagged.
   for (let i = 0; i < 5; i++) {
     calls.push({
-      accountId: "999900001111",
-      identity: user("999900001111", "load-test"),
+      accountId: SAMPLE_ACCOUNTS.heavyDayBefore,
+      identity: user(SAMPLE_ACCOUNTS.heavyDayBefore, "load-test"),
       family: FAMILIES.claudeConverse as Family,
       timeMs: startMs - HOUR_MS - i * 60_000,
       promptChars: 60_000,

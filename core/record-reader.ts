@@ -195,6 +195,13 @@ class Scanner {
     return units - countSurrogatePairs(this.text, start, this.pos);
   }
 
+  /** measureCompact for a value that may be `null` (then null). */
+  optionalMeasure(): number | null {
+    if (this.peek() !== 0x6e) return this.measureCompact();
+    this.skipValue();
+    return null;
+  }
+
   /** Reads a string value, or skips a non-string value and returns null. */
   optionalString(): string | null {
     if (this.peek() === QUOTE) return this.string();
@@ -296,8 +303,7 @@ export function readRecord(text: string): ReadResult {
           else
             s.members(2, (k) => {
               // A null body is no body (offloaded or not delivered), like an absent one.
-              if (k === "inputBodyJson")
-                f.requestSize = s.peek() === 0x6e ? (s.skipValue(), null) : s.measureCompact();
+              if (k === "inputBodyJson") f.requestSize = s.optionalMeasure();
               else if (k === "inputTokenCount") f.promptTokens = s.optionalCount();
               else if (k === "cacheReadInputTokenCount") f.cacheReadTokens = s.optionalCount();
               else if (k === "cacheWriteInputTokenCount") f.cacheWriteTokens = s.optionalCount();

@@ -111,8 +111,8 @@ export interface Window {
   readonly endMs: number;
 }
 
-/** Validates a window: start before end, not longer than MAX_WINDOW_MS. */
-export function checkWindow(window: Window): Window {
+/** Validates a window: start before end, not longer than `maxMs` (default MAX_WINDOW_MS). */
+export function checkWindow(window: Window, maxMs = MAX_WINDOW_MS): Window {
   const { startMs, endMs } = window;
   if (!Number.isFinite(startMs) || !Number.isFinite(endMs))
     throw new RuleConfigError("window is not a valid time range");
@@ -121,17 +121,23 @@ export function checkWindow(window: Window): Window {
       `window start ${new Date(startMs).toISOString()} must be before its end ${new Date(endMs).toISOString()}`,
     );
   }
-  if (endMs - startMs > MAX_WINDOW_MS) {
-    throw new RuleConfigError(`window is longer than ${MAX_WINDOW_MS / DAY_MS} days`);
+  if (endMs - startMs > maxMs) {
+    throw new RuleConfigError(`window is longer than ${maxMs / DAY_MS} days`);
   }
   return window;
 }
 
-/** The window ending at `endMs` (default: now) that spans the rule's lookback, or explicit bounds. */
-export function resolveWindow(rule: Rule, opts: { startMs?: number; endMs?: number; nowMs: number }): Window {
+/**
+ * The window ending at `endMs` (default: now) that spans the rule's lookback, or explicit bounds.
+ * `maxMs` caps its length (the offline scanner has no cost reason to cap explicit bounds).
+ */
+export function resolveWindow(
+  rule: Rule,
+  opts: { startMs?: number; endMs?: number; nowMs: number; maxMs?: number },
+): Window {
   const endMs = opts.endMs ?? (opts.startMs !== undefined ? opts.startMs + rule.lookbackMs : opts.nowMs);
   const startMs = opts.startMs ?? endMs - rule.lookbackMs;
-  return checkWindow({ startMs, endMs });
+  return checkWindow({ startMs, endMs }, opts.maxMs);
 }
 
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;

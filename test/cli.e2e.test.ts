@@ -1,0 +1,246 @@
+/** The real CLI bundle (dist/cli.mjs, built as `npm ci` builds it) in a child process, on real files. */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { SAMPLE_ABUSIVE } from "../cli/sample-data.js";
+import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord } from "./helpers/records.js";
+
+const CLI = "dist/cli.mjs";
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Report {
+  window: { start: string; end: string };
+  rule: { thresholds: Record<string, number>; minRequests: number };
+  findings: {
+    accountId: string;
+    maxPromptTokens: number | null;
+    maxRequestSize: number | null;
+    maxCompletionTokens: number | null;
+    requestCount: number;
+    topIdentities: { identityArn: string; requestCount: number }[];
+  }[];
+  stats: {
+    filesRead: number;
+    recordsRead: number;
+    recordsInWindow: number;
+    recordsMatched: number;
+    malformedLines: number;
+  };
+}
+
+function scanJson(...args: string[]): Report {
+  const r = run("scan", "--format", "json", ...args);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Report;
+}
+
+describe("scan over a directory tree of .gz files, an export file and a pretty-printed file", () => {
+  const root = mkdtempSync(join(tmpdir(), "bdd-cli-"));
+  const hourDir = join(root, "AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1/2026/11/19/10");
+  mkdirSync(hourDir, { recursive: true });
+  const heavy = (promptTokens: number, timestamp: string, accountId = "123456789012") =>
+    rawRecord({ accountId, promptTokens, timestamp, completionTokens: 10 });
+  writeFileSync(
+    join(hourDir, "a.json.gz"),
+    gzipSync(
+      [
+        heavy(9_001, "2026-11-19T10:00:00Z"),
+        heavy(8_000, "2026-11-19T10:01:00Z"),
+        "{not json",
+        heavy(50_000, "2026-11-19T10:02:00Z"),
+      ].join("\n"),
+    ),
+  );
+  // Export lines: account 2 has one heavy request inside the window and one at the excluded end instant.
+  writeFileSync(
+    join(root, "export.log"),
+    [
+      `2026-11-19T11:00:00.000Z ${heavy(20_000, "2026-11-19T11:00:00Z", "210987654321")}`,
+      `2026-11-20T00:00:00.000Z ${heavy(20_000, "2026-11-20T00:00:00Z", "210987654321")}`,
+    ].join("\n"),
+  );
+  const pretty = JSON.stringify(JSON.parse(heavy(30_000, "2026-11-19T12:00:00Z", "210987654321")), null, 4);
+  writeFileSync(join(root, "pretty.json"), pretty);
+  const window = ["--start", "2026-11-19T00:00:00Z", "--end", "2026-11-20T00:00:00Z"];
+
+  it("prints one JSON document with findings in the contract's order, nulls as null, and stats", () => {
+    const report = scanJson(...window, root);
+    expect(report.window).toEqual({ start: "2026-11-19T00:00:00.000Z", end: "2026-11-20T00:00:00.000Z" });
+    expect(report.rule).toEqual({
+      thresholds: { promptTokens: 8000, requestSize: 8000, completionTokens: 8000 },
+      minRequests: 2,
+    });
+    expect(report.findings.map((f) => [f.accountId, f.requestCount, f.maxPromptTokens])).toEqual([
+      ["123456789012", 2, 50_000],
+      ["210987654321", 2, 30_000],
+    ]);
+    expect(report.findings[0]?.maxRequestSize).toBeNull();
+    expect(report.stats).toEqual({
+      filesRead: 3,
+      recordsRead: 6,
+      recordsInWindow: 5,
+      recordsMatched: 4,
+      malformedLines: 1,
+    });
+  });
+
+  it("reports malformed lines as file:line: reason on stderr and goes on", () => {
+    const r = run("scan", "--format", "json", ...window, root);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`${join(hourDir, "a.json.gz")}:3: invalid JSON`);
+  });
+
+  it("thresholds and min requests from options change the result", () => {
+    const report = scanJson(...window, "--prompt-tokens", "25000", "--min-requests", "1", root);
+    expect(report.findings.map((f) => f.accountId)).toEqual(["123456789012", "210987654321"]);
+    expect(report.findings.map((f) => f.requestCount)).toEqual([1, 1]);
+  });
+
+  it("prints an aligned table with thousands separators, and says when nothing was found", () => {
+    const table = run("scan", "--format", "table", ...window, root);
+    expect(table.stdout).toMatch(/123456789012\s+2\s+50,000/);
+    const none = run(
+      "scan",
+      "--format",
+      "table",
+      "--start",
+      "2020-01-01T00:00:00Z",
+      "--end",
+      "2020-01-02T00:00:00Z",
+      root,
+    );
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain("nothing to report");
+  });
+});
+
+describe("scan over Elastic's fixtures with lowered thresholds", () => {
+  // Expected accounts derived independently: Elastic's extracted tokens and the contract's request sizes.
+  const expected = JSON.parse(readFileSync(ELASTIC_EXPECTED, "utf8")) as {
+    line: number;
+    accountId: string;
+    "input.inputTokenCount": number;
+    "output.outputTokenCount": number;
+  }[];
+  const sizes = [
+    1896, 143, 302, 246, 211, 269, 269, 269, 510, 3433, 500, 3461, 1112, 269, 269, 269, 269, 177, 349,
+  ];
+  const t = { prompt: 300, completion: 250, size: 3000 };
+  const hits = expected.filter(
+    (e) =>
+      e["input.inputTokenCount"] > t.prompt ||
+      e["output.outputTokenCount"] > t.completion ||
+      (sizes[e.line - 1] ?? 0) > t.size,
+  );
+  const all = ["--start", "2024-01-01T00:00:00Z", "--end", "2027-01-01T00:00:00Z"];
+  const lowered = [
+    "--prompt-tokens",
+    `${t.prompt}`,
+    "--completion-tokens",
+    `${t.completion}`,
+    "--request-size",
+    `${t.size}`,
+  ];
+
+  it("min requests 1: every account with a heavy record, heaviest prompt first", () => {
+    const byAccount = new Map<string, number>();
+    for (const h of hits)
+      byAccount.set(h.accountId, Math.max(byAccount.get(h.accountId) ?? 0, h["input.inputTokenCount"]));
+    const order = [...byAccount].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+    const report = scanJson(...all, ...lowered, "--min-requests", "1", ELASTIC_LOG);
+    expect(report.findings.map((f) => f.accountId)).toEqual(order);
+    expect(order).toContain("<redacted>");
+    expect(report.stats).toMatchObject({ recordsRead: 19, malformedLines: 0, recordsMatched: hits.length });
+  });
+
+  it("default min requests: only accounts with more than one heavy record", () => {
+    const counts = new Map<string, number>();
+    for (const h of hits) counts.set(h.accountId, (counts.get(h.accountId) ?? 0) + 1);
+    const repeat = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+    const report = scanJson(...all, ...lowered, ELASTIC_LOG);
+    expect(report.findings.map((f) => f.accountId)).toEqual(repeat);
+    expect(report.findings[0]?.maxRequestSize).toBe(
+      Math.max(...hits.filter((h) => h.accountId === repeat[0]).map((h) => sizes[h.line - 1] ?? 0)),
+    );
+  });
+
+  it("with the default thresholds, none of these small records is flagged", () => {
+    expect(scanJson(...all, ELASTIC_LOG).findings).toEqual([]);
+  });
+});
+
+describe("the sample generator and scanner together (npm start)", () => {
+  it("flags exactly the sample's abusive accounts and reports the truncated export line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-sample-"));
+    const gen = run("sample", dir, "--end", "2026-11-20T00:00:00Z");
+    expect(gen.code, gen.stderr).toBe(0);
+    const r = run("scan", "--format", "json", "--end", "2026-11-20T00:00:00Z", dir);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(new Set(report.findings.map((f) => f.accountId))).toEqual(new Set(SAMPLE_ABUSIVE));
+    expect(report.stats.malformedLines).toBe(1);
+    expect(r.stderr).toMatch(/000000\.gz:\d+: record is cut off/);
+  });
+});
+
+describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
+  it.each([
+    [["scan", "/no/such/path"], /^error: \/no\/such\/path: no such file or directory$/],
+    [["scan", "--start", "yesterday", "."], /^error: --start "yesterday" is not an ISO-8601 time/],
+    [
+      ["scan", "--start", "2026-11-20T00:00:00Z", "--end", "2026-11-19T00:00:00Z", "."],
+      /must be before its end/,
+    ],
+    [["scan", "--lookback", "forever", "."], /--lookback "forever" is not a duration/],
+    [["scan", "--prompt-tokens", "abc", "."], /option '--prompt-tokens <n>' argument 'abc' is invalid/],
+    [["scan", "--min-requests", "0", "."], /must be a positive integer/],
+    [["scan", "--format", "xml", "."], /Allowed choices are table, json/],
+    [["scan", "--bogus", "."], /unknown option '--bogus'/],
+    [["scan"], /missing required argument 'path'/],
+  ])("%j", (args, message) => {
+    const r = run(...args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+  });
+
+  it("a corrupt gzip among good files: results still printed, the file named, exit code 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-corrupt-"));
+    writeFileSync(join(dir, "good.json"), rawRecord({ promptTokens: 9_500 }));
+    writeFileSync(
+      join(dir, "bad.gz"),
+      Buffer.concat([gzipSync("x".repeat(1000)).subarray(0, 12), Buffer.alloc(40, 1)]),
+    );
+    const r = run("scan", "--format", "json", "--start", "2026-11-19T00:00:00Z", dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.gz: not a valid gzip file/);
+    expect((JSON.parse(r.stdout) as Report).stats.recordsRead).toBe(1);
+  });
+
+  it("--help documents every option", () => {
+    const r = run("scan", "--help");
+    expect(r.code).toBe(0);
+    for (const opt of [
+      "--start",
+      "--end",
+      "--lookback",
+      "--prompt-tokens",
+      "--completion-tokens",
+      "--request-size",
+      "--min-requests",
+      "--format",
+      "--no-progress",
+    ]) {
+      expect(r.stdout).toContain(opt);
+    }
+  });
+});

@@ -1,0 +1,59 @@
+/** Builders for Bedrock invocation records and paths to the shared fixtures. */
+import { fileURLToPath } from "node:url";
+import type { InvocationRecord } from "../../core/record-reader.js";
+
+export const SHARED = fileURLToPath(new URL("../../../shared/", import.meta.url));
+export const ELASTIC_LOG = `${SHARED}fixtures/elastic/test-aws-bedrock.log`;
+export const ELASTIC_EXPECTED = `${SHARED}fixtures/elastic/expected_key_fields.json`;
+export const SAMPLES = `${SHARED}fixtures/samples/`;
+
+export interface RawRecordSpec {
+  timestamp?: string;
+  accountId?: string;
+  identityArn?: string;
+  modelId?: string;
+  /** A JSON value or raw JSON text (`bodyText`) for input.inputBodyJson. */
+  body?: unknown;
+  bodyText?: string;
+  promptTokens?: unknown;
+  completionTokens?: unknown;
+  cacheWrite?: number;
+}
+
+/** The JSON text of a compact record in Bedrock's newer key order. */
+export function rawRecord(spec: RawRecordSpec = {}): string {
+  const input: string[] = ['"inputContentType":"application/json"'];
+  if (spec.bodyText !== undefined) input.push(`"inputBodyJson":${spec.bodyText}`);
+  else if (spec.body !== undefined) input.push(`"inputBodyJson":${JSON.stringify(spec.body)}`);
+  if (spec.promptTokens !== undefined) input.push(`"inputTokenCount":${JSON.stringify(spec.promptTokens)}`);
+  if (spec.cacheWrite !== undefined) input.push(`"cacheWriteInputTokenCount":${spec.cacheWrite}`);
+  const output =
+    spec.completionTokens === undefined
+      ? ""
+      : `,"output":{"outputContentType":"application/json","outputTokenCount":${JSON.stringify(spec.completionTokens)}}`;
+  return (
+    `{"timestamp":${JSON.stringify(spec.timestamp ?? "2026-11-19T12:00:00Z")},"accountId":${JSON.stringify(spec.accountId ?? "111111111111")},` +
+    `"region":"us-east-1","requestId":"r-1","operation":"InvokeModel","modelId":${JSON.stringify(spec.modelId ?? "anthropic.claude-3-haiku-20240307-v1:0")},` +
+    `"input":{${input.join(",")}}${output},"identity":{"arn":${JSON.stringify(spec.identityArn ?? "arn:aws:iam::111111111111:user/alice")}},` +
+    `"schemaType":"ModelInvocationLog","schemaVersion":"1.0"}`
+  );
+}
+
+/** An already-read record for evaluator tests. */
+export function rec(p: Partial<InvocationRecord> & { accountId: string }): InvocationRecord {
+  const timestamp = p.timestamp ?? "2026-11-19T12:00:00Z";
+  return {
+    timestamp,
+    timestampMs: p.timestampMs ?? Date.parse(timestamp),
+    identityArn: "arn:aws:iam::111111111111:user/alice",
+    modelId: "m",
+    operation: "InvokeModel",
+    errorCode: null,
+    promptTokens: null,
+    completionTokens: null,
+    cacheReadTokens: null,
+    cacheWriteTokens: null,
+    requestSize: null,
+    ...p,
+  };
+}

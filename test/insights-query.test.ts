@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { buildInsightsQuery, ROW } from "../core/insights-query.js";
+import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
+
+const WINDOW: Window = {
+  startMs: Date.parse("2026-11-19T00:00:00Z"),
+  endMs: Date.parse("2026-11-20T00:00:00Z"),
+};
+
+describe("buildInsightsQuery", () => {
+  const q = buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "account" });
+
+  it("enforces the half-open window in milliseconds", () => {
+    expect(q).toContain(
+      `toMillis(@timestamp) >= ${WINDOW.startMs} and toMillis(@timestamp) < ${WINDOW.endMs}`,
+    );
+  });
+
+  it("parses every field from @message, never from auto-discovered JSON fields", () => {
+    for (const key of ["accountId", "modelId", "inputTokenCount", "outputTokenCount", "inputBodyJson"]) {
+      expect(q).toMatch(new RegExp(`parse @message /.*"${key}"`));
+    }
+    expect(q).not.toMatch(/input\.inputTokenCount|output\.outputTokenCount|input\.inputBodyJson/);
+  });
+
+  it("filters strictly above each threshold and sizes the body with strlen", () => {
+    expect(q).toContain("strlen(inputBody) as requestSize");
+    expect(q).toContain("filter promptTokens > 8000 or completionTokens > 8000 or requestSize > 8000");
+  });
+
+  it("aggregates per account, applies min requests and sorts heaviest first", () => {
+    expect(q).toMatch(
+      /stats count\(\*\) as requestCount, max\(promptTokens\) as maxPromptTokens, .* by account\n/,
+    );
+    expect(q).toContain(`| filter ${ROW.requestCount} >= 2`);
+    expect(q).toContain("| sort maxPromptTokens desc");
+    expect(q.trimEnd().endsWith("| limit 10000")).toBe(true);
+  });
+
+  it("carries every override into the text", () => {
+    const rule: Rule = defineRule({
+      thresholds: { promptTokens: 111, completionTokens: 222, requestSize: 333 },
+      minRequests: 4,
+    });
+    const o = buildInsightsQuery(rule, WINDOW, { shape: "account", limit: 500 });
+    expect(o).toContain("promptTokens > 111 or completionTokens > 222 or requestSize > 333");
+    expect(o).toContain("requestCount >= 4");
+    expect(o).toContain("| limit 500");
+  });
+
+  it("evidence shape groups by account, identity and model and leaves min requests to the code", () => {
+    const e = buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "evidence" });
+    expect(e).toMatch(/ by account, identityArn, model\n/);
+    expect(e).not.toContain("requestCount >=");
+  });
+
+  it("excludes validated account ids", () => {
+    const e = buildInsightsQuery(DEFAULT_RULE, WINDOW, {
+      shape: "account",
+      excludeAccountIds: ["123456789012"],
+    });
+    expect(e).toContain('| filter account not in ["123456789012"]');
+  });
+
+  it("cannot be injected into: only validated numbers and digit-only ids are interpolated", () => {
+    const evil = {
+      ...DEFAULT_RULE,
+      thresholds: { ...DEFAULT_RULE.thresholds, promptTokens: "1 or 1=1" as unknown as number },
+    };
+    expect(() => buildInsightsQuery(evil, WINDOW, { shape: "account" })).toThrow(RangeError);
+    expect(() =>
+      buildInsightsQuery({ ...DEFAULT_RULE, minRequests: 1.5 }, WINDOW, { shape: "account" }),
+    ).toThrow(RangeError);
+    expect(() =>
+      buildInsightsQuery(DEFAULT_RULE, { startMs: Number.NaN, endMs: 1 }, { shape: "account" }),
+    ).toThrow(RangeError);
+    expect(() =>
+      buildInsightsQuery(DEFAULT_RULE, WINDOW, {
+        shape: "account",
+        excludeAccountIds: ['1"] | filter 1=1 #'],
+      }),
+    ).toThrow(/not 12 digits/);
+    expect(() => buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "account", limit: 10_001 })).toThrow(
+      RangeError,
+    );
+  });
+
+  it("regexes match real compact records the way the in-process reader does", () => {
+    // The query's regexes, run here with JavaScript's engine over a compact record, give the reader's values.
+    const record =
+      '{"timestamp":"2026-11-19T10:00:00Z","accountId":"123456789012","modelId":"m","input":{"inputContentType":"application/json",' +
+      '"inputBodyJson":{"p":"say \\"inputTokenCount\\":1","tools":{"inputTokenCount":1}},"inputTokenCount":9001},' +
+      '"output":{"outputBodyJson":[{"amazon-bedrock-invocationMetrics":{"inputTokenCount":9001,"outputTokenCount":7}}],"outputTokenCount":7},' +
+      '"identity":{"arn":"arn:aws:iam::123456789012:user/x"}}';
+    const regexes = [...q.matchAll(/parse @message \/(.*)\/$/gm)].map((m) => new RegExp(m[1] ?? ""));
+    const fields: Record<string, string> = {};
+    for (const re of regexes) Object.assign(fields, re.exec(record)?.groups ?? {});
+    expect(fields.account).toBe("123456789012");
+    expect(fields.promptTokensAfterBody).toBe("9001");
+    expect(fields.completionTokens).toBe("7");
+    expect(fields.identityArn).toBe("arn:aws:iam::123456789012:user/x");
+    expect(fields.inputBody).toBe('{"p":"say \\"inputTokenCount\\":1","tools":{"inputTokenCount":1}}');
+  });
+});

@@ -42,8 +42,11 @@ const F = {
   cacheWrite: "cacheWriteTokens",
 } as const;
 
-/** `account`: one row per account, mirroring the hunt. `evidence`: one row per account, identity and model. */
-export type QueryShape = "account" | "evidence";
+/**
+ * `account`: one row per account, mirroring the hunt. `evidence`: one row per account, identity and model.
+ * `records`: the matching records themselves (metrics and ids, never bodies), newest first, for investigation.
+ */
+export type QueryShape = "account" | "evidence" | "records";
 
 export interface QueryOptions {
   readonly shape: QueryShape;
@@ -51,6 +54,8 @@ export interface QueryOptions {
   readonly limit?: number;
   /** Account ids to leave out (12-digit ids only; validated). */
   readonly excludeAccountIds?: readonly string[];
+  /** Only these account ids (12-digit ids only; validated). */
+  readonly onlyAccountIds?: readonly string[];
 }
 
 export const DEFAULT_ROW_LIMIT = 10_000;
@@ -72,13 +77,13 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
   assertInt(rule.minRequests, "minRequests", 1);
   for (const m of METRICS) assertInt(rule.thresholds[m], `${m} threshold`, 1);
   const excluded = options.excludeAccountIds ?? [];
-  for (const id of excluded) {
-    if (!ACCOUNT_ID.test(id))
-      throw new RangeError(`excluded account id ${JSON.stringify(id)} is not 12 digits`);
+  const only = options.onlyAccountIds ?? [];
+  for (const id of [...excluded, ...only]) {
+    if (!ACCOUNT_ID.test(id)) throw new RangeError(`account id ${JSON.stringify(id)} is not 12 digits`);
   }
+  const idList = (ids: readonly string[]) => `[${ids.map((id) => `"${id}"`).join(", ")}]`;
 
   const t = rule.thresholds;
-  const groupBy = options.shape === "account" ? [F.account] : [F.account, F.identity, F.model];
   const lines = [
     // The record's own timestamp is @timestamp; StartQuery's bounds are whole seconds and inclusive, so
     // the exact half-open window [start, end) is enforced here in milliseconds.
@@ -102,9 +107,20 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     `| fields coalesce(${F.promptAfterBody}, ${F.promptAny}) as ${F.promptTokens}, strlen(${F.body}) as ${F.requestSize}`,
     // The rule: any metric strictly above its threshold; a missing metric never matches.
     `| filter ${F.promptTokens} > ${t.promptTokens} or ${F.completionTokens} > ${t.completionTokens} or ${F.requestSize} > ${t.requestSize}`,
-    ...(excluded.length > 0
-      ? [`| filter ${F.account} not in [${excluded.map((id) => `"${id}"`).join(", ")}]`]
-      : []),
+    ...(excluded.length > 0 ? [`| filter ${F.account} not in ${idList(excluded)}`] : []),
+    ...(only.length > 0 ? [`| filter ${F.account} in ${idList(only)}`] : []),
+  ];
+  if (options.shape === "records") {
+    // Metrics and ids only: the body stays in Logs, never in results that may be forwarded.
+    lines.push(
+      `| fields @timestamp, ${F.account}, ${F.identity}, ${F.model}, ${F.promptTokens}, ${F.requestSize}, ${F.completionTokens}`,
+      "| sort @timestamp desc",
+      `| limit ${limit}`,
+    );
+    return lines.join("\n");
+  }
+  const groupBy = options.shape === "account" ? [F.account] : [F.account, F.identity, F.model];
+  lines.push(
     `| stats count(*) as ${ROW.requestCount}, max(${F.promptTokens}) as ${ROW.maxPromptTokens}, ` +
       `max(${F.requestSize}) as ${ROW.maxRequestSize}, max(${F.completionTokens}) as ${ROW.maxCompletionTokens}, ` +
       `max(${F.promptTokens} + coalesce(${F.cacheRead}, 0) + coalesce(${F.cacheWrite}, 0)) as ${ROW.maxCacheInclusiveInputTokens}, ` +
@@ -114,6 +130,6 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // Insights documents one sort key; the code finishes the contract's full order.
     `| sort ${ROW.maxPromptTokens} desc`,
     `| limit ${limit}`,
-  ];
+  );
   return lines.join("\n");
 }

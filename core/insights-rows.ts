@@ -1,0 +1,82 @@
+/**
+ * Logs Insights result rows (every value a string, any value possibly missing) to match groups, validated.
+ * A row that cannot be trusted is rejected with a reason rather than guessed at.
+ */
+import type { MatchGroup } from "./evaluator.js";
+import { ROW } from "./insights-query.js";
+
+export type Row = Readonly<Record<string, string | undefined>>;
+
+export interface ParsedRows {
+  readonly groups: MatchGroup[];
+  readonly rejected: { readonly row: Row; readonly reason: string }[];
+}
+
+const INTEGER = /^\d+(\.0+)?$/;
+/** Insights prints timestamps as `2026-11-19 10:00:00.000` (UTC). ISO and epoch milliseconds are accepted too. */
+const INSIGHTS_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(\.\d+)?)Z?$/;
+
+function count(value: string | undefined): number | null {
+  if (value === undefined || value === "") return null;
+  const v = value.trim();
+  if (!INTEGER.test(v)) return Number.NaN;
+  const n = Number.parseInt(v, 10);
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+function time(value: string | undefined): number | null {
+  if (value === undefined || value === "") return null;
+  if (/^\d{10,}$/.test(value)) return Number(value);
+  const m = INSIGHTS_TIME.exec(value.trim());
+  if (!m) return null;
+  const ms = Date.parse(`${m[1]}T${m[2]}Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** Converts result rows (field name to value) into match groups. */
+export function parseRows(rows: readonly Row[]): ParsedRows {
+  const groups: MatchGroup[] = [];
+  const rejected: ParsedRows["rejected"] = [];
+  for (const row of rows) {
+    const accountId = row[ROW.accountId]?.trim();
+    if (!accountId) {
+      rejected.push({ row, reason: "no account id" });
+      continue;
+    }
+    const requestCount = count(row[ROW.requestCount]);
+    if (requestCount === null || Number.isNaN(requestCount) || requestCount < 1) {
+      rejected.push({
+        row,
+        reason: `request count "${row[ROW.requestCount] ?? ""}" is not a positive integer`,
+      });
+      continue;
+    }
+    const maxima = {
+      maxPromptTokens: count(row[ROW.maxPromptTokens]),
+      maxRequestSize: count(row[ROW.maxRequestSize]),
+      maxCompletionTokens: count(row[ROW.maxCompletionTokens]),
+      maxCacheInclusiveInputTokens: count(row[ROW.maxCacheInclusiveInputTokens]),
+    };
+    const bad = Object.entries(maxima).find(([, v]) => Number.isNaN(v));
+    if (bad) {
+      rejected.push({ row, reason: `${bad[0]} is not an integer` });
+      continue;
+    }
+    const first = time(row[ROW.firstSeen]);
+    const last = time(row[ROW.lastSeen]);
+    if (first === null || last === null) {
+      rejected.push({ row, reason: "first or last seen is not a timestamp" });
+      continue;
+    }
+    groups.push({
+      accountId,
+      identityArn: row[ROW.identityArn]?.trim() || null,
+      modelId: row[ROW.modelId]?.trim() || null,
+      requestCount,
+      ...maxima,
+      firstSeenMs: Math.min(first, last),
+      lastSeenMs: Math.max(first, last),
+    });
+  }
+  return { groups, rejected };
+}

@@ -1,0 +1,146 @@
+/** The real handler module with the real Powertools Logger and Metrics; AWS mocked at the SDK boundary. */
+import {
+  CloudWatchLogsClient,
+  GetQueryResultsCommand,
+  StartQueryCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ENV } from "../../lambda/config.js";
+import { resultRows } from "../helpers/aws.js";
+
+const logs = mockClient(CloudWatchLogsClient);
+const sns = mockClient(SNSClient);
+const TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts";
+const context = { getRemainingTimeInMillis: () => 300_000 };
+
+let output: string[] = [];
+
+async function loadHandler(env: Record<string, string | undefined>) {
+  vi.resetModules();
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) vi.stubEnv(k, "");
+    else vi.stubEnv(k, v);
+  }
+  return (await import("../../lambda/handler.js")).handler;
+}
+
+const goodEnv = {
+  [ENV.logGroupIdentifiers]: "/aws/bedrock/invocations",
+  [ENV.alertTopicArn]: TOPIC,
+  AWS_REGION: "eu-west-1",
+};
+
+const jsonLines = () =>
+  output
+    .join("")
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("handler", () => {
+  beforeEach(() => {
+    logs.reset();
+    sns.reset();
+    output = [];
+    // Powertools writes INFO and metrics to stdout, WARN and ERROR to stderr: capture both.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
+        output.push(String(chunk));
+        return true;
+      });
+    }
+    logs.on(StartQueryCommand).resolves({ queryId: "q-1" });
+    logs.on(GetQueryResultsCommand).resolves({
+      status: "Complete",
+      statistics: { bytesScanned: 1e9, recordsScanned: 5e5, recordsMatched: 3 },
+      results: resultRows([
+        {
+          account: "210987654321",
+          identityArn: "arn:aws:iam::210987654321:user/leaked",
+          model: "amazon.nova-lite-v1:0",
+          requestCount: "3",
+          maxPromptTokens: "250",
+          maxRequestSize: "900",
+          maxCompletionTokens: "31000",
+          maxCacheInclusiveInputTokens: "250",
+          firstSeen: "2026-11-20 01:00:00.000",
+          lastSeen: "2026-11-20 02:00:00.000",
+        },
+      ]),
+    });
+    sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it("a scheduled run (EventBridge Scheduler input) queries the settled window and publishes", async () => {
+    const handler = await loadHandler(goodEnv);
+    const summary = await handler({ scheduledTime: "2026-11-20T12:00:00Z" }, context);
+
+    expect(summary).toMatchObject({
+      trigger: "scheduled",
+      window: { start: "2026-11-19T11:55:00.000Z", end: "2026-11-20T11:55:00.000Z" },
+      findings: 1,
+      alertsPublished: 1,
+    });
+    const start = logs.commandCalls(StartQueryCommand)[0]?.args[0].input;
+    expect(start).toMatchObject({
+      logGroupIdentifiers: ["/aws/bedrock/invocations"],
+      startTime: Date.parse("2026-11-19T11:55:00Z") / 1000,
+      endTime: Date.parse("2026-11-20T11:55:00Z") / 1000,
+    });
+    const sent = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(sent?.TopicArn).toBe(TOPIC);
+    expect(JSON.parse(sent?.Message ?? "{}").email).toContain(
+      "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1",
+    );
+
+    const lines = jsonLines();
+    expect(lines.find((l) => l.message === "run complete")).toMatchObject({
+      level: "INFO",
+      service: "bedrock-dos-detector",
+    });
+    const emf = lines.find((l) => "_aws" in l);
+    expect(emf).toMatchObject({ RunSucceeded: 1, AccountsFlagged: 1, BytesScanned: 1e9, AlertsPublished: 1 });
+  });
+
+  it("a manual dry run publishes nothing and says so", async () => {
+    const handler = await loadHandler(goodEnv);
+    const summary = await handler(
+      { start: "2026-11-18T00:00:00Z", end: "2026-11-19T00:00:00Z", dryRun: true },
+      context,
+    );
+    expect(summary).toMatchObject({ trigger: "manual", dryRun: true, alertsPublished: 0, alertsPrepared: 1 });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it("bad configuration fails every invocation with one log line naming the variable", async () => {
+    const handler = await loadHandler({
+      ...goodEnv,
+      [ENV.logGroupIdentifiers]: undefined,
+      [ENV.minRequests]: "lots",
+    });
+    await expect(handler({ scheduledTime: "2026-11-20T12:00:00Z" }, context)).rejects.toThrow(
+      /LOG_GROUP_IDENTIFIERS/,
+    );
+    const errors = jsonLines().filter((l) => l.level === "ERROR");
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0]?.message)).toMatch(
+      /^run failed: ConfigError: invalid configuration: LOG_GROUP_IDENTIFIERS .*MIN_REQUESTS must be a positive integer/,
+    );
+    expect(logs.commandCalls(StartQueryCommand)).toHaveLength(0);
+    expect(jsonLines().find((l) => "_aws" in l)).toMatchObject({ RunFailed: 1 });
+  });
+
+  it("a bad event fails the invocation visibly", async () => {
+    const handler = await loadHandler(goodEnv);
+    await expect(
+      handler({ start: "2026-11-19T00:00:00Z", end: "2026-11-18T00:00:00Z" }, context),
+    ).rejects.toThrow("start must be before end");
+    expect(jsonLines().some((l) => String(l.message).startsWith("run failed: EventError"))).toBe(true);
+  });
+});

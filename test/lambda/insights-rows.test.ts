@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { parseRows } from "../../core/insights-rows.js";
+
+const row = {
+  account: "123456789012",
+  identityArn: "arn:aws:iam::123456789012:user/a",
+  model: "m1",
+  requestCount: "3",
+  maxPromptTokens: "9001",
+  maxRequestSize: "12000",
+  maxCompletionTokens: "15",
+  maxCacheInclusiveInputTokens: "9001",
+  firstSeen: "2026-11-19 10:00:00.000",
+  lastSeen: "2026-11-19 11:30:00.000",
+};
+
+describe("parseRows", () => {
+  it("parses string values into a match group", () => {
+    expect(parseRows([row]).groups).toEqual([
+      {
+        accountId: "123456789012",
+        identityArn: "arn:aws:iam::123456789012:user/a",
+        modelId: "m1",
+        requestCount: 3,
+        maxPromptTokens: 9001,
+        maxRequestSize: 12000,
+        maxCompletionTokens: 15,
+        maxCacheInclusiveInputTokens: 9001,
+        firstSeenMs: Date.parse("2026-11-19T10:00:00Z"),
+        lastSeenMs: Date.parse("2026-11-19T11:30:00Z"),
+      },
+    ]);
+  });
+
+  it("missing maxima, identity and model become null", () => {
+    const { groups } = parseRows([
+      {
+        account: "1",
+        requestCount: "2",
+        firstSeen: row.firstSeen,
+        lastSeen: row.lastSeen,
+        maxRequestSize: "",
+      },
+    ]);
+    expect(groups[0]).toMatchObject({
+      identityArn: null,
+      modelId: null,
+      maxPromptTokens: null,
+      maxRequestSize: null,
+    });
+  });
+
+  it.each([
+    [{ ...row, account: undefined }, "no account id"],
+    [{ ...row, requestCount: undefined }, "request count"],
+    [{ ...row, requestCount: "0" }, "request count"],
+    [{ ...row, maxPromptTokens: "12abc" }, "maxPromptTokens is not an integer"],
+    [{ ...row, firstSeen: "yesterday" }, "first or last seen"],
+  ])("rejects %j with a reason", (bad, reason) => {
+    const { groups, rejected } = parseRows([bad]);
+    expect(groups).toEqual([]);
+    expect(rejected[0]?.reason).toContain(reason);
+  });
+});

@@ -4,6 +4,7 @@
  * line on stderr, never a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { buildInsightsQuery } from "../core/insights-query.js";
 import {
   DEFAULT_RULE,
   defineRule,
@@ -15,6 +16,7 @@ import {
   type Rule,
   RuleConfigError,
   resolveWindow,
+  type Window,
 } from "../core/rule.js";
 import { toJsonReport, toTableReport } from "./format.js";
 import { InputError } from "./log-files.js";
@@ -63,7 +65,8 @@ function progressBar(stream: NodeJS.WriteStream) {
   };
 }
 
-async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
+/** The rule and window from the shared options of `scan` and `query`. */
+function ruleAndWindow(opts: Omit<ScanOptions, "format" | "progress">): { rule: Rule; window: Window } {
   const thresholds: Partial<Record<Metric, number>> = {};
   for (const m of METRICS) {
     const v = opts[m];
@@ -80,6 +83,11 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
     nowMs: Date.now(),
     maxMs: Number.POSITIVE_INFINITY,
   });
+  return { rule, window };
+}
+
+async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
+  const { rule, window } = ruleAndWindow(opts);
   const format = opts.format ?? (process.stdout.isTTY ? "table" : "json");
   const bar = opts.progress && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
   let malformed = 0;
@@ -154,6 +162,38 @@ Exit codes: 0 scan done (findings or not), 2 bad options or unreadable input.`,
     )
     .action(async (paths: string[], opts: ScanOptions) => {
       process.exitCode = await runScan(paths, opts);
+    });
+
+  const query = program
+    .command("query")
+    .description(
+      "Print the rule as CloudWatch Logs Insights query text, to paste into the console (the hunt's account-level\n" +
+        "shape by default). Select the time range in the console too; the query also filters to the exact window.",
+    )
+    .option("--start <iso>", "window start, included (default: end minus --lookback)")
+    .option("--end <iso>", "window end, excluded (default: now)")
+    .option("--lookback <duration>", "window length when --start is not given", "24h")
+    .addOption(
+      new Option("--shape <shape>", "rows per account, or per account, identity and model")
+        .choices(["account", "evidence"])
+        .default("account"),
+    );
+  for (const m of METRICS) {
+    query.addOption(
+      new Option(`--${METRIC_INFO[m].cliFlag} <n>`, `${METRIC_INFO[m].label} threshold`)
+        .argParser(positiveInt)
+        .default(undefined, String(DEFAULT_RULE.thresholds[m])),
+    );
+  }
+  query
+    .addOption(
+      new Option("--min-requests <n>", "matches an account needs")
+        .argParser(positiveInt)
+        .default(undefined, String(DEFAULT_RULE.minRequests)),
+    )
+    .action((opts: ScanOptions & { shape: "account" | "evidence" }) => {
+      const { rule, window } = ruleAndWindow(opts);
+      process.stdout.write(`${buildInsightsQuery(rule, window, { shape: opts.shape })}\n`);
     });
 
   program

@@ -244,3 +244,30 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
     }
   });
 });
+
+describe("query: the rule as Logs Insights text for the console", () => {
+  it("prints the account-level query with the options' thresholds and window", () => {
+    const r = run(
+      "query",
+      "--start",
+      "2026-11-19T00:00:00Z",
+      "--end",
+      "2026-11-20T00:00:00Z",
+      "--prompt-tokens",
+      "12345",
+      "--min-requests",
+      "3",
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`toMillis(@timestamp) >= ${Date.parse("2026-11-19T00:00:00Z")}`);
+    expect(r.stdout).toContain("promptTokens > 12345 or completionTokens > 8000");
+    expect(r.stdout).toContain("| filter requestCount >= 3");
+    expect(r.stdout).toMatch(/ by account\n/);
+  });
+
+  it("rejects bad options like scan does", () => {
+    const r = run("query", "--shape", "everything");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Allowed choices are account, evidence");
+  });
+});

@@ -1,6 +1,14 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { findLogFiles } from "../cli/log-files.js";
+import { writeSampleData } from "../cli/sample-data.js";
 import { buildInsightsQuery, ROW } from "../core/insights-query.js";
+import { readRecord, stripExportPrefix } from "../core/record-reader.js";
 import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
+import { ELASTIC_LOG } from "./helpers/records.js";
 
 const WINDOW: Window = {
   startMs: Date.parse("2026-11-19T00:00:00Z"),
@@ -100,5 +108,48 @@ describe("buildInsightsQuery", () => {
     expect(fields.completionTokens).toBe("7");
     expect(fields.identityArn).toBe("arn:aws:iam::123456789012:user/x");
     expect(fields.inputBody).toBe('{"p":"say \\"inputTokenCount\\":1","tools":{"inputTokenCount":1}}');
+  });
+});
+
+describe("the query's extraction agrees with the in-process reader on real and generated records", () => {
+  // Runs the query's parse regexes with JavaScript's engine, the way Insights applies them (first match per
+  // parse; `.*` prefixes pick the last), and derives the metrics as the query's `fields` line does.
+  const q = buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "evidence" });
+  const regexes = [...q.matchAll(/parse @message \/(.*)\/$/gm)].map((m) => new RegExp(m[1] ?? ""));
+  const simulate = (message: string) => {
+    const f: Record<string, string | undefined> = {};
+    for (const re of regexes) Object.assign(f, re.exec(message)?.groups ?? {});
+    const num = (v: string | undefined) => (v === undefined ? null : Number(v));
+    return {
+      accountId: f.account,
+      promptTokens: num(f.promptTokensAfterBody ?? f.promptTokensAny),
+      completionTokens: num(f.completionTokens),
+      requestSize: f.inputBody === undefined ? null : [...f.inputBody].length,
+    };
+  };
+  const check = (line: string) => {
+    const r = readRecord(line);
+    if (!r.ok) return 0;
+    const { accountId, promptTokens, completionTokens, requestSize } = r.record;
+    expect(simulate(line)).toEqual({ accountId, promptTokens, completionTokens, requestSize });
+    return 1;
+  };
+
+  it("Elastic's compact records", () => {
+    const lines = readFileSync(ELASTIC_LOG, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith('{"'));
+    expect(lines.reduce((n, l) => n + check(l), 0)).toBe(18);
+  });
+
+  it("every record of the generated sample (all model families, key orders, S3-offloaded bodies, errors)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-q-"));
+    await writeSampleData(dir, { seed: 3, endMs: WINDOW.endMs });
+    let checked = 0;
+    for (const file of await findLogFiles([dir])) {
+      const text = gunzipSync(readFileSync(file.path)).toString("utf8");
+      for (const line of text.split("\n")) if (line) checked += check(stripExportPrefix(line));
+    }
+    expect(checked).toBeGreaterThan(1500);
   });
 });

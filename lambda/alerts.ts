@@ -259,9 +259,18 @@ export function summaryAlert(rest: readonly Finding[], ctx: AlertContext): Alert
   }
 }
 
+/** A message and the findings it reports. */
+export interface PlannedAlert {
+  readonly alert: AlertMessage;
+  readonly findings: readonly Finding[];
+}
+
 /** Alerts for a run: one per finding up to `cap`, then one summary for the rest. */
-export function buildAlerts(findings: readonly Finding[], ctx: AlertContext, cap: number): AlertMessage[] {
-  const alerts = findings.slice(0, cap).map((f) => findingAlert(f, ctx));
-  if (findings.length > cap) alerts.push(summaryAlert(findings.slice(cap), ctx));
+export function buildAlerts(findings: readonly Finding[], ctx: AlertContext, cap: number): PlannedAlert[] {
+  const alerts = findings.slice(0, cap).map((f) => ({ alert: findingAlert(f, ctx), findings: [f] }));
+  if (findings.length > cap) {
+    const rest = findings.slice(cap);
+    alerts.push({ alert: summaryAlert(rest, ctx), findings: rest });
+  }
   return alerts;
 }

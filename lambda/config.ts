@@ -19,6 +19,8 @@ export const ENV = {
   dryRun: "DRY_RUN",
   excludedAccountIds: "EXCLUDED_ACCOUNT_IDS",
   excludedIdentityPatterns: "EXCLUDED_IDENTITY_PATTERNS",
+  alertStateTable: "ALERT_STATE_TABLE",
+  suppressFor: "SUPPRESS_FOR",
 } as const;
 
 export const DEFAULTS = {
@@ -26,6 +28,7 @@ export const DEFAULTS = {
   settleDelay: "5m",
   maxAlertsPerRun: 25,
   dryRun: false,
+  suppressFor: "24h",
 } as const;
 
 /** Logs Insights accepts at most 50 log groups per query. */
@@ -35,6 +38,7 @@ const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
 const LOG_GROUP_ARN = /^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w\-/.#]{1,512}(:\*)?$/;
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const ACCOUNT_ID = /^\d{12}$/;
+const TABLE_NAME = /^[\w.-]{3,255}$/;
 /** IAM/STS ARN glob: ARN characters plus `*`. */
 const IDENTITY_PATTERN = /^arn:aws[\w-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@\-/*]+$/;
 
@@ -98,6 +102,17 @@ const envSchema = z.object({
   [ENV.maxAlertsPerRun]: optionalPositiveInt.pipe(
     z.number().max(1000, { error: "must be at most 1000" }).optional(),
   ),
+  [ENV.alertStateTable]: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || undefined)
+    .pipe(
+      z
+        .string()
+        .regex(TABLE_NAME, { error: (i) => `"${String(i.input)}" is not a DynamoDB table name` })
+        .optional(),
+    ),
+  [ENV.suppressFor]: duration(DEFAULTS.suppressFor, MAX_WINDOW_MS),
   [ENV.dryRun]: z
     .enum(["true", "false", ""], { error: (i) => `must be true or false, got "${String(i.input)}"` })
     .optional(),
@@ -135,6 +150,13 @@ export interface DetectorConfig {
   /** Known heavy users: their requests are left out of the findings. */
   readonly excludedAccountIds: readonly string[];
   readonly excludedIdentityPatterns: readonly string[];
+  /**
+   * DynamoDB table remembering sent alerts: a retried run never re-sends, and an account already alerted is
+   * not alerted again within `suppressForMs` unless its request count has doubled. Without it, every run
+   * alerts on every flagged account.
+   */
+  readonly alertStateTable: string | undefined;
+  readonly suppressForMs: number;
 }
 
 /** A configuration mistake; the message names the variable. */
@@ -173,6 +195,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): DetectorConfig {
     dryRun: e[ENV.dryRun] === "true",
     excludedAccountIds: e[ENV.excludedAccountIds],
     excludedIdentityPatterns: e[ENV.excludedIdentityPatterns],
+    alertStateTable: e[ENV.alertStateTable],
+    suppressForMs: e[ENV.suppressFor],
   };
 }
 
@@ -197,6 +221,10 @@ export interface DetectorSettings {
   readonly dryRun?: boolean;
   readonly excludedAccountIds?: readonly string[];
   readonly excludedIdentityPatterns?: readonly string[];
+  /** Name of the alert-state table (see DetectorConfig.alertStateTable). */
+  readonly alertStateTable?: string;
+  /** Duration such as `24h`. */
+  readonly suppressFor?: string;
 }
 
 /** The Lambda environment for these settings: the inverse of loadConfig. */
@@ -214,7 +242,9 @@ export function toEnvironment(s: DetectorSettings): Record<string, string> {
     ),
     [ENV.requestSizeThreshold]: String(s.thresholds?.requestSize ?? DEFAULT_RULE.thresholds.requestSize),
     [ENV.minRequests]: String(s.minRequests ?? DEFAULT_RULE.minRequests),
+    [ENV.suppressFor]: s.suppressFor ?? DEFAULTS.suppressFor,
   };
+  if (s.alertStateTable) env[ENV.alertStateTable] = s.alertStateTable;
   if (s.excludedAccountIds?.length) env[ENV.excludedAccountIds] = s.excludedAccountIds.join(",");
   if (s.excludedIdentityPatterns?.length)
     env[ENV.excludedIdentityPatterns] = s.excludedIdentityPatterns.join(",");

@@ -7,8 +7,10 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Context } from "aws-lambda";
+import { AlertLedger } from "./adapters/alert-ledger.js";
 import { type DetectorConfig, loadConfig } from "./config.js";
 import { type RunSummary, runDetection } from "./run-detection.js";
 import { toRunRequest } from "./run-request.js";
@@ -31,6 +33,7 @@ try {
 // Built once per execution environment and reused across invocations.
 const logs = new CloudWatchLogsClient({});
 const sns = new SNSClient({});
+const ledger = config?.alertStateTable ? new AlertLedger(new DynamoDBClient({}), config.alertStateTable) : undefined;
 
 export async function handler(
   event: unknown,
@@ -56,6 +59,7 @@ export async function handler(
       now: Date.now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      ledger,
     });
     metrics.addMetric("RunSucceeded", MetricUnit.Count, 1);
     logger.info("run complete", { ...summary });

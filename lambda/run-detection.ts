@@ -7,11 +7,14 @@ import type { SNSClient } from "@aws-sdk/client-sns";
 import { type Aggregates, addGroup, type Finding, type MatchGroup, toFindings } from "../core/evaluator.js";
 import { buildInsightsQuery, DEFAULT_ROW_LIMIT } from "../core/insights-query.js";
 import { parseRows } from "../core/insights-rows.js";
+import { DAY_MS } from "../core/rule.js";
+import type { AlertLedger } from "./adapters/alert-ledger.js";
 import { publishAlerts } from "./adapters/alert-topic.js";
 import { type QueryOutcome, type QueryStatistics, runInsightsQuery } from "./adapters/logs-insights.js";
 import { type AlertContext, buildAlerts } from "./alerts.js";
 import { type DetectorConfig, identityPatternToRegExp } from "./config.js";
 import type { RunRequest } from "./run-request.js";
+import { decideAlert } from "./suppression.js";
 
 /** The slice of Powertools Logger used here. */
 export interface Log {
@@ -37,6 +40,8 @@ export interface DetectionDeps {
   remainingTimeMs(): number;
   /** Row limit per query (tests lower it to exercise the fallback). */
   readonly rowLimit?: number;
+  /** Remembers sent alerts (retry dedup and suppression); without it every flagged account is alerted. */
+  readonly ledger?: Pick<AlertLedger, "lastAlert" | "recordAlert">;
 }
 
 export interface RunSummary {
@@ -47,6 +52,8 @@ export interface RunSummary {
   accounts: string[];
   alertsPublished: number;
   alertsPrepared: number;
+  /** Flagged accounts not alerted: already alerted for this window, or suppressed. */
+  alertsSuppressed: number;
   queries: number;
   /** True when results reached the row limit and the fallback queries were used. */
   fellBack: boolean;
@@ -163,7 +170,9 @@ export async function runDetection(
     region: deps.region,
     logGroupIdentifiers: config.logGroupIdentifiers,
   };
-  const alerts = buildAlerts(findings, ctx, config.maxAlertsPerRun);
+  const due = await dueForAlert(findings, config, request, deps);
+  const planned = buildAlerts(due, ctx, config.maxAlertsPerRun);
+  const alerts = planned.map((p) => p.alert);
   for (const f of findings) {
     deps.log.info("finding", {
       accountId: f.accountId,
@@ -184,9 +193,12 @@ export async function runDetection(
         message: a.message,
       });
   } else if (alerts.length > 0) {
-    alertsPublished = await publishAlerts(deps.sns, config.alertTopicArn, alerts);
+    alertsPublished = await publishAlerts(deps.sns, config.alertTopicArn, alerts, async (i) => {
+      for (const f of planned[i]?.findings ?? []) await remember(f, config, request, deps);
+    });
   }
   deps.metrics.addMetric("AlertsPublished", "Count", alertsPublished);
+  deps.metrics.addMetric("AlertsSuppressed", "Count", findings.length - due.length);
 
   return {
     trigger: request.trigger,
@@ -199,9 +211,67 @@ export async function runDetection(
     accounts: findings.map((f) => f.accountId),
     alertsPublished,
     alertsPrepared: alerts.length,
+    alertsSuppressed: findings.length - due.length,
     queries,
     fellBack,
     rowsRejected,
     statistics,
   };
+}
+
+/** The findings to alert on now, per the ledger. A ledger that cannot be read means alerting anyway. */
+async function dueForAlert(
+  findings: Finding[],
+  config: DetectorConfig,
+  request: RunRequest,
+  deps: DetectionDeps,
+): Promise<Finding[]> {
+  const ledger = deps.ledger;
+  if (!ledger) return findings;
+  const due: Finding[] = [];
+  for (const f of findings) {
+    let last = null;
+    try {
+      last = await ledger.lastAlert(f.accountId);
+    } catch (err) {
+      deps.log.error("alert ledger unreadable: alerting without suppression", {
+        accountId: f.accountId,
+        error: (err as Error).message,
+      });
+    }
+    const decision = decideAlert(f, last, request.window.endMs, config.suppressForMs);
+    if (decision.send) due.push(f);
+    else
+      deps.log.info("alert not sent", {
+        accountId: f.accountId,
+        reason: decision.reason,
+        requestCount: f.requestCount,
+        lastAlert: last,
+      });
+  }
+  return due;
+}
+
+/** Records a sent alert. The alert is out: a ledger failure is logged, not fatal (worst case a repeat alert). */
+async function remember(
+  f: Finding,
+  config: DetectorConfig,
+  request: RunRequest,
+  deps: DetectionDeps,
+): Promise<void> {
+  if (!deps.ledger) return;
+  try {
+    await deps.ledger.recordAlert(
+      f.accountId,
+      { windowEndMs: request.window.endMs, requestCount: f.requestCount },
+      config.suppressForMs + DAY_MS,
+      deps.now(),
+    );
+  } catch (err) {
+    deps.log.error("alert sent but not recorded in the ledger", {
+      accountId: f.accountId,
+      error: (err as Error).message,
+    });
+    deps.metrics.addMetric("LedgerWriteFailed", "Count", 1);
+  }
 }

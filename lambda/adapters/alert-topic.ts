@@ -3,11 +3,15 @@ import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import type { AlertMessage } from "../alerts.js";
 import { PublishError } from "../errors.js";
 
-/** Publishes in order; on the first failure throws PublishError saying how many were sent before it. */
+/**
+ * Publishes in order, calling `onPublished` after each success; on the first failure throws PublishError
+ * saying how many were sent before it.
+ */
 export async function publishAlerts(
   client: SNSClient,
   topicArn: string,
   alerts: readonly AlertMessage[],
+  onPublished: (index: number) => Promise<void> = async () => {},
 ): Promise<number> {
   let published = 0;
   for (const alert of alerts) {
@@ -27,6 +31,7 @@ export async function publishAlerts(
         { cause: err },
       );
     }
+    await onPublished(published);
     published++;
   }
   return published;

@@ -131,8 +131,9 @@ describe("buildAlerts", () => {
   it("one alert per finding up to the cap, then one summary for the rest", () => {
     const alerts = buildAlerts(many, ctx, 25);
     expect(alerts).toHaveLength(26);
-    expect(alerts[25]?.subject).toBe("Bedrock DoS alert: 5 more flagged accounts");
-    const { email } = parts(alerts[25]?.message ?? "");
+    expect(alerts[25]?.alert.subject).toBe("Bedrock DoS alert: 5 more flagged accounts");
+    expect(alerts[25]?.findings.map((f) => f.accountId)).toEqual(many.slice(25).map((f) => f.accountId));
+    const { email } = parts(alerts[25]?.alert.message ?? "");
     for (const f of many.slice(25)) expect(email).toContain(f.accountId);
     expect(email).not.toContain(many[0]?.accountId);
   });

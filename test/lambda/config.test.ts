@@ -23,6 +23,8 @@ describe("loadConfig", () => {
       dryRun: false,
       excludedAccountIds: [],
       excludedIdentityPatterns: [],
+      alertStateTable: undefined,
+      suppressForMs: 24 * HOUR_MS,
     });
   });
 
@@ -95,6 +97,8 @@ describe("loadConfig", () => {
       dryRun: true,
       excludedAccountIds: ["111111111111"],
       excludedIdentityPatterns: ["arn:aws:iam::111111111111:user/load-*"],
+      alertStateTable: "detector-alerts",
+      suppressFor: "6h",
     };
     const c = loadConfig(toEnvironment(settings));
     expect(c).toMatchObject({
@@ -104,6 +108,8 @@ describe("loadConfig", () => {
       settleDelayMs: 120_000,
       excludedAccountIds: ["111111111111"],
       excludedIdentityPatterns: ["arn:aws:iam::111111111111:user/load-*"],
+      alertStateTable: "detector-alerts",
+      suppressForMs: 6 * HOUR_MS,
     });
     expect(c.rule.thresholds).toEqual({ promptTokens: 12_000, completionTokens: 8000, requestSize: 8000 });
     expect(loadConfig(toEnvironment({ logGroupIdentifiers: ["g"], alertTopicArn: TOPIC }))).toEqual(

@@ -6,9 +6,10 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ENV } from "../../lambda/config.js";
 import { resultRows } from "../helpers/aws.js";
+import { startDynalite } from "../helpers/dynalite.js";
 
 const logs = mockClient(CloudWatchLogsClient);
 const sns = mockClient(SNSClient);
@@ -142,5 +143,54 @@ describe("handler", () => {
       handler({ start: "2026-11-19T00:00:00Z", end: "2026-11-18T00:00:00Z" }, context),
     ).rejects.toThrow("start must be before end");
     expect(jsonLines().some((l) => String(l.message).startsWith("run failed: EventError"))).toBe(true);
+  });
+});
+
+describe("handler with the alert ledger on a real DynamoDB API (dynalite)", () => {
+  let db: Awaited<ReturnType<typeof startDynalite>>;
+  beforeAll(async () => {
+    db = await startDynalite();
+  });
+  afterAll(async () => {
+    await db.stop();
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it("a retried scheduled invocation (same scheduled time) publishes nothing twice", async () => {
+    logs.reset();
+    sns.reset();
+    logs.on(StartQueryCommand).resolves({ queryId: "q-1" });
+    logs.on(GetQueryResultsCommand).resolves({
+      status: "Complete",
+      results: resultRows([
+        {
+          account: "210987654321",
+          requestCount: "3",
+          maxPromptTokens: "9999",
+          firstSeen: "2026-11-20 01:00:00.000",
+          lastSeen: "2026-11-20 02:00:00.000",
+        },
+      ]),
+    });
+    sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+    const table = await db.createTable();
+    const endpoint = String(
+      await db.client.config.endpoint?.().then((e) => `${e.protocol}//${e.hostname}:${e.port}`),
+    );
+    const handler = await loadHandler({
+      ...goodEnv,
+      [ENV.alertStateTable]: table,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+    });
+    vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const event = { scheduledTime: "2026-11-20T12:00:00Z" };
+    expect(await handler(event, context)).toMatchObject({ alertsPublished: 1 });
+    expect(await handler(event, context)).toMatchObject({ alertsPublished: 0, alertsSuppressed: 1 });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    vi.restoreAllMocks();
   });
 });

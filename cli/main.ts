@@ -112,6 +112,27 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   return result.fileErrors.length > 0 ? EXIT_USAGE : 0;
 }
 
+/** The window and rule options shared by `scan` and `query`, named and defaulted from the rule module. */
+function addRuleOptions(cmd: Command): Command {
+  cmd
+    .option("--start <iso>", "window start, included (default: end minus --lookback)")
+    .option("--end <iso>", "window end, excluded (default: now)")
+    .option("--lookback <duration>", "window length when --start is not given, e.g. 90m, 24h, 7d", "24h");
+  for (const m of METRICS) {
+    const info = METRIC_INFO[m];
+    cmd.addOption(
+      new Option(`--${info.cliFlag} <n>`, `flag requests with ${info.label} above n (${info.source})`)
+        .argParser(positiveInt)
+        .default(undefined, String(DEFAULT_RULE.thresholds[m])),
+    );
+  }
+  return cmd.addOption(
+    new Option("--min-requests <n>", "flag accounts with at least n heavy requests")
+      .argParser(positiveInt)
+      .default(undefined, String(DEFAULT_RULE.minRequests)),
+  );
+}
+
 export function buildProgram(): Command {
   const program = new Command("bedrock-dos-detector")
     .description(
@@ -120,30 +141,16 @@ export function buildProgram(): Command {
     )
     .version("0.1.0");
 
-  const scan = program
-    .command("scan")
-    .description(
-      "Scan Bedrock model-invocation log files (JSON lines, .gz, CloudWatch export lines) for heavy accounts.\n" +
-        "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...",
-    )
-    .argument("<path...>", "log files or directories")
-    .option("--start <iso>", "window start, included (default: end minus --lookback)")
-    .option("--end <iso>", "window end, excluded (default: now)")
-    .option("--lookback <duration>", "window length when --start is not given, e.g. 90m, 24h, 7d", "24h");
-  for (const m of METRICS) {
-    const info = METRIC_INFO[m];
-    scan.addOption(
-      new Option(`--${info.cliFlag} <n>`, `flag requests with ${info.label} above n (${info.source})`)
-        .argParser(positiveInt)
-        .default(undefined, String(DEFAULT_RULE.thresholds[m])),
-    );
-  }
+  const scan = addRuleOptions(
+    program
+      .command("scan")
+      .description(
+        "Scan Bedrock model-invocation log files (JSON lines, .gz, CloudWatch export lines) for heavy accounts.\n" +
+          "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...",
+      )
+      .argument("<path...>", "log files or directories"),
+  );
   scan
-    .addOption(
-      new Option("--min-requests <n>", "flag accounts with at least n heavy requests")
-        .argParser(positiveInt)
-        .default(undefined, String(DEFAULT_RULE.minRequests)),
-    )
     .addOption(
       new Option("--format <format>", "output format (default: table on a terminal, json otherwise)").choices(
         ["table", "json"],
@@ -164,32 +171,18 @@ Exit codes: 0 scan done (findings or not), 2 bad options or unreadable input.`,
       process.exitCode = await runScan(paths, opts);
     });
 
-  const query = program
-    .command("query")
-    .description(
-      "Print the rule as CloudWatch Logs Insights query text, to paste into the console (the hunt's account-level\n" +
-        "shape by default). Select the time range in the console too; the query also filters to the exact window.",
-    )
-    .option("--start <iso>", "window start, included (default: end minus --lookback)")
-    .option("--end <iso>", "window end, excluded (default: now)")
-    .option("--lookback <duration>", "window length when --start is not given", "24h")
+  addRuleOptions(
+    program
+      .command("query")
+      .description(
+        "Print the rule as CloudWatch Logs Insights query text, to paste into the console (the hunt's account-level\n" +
+          "shape by default). Select the time range in the console too; the query also filters to the exact window.",
+      ),
+  )
     .addOption(
       new Option("--shape <shape>", "rows per account, or per account, identity and model")
         .choices(["account", "evidence"])
         .default("account"),
-    );
-  for (const m of METRICS) {
-    query.addOption(
-      new Option(`--${METRIC_INFO[m].cliFlag} <n>`, `${METRIC_INFO[m].label} threshold`)
-        .argParser(positiveInt)
-        .default(undefined, String(DEFAULT_RULE.thresholds[m])),
-    );
-  }
-  query
-    .addOption(
-      new Option("--min-requests <n>", "matches an account needs")
-        .argParser(positiveInt)
-        .default(undefined, String(DEFAULT_RULE.minRequests)),
     )
     .action((opts: ScanOptions & { shape: "account" | "evidence" }) => {
       const { rule, window } = ruleAndWindow(opts);

@@ -33,7 +33,9 @@ try {
 // Built once per execution environment and reused across invocations.
 const logs = new CloudWatchLogsClient({});
 const sns = new SNSClient({});
-const ledger = config?.alertStateTable ? new AlertLedger(new DynamoDBClient({}), config.alertStateTable) : undefined;
+const ledger = config?.alertStateTable
+  ? new AlertLedger(new DynamoDBClient({}), config.alertStateTable)
+  : undefined;
 
 export async function handler(
   event: unknown,

@@ -1,6 +1,8 @@
 /** Shared set-up for tests at the AWS SDK boundary (aws-sdk-client-mock). */
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { vi } from "vitest";
-import type { Log, MetricSink } from "../../lambda/run-detection.js";
+import type { DetectionDeps, Log, MetricSink } from "../../lambda/run-detection.js";
 
 /** A fake clock: sleeping advances time instantly, so backoff and deadlines are tested without waiting. */
 export function fakeClock(startMs = Date.parse("2026-11-20T00:10:00Z")) {
@@ -37,4 +39,22 @@ export function recorder() {
 /** Insights result rows in the SDK's shape. */
 export function resultRows(rows: Record<string, string>[]) {
   return rows.map((r) => Object.entries(r).map(([field, value]) => ({ field, value })));
+}
+
+/** runDetection's dependencies with SDK clients (mock them with aws-sdk-client-mock), a fake clock and a recorder. */
+export function detectionDeps(overrides: Partial<DetectionDeps> = {}, startMs?: number) {
+  const clock = fakeClock(startMs);
+  const rec = recorder();
+  const deps: DetectionDeps = {
+    logs: new CloudWatchLogsClient({ region: "us-east-1" }),
+    sns: new SNSClient({ region: "us-east-1" }),
+    log: rec.log,
+    metrics: rec.sink,
+    region: "us-east-1",
+    now: clock.now,
+    sleep: clock.sleep,
+    remainingTimeMs: () => 600_000,
+    ...overrides,
+  };
+  return { deps, rec, clock };
 }

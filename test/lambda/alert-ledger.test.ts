@@ -10,9 +10,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { HOUR_MS } from "../../core/rule.js";
 import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
 import { ENV, loadConfig } from "../../lambda/config.js";
-import { type DetectionDeps, runDetection } from "../../lambda/run-detection.js";
+import { runDetection } from "../../lambda/run-detection.js";
 import { decideAlert } from "../../lambda/suppression.js";
-import { fakeClock, recorder, resultRows } from "../helpers/aws.js";
+import { detectionDeps, resultRows } from "../helpers/aws.js";
 import { startDynalite } from "../helpers/dynalite.js";
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -58,20 +58,7 @@ function answerWithCounts() {
 }
 
 async function run(endMs: number, ledger: AlertLedger) {
-  const clock = fakeClock(endMs);
-  const rec = recorder();
-  const deps: DetectionDeps = {
-    logs: new CloudWatchLogsClient({ region: "us-east-1" }),
-    sns: new SNSClient({ region: "us-east-1" }),
-    log: rec.log,
-    metrics: rec.sink,
-    region: "us-east-1",
-    now: clock.now,
-    sleep: clock.sleep,
-    remainingTimeMs: () => 600_000,
-    ledger,
-  };
-  return runDetection(config, windowEnding(endMs), deps);
+  return runDetection(config, windowEnding(endMs), detectionDeps({ ledger }, endMs).deps);
 }
 
 const sentSubjects = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject);

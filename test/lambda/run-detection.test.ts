@@ -10,7 +10,7 @@ import { ENV, loadConfig } from "../../lambda/config.js";
 import { PublishError } from "../../lambda/errors.js";
 import { type DetectionDeps, runDetection } from "../../lambda/run-detection.js";
 import type { RunRequest } from "../../lambda/run-request.js";
-import { fakeClock, recorder, resultRows } from "../helpers/aws.js";
+import { detectionDeps, resultRows } from "../helpers/aws.js";
 
 const logs = mockClient(CloudWatchLogsClient);
 const sns = mockClient(SNSClient);
@@ -44,19 +44,7 @@ const row = (
 });
 
 function deps(overrides: Partial<DetectionDeps> = {}) {
-  const clock = fakeClock();
-  const rec = recorder();
-  const d: DetectionDeps = {
-    logs: new CloudWatchLogsClient({ region: "us-east-1" }),
-    sns: new SNSClient({ region: "us-east-1" }),
-    log: rec.log,
-    metrics: rec.sink,
-    region: "us-east-1",
-    now: clock.now,
-    sleep: clock.sleep,
-    remainingTimeMs: () => 600_000,
-    ...overrides,
-  };
+  const { deps: d, rec } = detectionDeps(overrides);
   return { d, rec };
 }
 

@@ -12,14 +12,15 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import type { Context } from "aws-lambda";
 import { AlertLedger } from "./adapters/alert-ledger.js";
 import { type DetectorConfig, loadConfig } from "./config.js";
+import { POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "./names.js";
 import { type RunSummary, runDetection } from "./run-detection.js";
 import { toRunRequest } from "./run-request.js";
 
-export const SERVICE_NAME = "bedrock-dos-detector";
-export const METRICS_NAMESPACE = "BedrockDosDetector";
-
-const logger = new Logger({ serviceName: SERVICE_NAME });
-const metrics = new Metrics({ serviceName: SERVICE_NAME, namespace: METRICS_NAMESPACE });
+const logger = new Logger({ serviceName: POWERTOOLS_SERVICE_NAME });
+const metrics = new Metrics({
+  serviceName: POWERTOOLS_SERVICE_NAME,
+  namespace: POWERTOOLS_METRICS_NAMESPACE,
+});
 
 // Cold start: validate once; a bad value fails every invocation with one line naming the variable.
 let config: DetectorConfig | undefined;

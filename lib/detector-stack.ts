@@ -1,0 +1,39 @@
+/** A stack holding one BedrockDosDetector, with the outputs the smoke test and operators need. */
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { BedrockDosDetector, type BedrockDosDetectorProps } from "./bedrock-dos-detector.js";
+
+export interface DetectorStackProps extends StackProps {
+  /** The detector's settings (log groups, alert routing, schedule, rule). */
+  readonly detector: BedrockDosDetectorProps;
+}
+
+export class DetectorStack extends Stack {
+  public readonly detector: BedrockDosDetector;
+
+  constructor(scope: Construct, id: string, props: DetectorStackProps) {
+    super(scope, id, {
+      description:
+        "Bedrock DoS / resource-exhaustion detector: scheduled Logs Insights rule, alerts, health alarms",
+      ...props,
+    });
+    this.detector = new BedrockDosDetector(this, "Detector", props.detector);
+
+    new CfnOutput(this, "FunctionName", {
+      description: 'The detector function (invoke it with {"start","end","dryRun"} for a manual run)',
+      value: this.detector.function.functionName,
+    });
+    new CfnOutput(this, "AlertTopicArn", {
+      description: "SNS topic receiving findings, health alarms and tamper alerts",
+      value: this.detector.alertTopic.topicArn,
+    });
+    new CfnOutput(this, "DeadLetterQueueUrl", {
+      description: "Failed runs and deliveries",
+      value: this.detector.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, "LogGroups", {
+      description: "Log groups the detector queries",
+      value: this.detector.logGroupIdentifiers.join(","),
+    });
+  }
+}

@@ -1,0 +1,146 @@
+/** cdk-nag AwsSolutions over the app: zero unacknowledged findings, and acknowledgements that really work. */
+import { App, Duration, Stack, Validations } from "aws-cdk-lib";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../../lib/app.js";
+import { DetectorStack } from "../../lib/detector-stack.js";
+import { cdkJsonContext, NO_BUNDLING } from "./helpers.js";
+
+function appWith(overrides: Record<string, unknown> = {}): App {
+  const context: Record<string, unknown> = { ...cdkJsonContext(), ...NO_BUNDLING };
+  for (const [k, v] of Object.entries(overrides)) context[`bedrockDosDetector:${k}`] = v;
+  return new App({ context });
+}
+
+/** Rule ids (with finding) and construct paths of every unacknowledged finding. */
+function findings(scope: IConstruct): string[] {
+  const report = new AwsSolutionsChecks().validateScope(scope);
+  return report.violations.flatMap((v) =>
+    v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId ?? "?"}`),
+  );
+}
+
+/** Every acknowledgement recorded in the tree: rule id and reason. */
+function acknowledgements(scope: IConstruct): { path: string; id: string; reason: string }[] {
+  return scope.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) =>
+        Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+          path: c.node.path,
+          id,
+          reason,
+        })),
+      ),
+  );
+}
+
+describe("cdk-nag AwsSolutions", () => {
+  it("finds nothing unacknowledged in the app with cdk.json defaults", () => {
+    const app = appWith();
+    buildApp(app);
+    expect(findings(app)).toEqual([]);
+  });
+
+  it("finds nothing unacknowledged with every option on", () => {
+    const app = appWith({
+      enableInvocationLogging: true,
+      logGroups:
+        "/aws/bedrock/model-invocations,/other/group,arn:aws:logs:eu-west-1:111122223333:log-group:shared:*",
+      alertEmails: "sec@example.com",
+      slackWorkspaceId: "T012AB3CD",
+      slackChannelId: "C0123ABCDEF",
+      excludedAccountIds: "123456789012",
+    });
+    buildApp(app);
+    expect(findings(app)).toEqual([]);
+  });
+
+  it("finds nothing unacknowledged in a stack bound to an account and region", () => {
+    const app = new App({ context: NO_BUNDLING });
+    new DetectorStack(app, "Bound", {
+      env: { account: "123456789012", region: "eu-central-1" },
+      detector: {
+        logGroupIdentifiers: ["/a", "arn:aws:logs:eu-central-1:123456789012:log-group:/b"],
+        enableInvocationLogging: true,
+        schedule: Duration.hours(6),
+      },
+    });
+    expect(findings(app)).toEqual([]);
+  });
+
+  it("runs as a validation plugin of the app", () => {
+    const app = appWith();
+    buildApp(app);
+    // The plugin runs at synth; a finding would make synth throw.
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it("gives every acknowledgement a reason, on the narrowest construct", () => {
+    const app = appWith({
+      enableInvocationLogging: true,
+      slackWorkspaceId: "T012AB3CD",
+      slackChannelId: "C0123ABCDEF",
+    });
+    buildApp(app);
+    const acks = acknowledgements(app);
+    for (const ack of acks) {
+      expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThan(30);
+      // Never a whole stack or the whole detector: each names the resource it is about.
+      expect(ack.path.split("/").length, `${ack.id} at ${ack.path}`).toBeGreaterThanOrEqual(3);
+    }
+    // Stored with the "Annotation::" prefix that cdk-nag strips.
+    const ids = acks.map(
+      (a) => `${a.path.replace(/^BedrockDosDetector\//, "")} ${a.id.replace(/^annotation::/i, "")}`,
+    );
+    expect(ids.sort()).toEqual(
+      [
+        "AWS679f53fac002430cb0da5b7982bd2287/ServiceRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "Detector/DeadLetterQueue AwsSolutions-SQS3",
+        "Detector/FunctionRole/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        "Detector/FunctionRole/DefaultPolicy AwsSolutions-IAM5[Resource::*]",
+        "Detector/FunctionRole/DefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/bedrock/model-invocations:*]",
+        "Detector/InvocationLoggingConfiguration/CustomResourcePolicy AwsSolutions-IAM5[Resource::*]",
+        "Detector/LoggingTamperRuleRole/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        "Detector/SchedulerRole/DefaultPolicy AwsSolutions-IAM5[Resource::<DetectorFunctionDD6A428A.Arn>:*]",
+      ].sort(),
+    );
+  });
+});
+
+describe("an acknowledgement", () => {
+  it("suppresses exactly the finding it names, on the construct it is attached to", () => {
+    const app = new App();
+    const stack = new Stack(app, "Proof");
+    // Configured like the detector's dead-letter queue, without its acknowledgement.
+    const bare = new sqs.Queue(stack, "Bare", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const acknowledged = new sqs.Queue(stack, "Acknowledged", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(acknowledged).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason: "A dead-letter queue itself.",
+    });
+    const found = findings(app);
+    expect(found).toContain(`AwsSolutions-SQS3 at ${bare.node.path}/Resource`);
+    expect(found.filter((f) => f.includes(acknowledged.node.path))).toEqual([]);
+  });
+
+  it("is what keeps the detector's own resources clean", () => {
+    const app = appWith();
+    const stack = buildApp(app);
+    // A twin of the detector's dead-letter queue in the same stack is flagged; the detector's is not.
+    const twin = new sqs.Queue(stack, "Twin", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    expect(findings(app)).toEqual([`AwsSolutions-SQS3 at ${twin.node.path}/Resource`]);
+  });
+});

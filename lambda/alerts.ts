@@ -11,6 +11,8 @@ import { METRIC_INFO, METRICS, type Metric, type Rule, type Window } from "../co
 export const MAX_MESSAGE_BYTES = 250_000;
 /** SNS subjects: under 100 characters, ASCII, one line. */
 export const MAX_SUBJECT_CHARS = 99;
+/** Accounts listed in the chat version of the summary message. */
+export const MAX_CHAT_LIST = 20;
 /** Evidence entries per list in an alert before size trimming. */
 export const MAX_EVIDENCE_ITEMS = 10;
 
@@ -243,7 +245,14 @@ export function summaryAlert(rest: readonly Finding[], ctx: AlertContext): Alert
       content: {
         textType: "client-markdown",
         title: `:rotating_light: Bedrock resource exhaustion: ${rest.length} more accounts`,
-        description: [intro, ...lines.map((l) => `• ${l}`), ...more].join("\n"),
+        // Chat messages stay short: the full list is in the email.
+        description: [
+          intro,
+          ...lines.slice(0, MAX_CHAT_LIST).map((l) => `• ${l}`),
+          ...(rest.length > MAX_CHAT_LIST
+            ? [`... and ${rest.length - MAX_CHAT_LIST} more (see the email or the detector's logs).`]
+            : []),
+        ].join("\n"),
         nextSteps: NEXT_STEPS.slice(0, 3),
         keywords: ["Bedrock", "DoS", "AML.T0034", "OWASP-LLM10"],
       },

@@ -7,6 +7,7 @@ import {
   buildAlerts,
   findingAlert,
   insightsConsoleUrl,
+  MAX_CHAT_LIST,
   MAX_MESSAGE_BYTES,
   MAX_SUBJECT_CHARS,
 } from "../../lambda/alerts.js";
@@ -136,6 +137,16 @@ describe("buildAlerts", () => {
     const { email } = parts(alerts[25]?.alert.message ?? "");
     for (const f of many.slice(25)) expect(email).toContain(f.accountId);
     expect(email).not.toContain(many[0]?.accountId);
+  });
+
+  it("the chat summary lists at most MAX_CHAT_LIST accounts; the email lists them all", () => {
+    const lots = Array.from({ length: 300 }, (_, i) => ({ ...finding, accountId: String(100000000000 + i) }));
+    const [summary] = buildAlerts(lots, ctx, 0);
+    const { email, notification } = parts(summary?.alert.message ?? "");
+    const description = String(notification.content.description);
+    expect(description.split("\n").filter((l) => l.startsWith("• "))).toHaveLength(MAX_CHAT_LIST);
+    expect(description).toContain(`... and ${300 - MAX_CHAT_LIST} more`);
+    for (const f of lots) expect(email).toContain(f.accountId);
   });
 
   it("no findings, no alerts", () => {

@@ -146,8 +146,8 @@ export async function runDetection(
     const flagged = accountGroups.map((g) => g.accountId);
     const queryable = flagged.filter((id) => /^\d{12}$/.test(id));
     const evidence = queryable.length > 0 ? await query("evidence", queryable) : null;
-    if (evidence && evidence.rows.length < limit) {
-      const exact = merge(groupsOf(evidence));
+    if (evidence === null || evidence.rows.length < limit) {
+      const exact = merge(evidence ? groupsOf(evidence) : []);
       // Accounts whose ids cannot go into a query filter keep their account-level numbers.
       for (const g of accountGroups) if (!queryable.includes(g.accountId)) addGroup(exact, g);
       findings = toFindings(exact, config.rule);

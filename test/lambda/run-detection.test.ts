@@ -222,3 +222,23 @@ describe("runDetection", () => {
     expect(rec.text()).not.toContain("inputBodyJson");
   });
 });
+
+describe("runDetection fallback edge", () => {
+  beforeEach(() => {
+    logs.reset();
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+  });
+
+  it("flagged accounts whose ids cannot go into a query filter keep their account-level numbers", async () => {
+    answer((q) =>
+      q.includes("by account\n")
+        ? [row("<redacted>", "", "", 3)]
+        : [row("<redacted>", "arn:a", "m", 1), row("<redacted>", "arn:b", "m", 1)],
+    );
+    const { d, rec } = deps({ rowLimit: 2 });
+    const summary = await runDetection(config(), request, d);
+    expect(summary).toMatchObject({ fellBack: true, queries: 2, accounts: ["<redacted>"] });
+    expect(rec.lines.filter((l) => l.level === "error")).toEqual([]);
+  });
+});

@@ -16,6 +16,6 @@ main(process.argv).then(
     process.stderr.write(
       `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
-    process.exitCode = 1;
+    process.exitCode = 70; // EX_SOFTWARE: distinct from 1 (findings) and 2 (usage)
   },
 );

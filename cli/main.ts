@@ -1,6 +1,6 @@
 /**
  * `bedrock-dos-detector`: the command-line shell over the scanner and the sample generator.
- * Exit codes: 0 done (with or without findings), 2 bad usage or unreadable input. User mistakes print one
+ * Exit codes: 0 done, 1 findings with --fail-on-findings, 2 bad usage or unreadable input. User mistakes print one
  * line on stderr, never a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -23,6 +23,7 @@ import { InputError } from "./log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
 import { scanLogs } from "./scan.js";
 
+export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
 const MALFORMED_SHOWN = 5;
 
@@ -42,6 +43,7 @@ interface ScanOptions {
   minRequests?: number;
   format?: "table" | "json";
   progress: boolean;
+  failOnFindings?: boolean;
 }
 
 function progressBar(stream: NodeJS.WriteStream) {
@@ -109,7 +111,8 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   process.stdout.write(
     format === "json" ? `${toJsonReport(result, rule, window)}\n` : toTableReport(result, rule, window),
   );
-  return result.fileErrors.length > 0 ? EXIT_USAGE : 0;
+  if (result.fileErrors.length > 0) return EXIT_USAGE;
+  return opts.failOnFindings && result.findings.length > 0 ? EXIT_FINDINGS : 0;
 }
 
 /** The window and rule options shared by `scan` and `query`, named and defaulted from the rule module. */
@@ -157,6 +160,7 @@ export function buildProgram(): Command {
       ),
     )
     .option("--no-progress", "no progress bar on stderr")
+    .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
     .addHelpText(
       "after",
       `
@@ -165,7 +169,7 @@ Examples:
   bedrock-dos-detector scan --start 2026-11-19T00:00:00Z --end 2026-11-20T00:00:00Z logs/ export.log
   bedrock-dos-detector scan --lookback 7d --prompt-tokens 32000 --format json s3-copy/ > findings.json
 
-Exit codes: 0 scan done (findings or not), 2 bad options or unreadable input.`,
+Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad options or unreadable input.`,
     )
     .action(async (paths: string[], opts: ScanOptions) => {
       process.exitCode = await runScan(paths, opts);

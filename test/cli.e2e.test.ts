@@ -104,6 +104,12 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
     expect(report.findings.map((f) => f.requestCount)).toEqual([1, 1]);
   });
 
+  it("--fail-on-findings exits 1 when an account is flagged and 0 when none is", () => {
+    expect(run("scan", "--format", "json", "--fail-on-findings", ...window, root).code).toBe(1);
+    const quiet = ["--start", "2020-01-01T00:00:00Z", "--end", "2020-01-02T00:00:00Z"];
+    expect(run("scan", "--format", "json", "--fail-on-findings", ...quiet, root).code).toBe(0);
+  });
+
   it("prints an aligned table with thousands separators, and says when nothing was found", () => {
     const table = run("scan", "--format", "table", ...window, root);
     expect(table.stdout).toMatch(/123456789012\s+2\s+50,000/);

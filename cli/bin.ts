@@ -7,15 +7,15 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    // Not a user mistake: a bug. Keep the stack so it can be reported.
-    process.stderr.write(
-      `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 70; // EX_SOFTWARE: distinct from 1 (findings) and 2 (usage)
-  },
-);
+// Not a user mistake: a bug. Keep the stack so it can be reported.
+const internalError = (err: unknown) => {
+  process.stderr.write(
+    `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(70); // EX_SOFTWARE: distinct from 1 (findings) and 2 (usage)
+};
+process.on("uncaughtException", internalError);
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+}, internalError);

@@ -4,10 +4,9 @@
  * memory at a time (a record that spans lines is held until it closes), so memory stays flat.
  */
 import { createReadStream } from "node:fs";
-import { open, readdir, stat } from "node:fs/promises";
+import { open, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { Transform } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { type InvocationRecord, readRecord, stripExportPrefix } from "../core/record-reader.js";
 
@@ -24,35 +23,55 @@ export interface LogFile {
   readonly size: number;
 }
 
-/** Expands files and directories (recursively, sorted, dotfiles skipped) into the files to read. */
-export async function findLogFiles(paths: readonly string[]): Promise<LogFile[]> {
-  const out: LogFile[] = [];
+export interface FoundFiles {
+  readonly files: LogFile[];
+  /** Entries below the given directories that could not be read (broken links, permissions): reported, skipped. */
+  readonly errors: string[];
+}
+
+/**
+ * Expands files and directories (recursively, sorted, dotfiles skipped) into the files to read. Each file is
+ * listed once, however many paths or symbolic links lead to it, and a link loop is walked once. A path given
+ * on the command line that cannot be read is an InputError; an entry found below it is reported and skipped.
+ */
+export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles> {
+  const files: LogFile[] = [];
+  const errors: string[] = [];
+  const seen = new Set<string>();
   const visit = async (path: string, explicit: boolean): Promise<void> => {
     let info: Awaited<ReturnType<typeof stat>>;
+    let real: string;
     try {
       info = await stat(path);
+      real = await realpath(path);
     } catch (err) {
-      throw new InputError(`${path}: ${describeFsError(err)}`);
+      if (explicit) throw new InputError(`${path}: ${describeFsError(err)}`);
+      errors.push(`${path}: ${describeFsError(err)}`);
+      return;
     }
+    if (seen.has(real)) return;
+    seen.add(real);
     if (info.isDirectory()) {
       let entries: string[];
       try {
         entries = (await readdir(path)).sort();
       } catch (err) {
-        throw new InputError(`${path}: ${describeFsError(err)}`);
+        if (explicit) throw new InputError(`${path}: ${describeFsError(err)}`);
+        errors.push(`${path}: ${describeFsError(err)}`);
+        return;
       }
       for (const name of entries) {
         if (name.startsWith(".") || NOT_LOG_FILES.has(name)) continue;
         await visit(join(path, name), false);
       }
     } else if (info.isFile()) {
-      out.push({ path, size: info.size });
+      files.push({ path, size: info.size });
     } else if (explicit) {
       throw new InputError(`${path}: not a file or directory`);
     }
   };
   for (const p of paths) await visit(p, true);
-  return out;
+  return { files, errors };
 }
 
 export function describeFsError(err: unknown): string {
@@ -65,6 +84,8 @@ export function describeFsError(err: unknown): string {
       return "permission denied";
     case "EISDIR":
       return "is a directory";
+    case "ELOOP":
+      return "too many levels of symbolic links";
     default:
       return err instanceof Error ? err.message : String(err);
   }
@@ -85,81 +106,150 @@ export type FileItem =
   | { readonly kind: "record"; readonly record: InvocationRecord }
   | { readonly kind: "malformed"; readonly line: number; readonly reason: string };
 
-/** A multi-line record is given up on past this size (a record is at most a few hundred KB). */
-const MAX_PENDING_CHARS = 16 * 1024 * 1024;
+/** A multi-line record is given up on past these sizes (a record is at most a few hundred KB). */
+const MAX_HELD_CHARS = 16 * 1024 * 1024;
+const MAX_HELD_LINES = 200_000;
+/** Longer lines are reported as malformed without being held in memory. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Turns lines into records. A line that starts a JSON object but ends inside it (a pretty-printed record)
- * is held and continued with the next lines until the object closes. If the held text turns out malformed,
- * only its first line is reported and the lines after it are read again on their own: a truncated line
- * never swallows the valid records that follow it.
+ * Tracks JSON nesting depth across lines (outside strings), so a held record is parsed once, when its
+ * outermost brace closes, instead of at every line.
  */
-export class RecordAssembler {
-  private pending: { lines: string[]; startLine: number; chars: number } | null = null;
+class DepthTracker {
+  depth = 0;
+  private inString = false;
+  private escaped = false;
 
-  push(line: string, lineNo: number): FileItem[] {
-    const out: FileItem[] = [];
-    this.feed(line, lineNo, out);
-    return out;
-  }
-
-  end(): FileItem[] {
-    if (!this.pending) return [];
-    const { startLine, lines } = this.pending;
-    this.pending = null;
-    const out: FileItem[] = [{ kind: "malformed", line: startLine, reason: "file ends inside a record" }];
-    lines.slice(1).forEach((l, i) => {
-      this.feed(l, startLine + 1 + i, out);
-    });
-    if (this.pending) out.push(...this.end());
-    return out;
-  }
-
-  private feed(line: string, lineNo: number, out: FileItem[]): void {
-    const body = stripExportPrefix(line);
-    const alone = body.trim() === "" ? null : readRecord(body);
-    if (this.pending) {
-      if (alone?.ok) {
-        // A complete record on its own line: whatever was held before it was cut off.
-        this.abandonPending(out, "record is cut off");
-        out.push({ kind: "record", record: alone.record });
-        return;
+  /** Feeds one more line; true when the outermost value has just closed. */
+  feed(text: string): boolean {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+      } else if (c === 0x22) this.inString = true;
+      else if (c === 0x7b || c === 0x5b) this.depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        this.depth--;
+        if (this.depth <= 0) return true;
       }
-      const p = this.pending;
-      p.lines.push(line);
-      p.chars += line.length + 1;
-      // A pretty-printed record can only close on a line ending with "}": try only those.
-      if (!line.trimEnd().endsWith("}") && p.chars <= MAX_PENDING_CHARS) return;
-      const held = readRecord(p.lines.join("\n"));
-      if (held.ok) {
-        this.pending = null;
-        out.push({ kind: "record", record: held.record });
-      } else if (!held.incomplete) this.abandonPending(out, held.reason);
-      else if (p.chars > MAX_PENDING_CHARS) this.abandonPending(out, "record does not end");
-      return;
     }
-    if (alone === null) return;
-    if (alone.ok) out.push({ kind: "record", record: alone.record });
-    else if (alone.incomplete && body.trimStart().startsWith("{")) {
-      this.pending = { lines: [body], startLine: lineNo, chars: body.length };
-    } else out.push({ kind: "malformed", line: lineNo, reason: alone.reason });
-  }
-
-  /** Reports the held record's first line and reads the lines after it again, one by one. */
-  private abandonPending(out: FileItem[], reason: string): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = null;
-    out.push({ kind: "malformed", line: p.startLine, reason });
-    p.lines.slice(1).forEach((l, i) => {
-      this.feed(l, p.startLine + 1 + i, out);
-    });
+    return false;
   }
 }
 
 /**
- * Streams the records of one file. `onBytes` reports raw (on-disk) bytes consumed, for progress.
- * Throws InputError when the file cannot be opened or decompressed.
+ * Turns lines into records. JSON lines and export lines are read one by one. A line that starts a JSON object
+ * but ends inside it (a pretty-printed record, or one wrapped over lines) is held and continued until its
+ * outermost brace closes. Every line is read a bounded number of times: a truncated or broken record costs
+ * linear time and never swallows the valid records after it.
+ */
+export class RecordAssembler {
+  private held: { lines: string[]; startLine: number; chars: number; depth: DepthTracker } | null = null;
+
+  push(line: string, lineNo: number): FileItem[] {
+    const out: FileItem[] = [];
+    const body = stripExportPrefix(line);
+    const trimmed = body.trim();
+    const held = this.held;
+    if (held) {
+      // A line that starts a new object at the top (`{` alone, or a compact record) cannot continue a held
+      // record: that one was cut off.
+      if (body === "{" || trimmed.startsWith('{"')) this.giveUp(out, "record is cut off");
+      else {
+        held.lines.push(line);
+        held.chars += line.length + 1;
+        if (held.depth.feed(line)) this.close(out);
+        else if (held.chars > MAX_HELD_CHARS || held.lines.length > MAX_HELD_LINES) {
+          this.giveUp(out, "record does not end");
+        }
+        return out;
+      }
+    }
+    if (trimmed === "") return out;
+    const alone = readRecord(body);
+    if (alone.ok) out.push({ kind: "record", record: alone.record });
+    else if (alone.incomplete && trimmed.startsWith("{")) {
+      const depth = new DepthTracker();
+      depth.feed(body);
+      this.held = { lines: [body], startLine: lineNo, chars: body.length, depth };
+    } else out.push({ kind: "malformed", line: lineNo, reason: alone.reason });
+    return out;
+  }
+
+  /** Reports a line that was too long to read. */
+  tooLong(lineNo: number): FileItem[] {
+    const out: FileItem[] = [];
+    this.giveUp(out, "record is cut off");
+    out.push({
+      kind: "malformed",
+      line: lineNo,
+      reason: `line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB`,
+    });
+    return out;
+  }
+
+  end(): FileItem[] {
+    const out: FileItem[] = [];
+    this.giveUp(out, "record is cut off at the end of the file");
+    return out;
+  }
+
+  /** Reads the held record once its outermost brace has closed. */
+  private close(out: FileItem[]): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = null;
+    const result = readRecord(held.lines.join("\n"));
+    if (result.ok) out.push({ kind: "record", record: result.record });
+    else out.push({ kind: "malformed", line: held.startLine, reason: result.reason });
+  }
+
+  private giveUp(out: FileItem[], reason: string): void {
+    if (!this.held) return;
+    out.push({ kind: "malformed", line: this.held.startLine, reason });
+    this.held = null;
+  }
+}
+
+/** Splits a byte stream into lines (LF or CRLF) without ever holding more than MAX_LINE_BYTES of one line. */
+async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string | { tooLong: true }> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let skipping = false;
+  const finish = (bytes: Buffer): string => {
+    const text = bytes.toString("utf8");
+    return text.endsWith("\r") ? text.slice(0, -1) : text;
+  };
+  for await (const chunk of stream) {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      const piece = chunk.subarray(start, nl < 0 ? chunk.length : nl);
+      if (!skipping) {
+        size += piece.length;
+        if (size > MAX_LINE_BYTES) {
+          skipping = true;
+          parts = [];
+          yield { tooLong: true };
+        } else parts.push(piece);
+      }
+      if (nl < 0) break;
+      if (!skipping) yield finish(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+      parts = [];
+      size = 0;
+      skipping = false;
+      start = nl + 1;
+    }
+  }
+  if (!skipping && size > 0) yield finish(Buffer.concat(parts));
+}
+
+/**
+ * Streams the records of one file. `onBytes` reports raw (on-disk) bytes consumed, for progress. Records
+ * before a read error are yielded; then an InputError says where the file broke off.
  */
 export async function* readLogFile(path: string, onBytes?: (n: number) => void): AsyncGenerator<FileItem> {
   let gzip: boolean;
@@ -169,31 +259,52 @@ export async function* readLogFile(path: string, onBytes?: (n: number) => void):
     throw new InputError(`${path}: ${describeFsError(err)}`);
   }
   const raw = createReadStream(path);
-  const counted = raw.pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        onBytes?.(chunk.length);
-        done(null, chunk);
-      },
-    }),
-  );
-  raw.on("error", (err) => counted.destroy(err));
-  const text = gzip ? counted.pipe(createGunzip()) : counted;
-  if (gzip) counted.on("error", (err) => text.destroy(err));
-  const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
-
+  if (onBytes) raw.on("data", (chunk) => onBytes(chunk.length));
+  const { text, failure } = gzip ? gunzipKeepingOutput(raw) : { text: raw, failure: () => undefined };
   let lineNo = 0;
   const assembler = new RecordAssembler();
+  let failed: unknown;
   try {
-    for await (const line of lines) {
+    for await (const line of splitLines(text)) {
       lineNo++;
-      yield* assembler.push(line, lineNo);
+      if (typeof line !== "string") yield* assembler.tooLong(lineNo);
+      else yield* assembler.push(lineNo === 1 ? line.replace(/^\uFEFF/, "") : line, lineNo);
     }
+    failed = failure();
   } catch (err) {
-    const detail = (err as { code?: string }).code?.startsWith("Z_")
-      ? "not a valid gzip file"
-      : describeFsError(err);
-    throw new InputError(`${path}: ${detail} (after line ${lineNo})`);
+    failed = err;
+    raw.destroy();
   }
   yield* assembler.end();
+  if (failed !== undefined) {
+    const code = (failed as { code?: string }).code;
+    const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeFsError(failed);
+    throw new InputError(`${path}: ${detail} (after line ${lineNo})`);
+  }
+}
+
+/**
+ * Gunzips a stream; when the data turns bad part-way (trailing garbage, truncation) everything decompressed
+ * before stays readable, and `failure()` then tells what went wrong.
+ */
+function gunzipKeepingOutput(raw: Readable): { text: Readable; failure: () => unknown } {
+  const gunzip = createGunzip();
+  const text = new PassThrough();
+  let error: unknown;
+  const stop = (err: unknown) => {
+    error ??= err;
+    raw.unpipe(gunzip);
+    text.end();
+  };
+  raw.on("error", stop);
+  gunzip.on("error", stop);
+  gunzip.on("end", () => text.end());
+  gunzip.on("data", (chunk: Buffer) => {
+    if (!text.write(chunk)) {
+      gunzip.pause();
+      text.once("drain", () => gunzip.resume());
+    }
+  });
+  raw.pipe(gunzip);
+  return { text, failure: () => error };
 }

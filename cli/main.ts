@@ -124,15 +124,18 @@ function addRuleOptions(cmd: Command): Command {
   for (const m of METRICS) {
     const info = METRIC_INFO[m];
     cmd.addOption(
-      new Option(`--${info.cliFlag} <n>`, `flag requests with ${info.label} above n (${info.source})`)
-        .argParser(positiveInt)
-        .default(undefined, String(DEFAULT_RULE.thresholds[m])),
+      // The default is shown, not set: an unset option means "the rule's default" (one source of truth).
+      new Option(
+        `--${info.cliFlag} <n>`,
+        `flag requests with ${info.label} above n (${info.source}) (default: ${DEFAULT_RULE.thresholds[m]})`,
+      ).argParser(positiveInt),
     );
   }
   return cmd.addOption(
-    new Option("--min-requests <n>", "flag accounts with at least n heavy requests")
-      .argParser(positiveInt)
-      .default(undefined, String(DEFAULT_RULE.minRequests)),
+    new Option(
+      "--min-requests <n>",
+      `flag accounts with at least n heavy requests (default: ${DEFAULT_RULE.minRequests})`,
+    ).argParser(positiveInt),
   );
 }
 

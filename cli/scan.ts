@@ -14,7 +14,10 @@ export interface ScanStats {
 export interface ScanResult {
   readonly findings: Finding[];
   readonly stats: ScanStats;
-  /** Files that could not be read to the end (one line each); the scan went on without them. */
+  /**
+   * Files that could not be read to the end, and entries below the given directories that could not be read
+   * (one line each). Records read before a file broke off are included; the scan went on with the rest.
+   */
   readonly fileErrors: string[];
 }
 
@@ -31,10 +34,10 @@ export async function scanLogs(
   window: Window,
   hooks: ScanHooks = {},
 ): Promise<ScanResult> {
-  const files = await findLogFiles(paths);
+  const { files, errors } = await findLogFiles(paths);
   const totalBytes = files.reduce((n, f) => n + f.size, 0);
   const evaluator = new RuleEvaluator(rule, window);
-  const fileErrors: string[] = [];
+  const fileErrors: string[] = [...errors];
   let filesRead = 0;
   let malformedLines = 0;
   let bytesRead = 0;

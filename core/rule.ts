@@ -128,14 +128,14 @@ export function checkWindow(window: Window, maxMs = MAX_WINDOW_MS): Window {
 }
 
 /**
- * The window ending at `endMs` (default: now) that spans the rule's lookback, or explicit bounds.
+ * The window `[startMs, endMs)`: the end defaults to now, the start to the end minus the rule's lookback.
  * `maxMs` caps its length (the offline scanner has no cost reason to cap explicit bounds).
  */
 export function resolveWindow(
   rule: Rule,
   opts: { startMs?: number; endMs?: number; nowMs: number; maxMs?: number },
 ): Window {
-  const endMs = opts.endMs ?? (opts.startMs !== undefined ? opts.startMs + rule.lookbackMs : opts.nowMs);
+  const endMs = opts.endMs ?? opts.nowMs;
   const startMs = opts.startMs ?? endMs - rule.lookbackMs;
   return checkWindow({ startMs, endMs }, opts.maxMs);
 }
@@ -151,16 +151,36 @@ export function parseDuration(text: string, what = "duration"): number {
     throw new RuleConfigError(`${what} "${text}" is not a duration like 90m, 24h or 7d`);
   }
   const ms = Number(m[1]) * (UNIT_MS[unit] ?? Number.NaN);
-  if (!Number.isSafeInteger(ms) || ms <= 0)
-    throw new RuleConfigError(`${what} "${text}" must be greater than 0`);
+  if (ms <= 0) throw new RuleConfigError(`${what} "${text}" must be greater than 0`);
+  if (!Number.isSafeInteger(ms)) throw new RuleConfigError(`${what} "${text}" is too large`);
   return ms;
 }
 
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_UTC =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
-/** Parses an ISO-8601 timestamp with an explicit zone (`Z` or `+hh:mm`); null if it is not one. */
+/** Parses an ISO-8601 timestamp with an explicit zone (`Z` or `+hh:mm`); null if it is not one or not a real date. */
 export function parseIsoTimestamp(text: string): number | null {
-  if (!ISO_UTC.test(text)) return null;
+  const m = ISO_UTC.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second, zoneHours, zoneMinutes] = m
+    .slice(1)
+    .map((v) => Number(v ?? 0));
+  // Date.parse rolls 2026-02-31 over to March: check every field is in range for its calendar month.
+  const daysInMonth = new Date(Date.UTC(year ?? 0, month ?? 0, 0)).getUTCDate();
+  if (
+    (month ?? 0) < 1 ||
+    (month ?? 0) > 12 ||
+    (day ?? 0) < 1 ||
+    (day ?? 0) > daysInMonth ||
+    (hour ?? 0) > 23 ||
+    (minute ?? 0) > 59 ||
+    (second ?? 0) > 59 ||
+    (zoneHours ?? 0) > 23 ||
+    (zoneMinutes ?? 0) > 59
+  ) {
+    return null;
+  }
   const ms = Date.parse(text);
   return Number.isFinite(ms) ? ms : null;
 }

@@ -232,9 +232,11 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
     expect((JSON.parse(r.stdout) as Report).stats.recordsRead).toBe(1);
   });
 
-  it("--help documents every option", () => {
+  it("--help documents every option, with the rule's defaults", () => {
     const r = run("scan", "--help");
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--prompt-tokens <n>[\s\S]*\(default: 8000\)/);
+    expect(r.stdout).toMatch(/--min-requests <n>[\s\S]*\(default: 2\)/);
     for (const opt of [
       "--start",
       "--end",

@@ -146,7 +146,7 @@ describe("the query's extraction agrees with the in-process reader on real and g
     const dir = mkdtempSync(join(tmpdir(), "bdd-q-"));
     await writeSampleData(dir, { seed: 3, endMs: WINDOW.endMs });
     let checked = 0;
-    for (const file of await findLogFiles([dir])) {
+    for (const file of (await findLogFiles([dir])).files) {
       const text = gunzipSync(readFileSync(file.path)).toString("utf8");
       for (const line of text.split("\n")) if (line) checked += check(stripExportPrefix(line));
     }

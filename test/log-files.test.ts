@@ -1,11 +1,18 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { type FileItem, findLogFiles, InputError, RecordAssembler, readLogFile } from "../cli/log-files.js";
-import { rawRecord } from "./helpers/records.js";
+import {
+  type FileItem,
+  findLogFiles,
+  InputError,
+  MAX_LINE_BYTES,
+  RecordAssembler,
+  readLogFile,
+} from "../cli/log-files.js";
+import { rawRecord, SAMPLES } from "./helpers/records.js";
 
 function assemble(lines: string[]): FileItem[] {
   const a = new RecordAssembler();
@@ -53,9 +60,47 @@ describe("RecordAssembler", () => {
     expect(summary(items)).toEqual(["malformed 1", "record 2", "malformed 3", "record 3", "malformed 5"]);
   });
 
-  it("re-reads held lines when the held text turns out malformed", () => {
-    const items = assemble(["{", '"timestamp": oops }', rawRecord({ promptTokens: 4 }).replace(/\}$/, "} ")]);
-    expect(summary(items)).toEqual(["malformed 1", "malformed 2", "record 4"]);
+  it("lines of a broken pretty-printed record are its own: reported once, at its first line", () => {
+    const items = assemble(["{", '"timestamp": oops', "}", rawRecord({ promptTokens: 4 })]);
+    expect(summary(items)).toEqual(["malformed 1", "record 4"]);
+  });
+
+  it("joins a record wrapped over lines that do not start with a lone {", () => {
+    const wrapped = readFileSync(
+      `${SAMPLES}05_zenn_text_delivery_disabled_converse_record.txt`,
+      "utf8",
+    ).split("\n");
+    expect(wrapped[0]?.startsWith('{"timestamp"')).toBe(true);
+    expect(summary(assemble([...wrapped, rawRecord({ promptTokens: 3 })]))).toEqual(["record 1", "record 3"]);
+  });
+
+  it("a new top-level { ends a record that never closed", () => {
+    const pretty = JSON.stringify(JSON.parse(rawRecord({ promptTokens: 9 })), null, 2).split("\n");
+    expect(summary(assemble(["{", '  "timestamp": "2026-11-19T12:00:00Z",', ...pretty]))).toEqual([
+      "malformed 1",
+      "record 9",
+    ]);
+  });
+
+  it("an unfinished record at the end of the file is reported", () => {
+    expect(assemble(["{", '  "a": 1'])).toEqual([
+      { kind: "malformed", line: 1, reason: "record is cut off at the end of the file" },
+    ]);
+  });
+
+  it("costs linear time on hostile input: 20,000 lone { lines and 4,000 cut lines", () => {
+    const cut = rawRecord({ promptTokens: 1, body: { p: "x".repeat(300) } }).slice(0, 200);
+    const lines = [
+      ...Array.from({ length: 20_000 }, () => "{"),
+      ...Array.from({ length: 4_000 }, () => cut),
+      rawRecord({ promptTokens: 5 }),
+    ];
+    const a = new RecordAssembler();
+    let parses = 0;
+    const items = [...lines.flatMap((l, i) => a.push(l, i + 1)), ...a.end()];
+    for (const item of items) if (item.kind === "record") parses++;
+    expect(parses).toBe(1);
+    expect(items.filter((i) => i.kind === "malformed")).toHaveLength(20_000 + 4_000);
   });
 });
 
@@ -92,10 +137,64 @@ describe("readLogFile and findLogFiles on real files", () => {
     writeFileSync(join(tree, ".hidden"), "x");
     writeFileSync(join(tree, "aws-logs-write-test"), "Permission Check Successful");
     const files = await findLogFiles([tree]);
-    expect(files.map((f) => f.path.slice(tree.length))).toEqual([
+    expect(files.files.map((f) => f.path.slice(tree.length))).toEqual([
       "/AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2026/11/19/10/a.json.gz",
       "/AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2026/11/19/10/b.json.gz",
     ]);
     await expect(findLogFiles([join(tree, "missing")])).rejects.toThrow(/missing: no such file or directory/);
+  });
+});
+
+describe("awkward files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bdd-awkward-"));
+  const two = [rawRecord({ promptTokens: 1 }), rawRecord({ promptTokens: 2 })].join("\n");
+
+  it("a UTF-8 byte-order mark does not cost the first record", async () => {
+    writeFileSync(join(dir, "bom.jsonl"), `\uFEFF${two}\r\n`);
+    expect(summary(await collect(join(dir, "bom.jsonl")))).toEqual(["record 1", "record 2"]);
+  });
+
+  it("a line longer than the cap is reported without being held, and reading goes on", async () => {
+    const huge = "a".repeat(MAX_LINE_BYTES + 10);
+    writeFileSync(
+      join(dir, "long.json.gz"),
+      gzipSync(`${rawRecord({ promptTokens: 1 })}\n${huge}\n${rawRecord({ promptTokens: 2 })}`),
+    );
+    const items = await collect(join(dir, "long.json.gz"));
+    expect(summary(items)).toEqual(["record 1", "malformed 2", "record 2"]);
+    expect(items[1]).toMatchObject({ reason: "line longer than 16 MB" });
+  });
+
+  it("a truncated gzip file: every record before the cut is kept, then the file is reported", async () => {
+    const full = gzipSync(
+      `${Array.from({ length: 2000 }, (_, i) => rawRecord({ promptTokens: i })).join("\n")}\n`,
+    );
+    const cut = full.subarray(0, Math.floor(full.length * 0.9));
+    writeFileSync(join(dir, "truncated.gz"), cut);
+    // What zlib itself can recover from the cut file: the complete lines in it are the records to expect.
+    const recoverable = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH })
+      .toString("utf8")
+      .split("\n");
+    const completeLines = recoverable.length - 1;
+    const items: FileItem[] = [];
+    await expect(
+      (async () => {
+        for await (const item of readLogFile(join(dir, "truncated.gz"))) items.push(item);
+      })(),
+    ).rejects.toThrow(/truncated\.gz: .* \(after line \d+\)/);
+    expect(items.filter((i) => i.kind === "record")).toHaveLength(completeLines);
+    expect(completeLines).toBeGreaterThan(1500);
+  });
+
+  it("lists each file once however many paths or links lead to it, and survives link loops and broken links", async () => {
+    const tree = mkdtempSync(join(tmpdir(), "bdd-links-"));
+    await mkdir(join(tree, "2026"));
+    writeFileSync(join(tree, "2026", "a.jsonl"), two);
+    symlinkSync(join(tree, "2026"), join(tree, "latest"));
+    symlinkSync(tree, join(tree, "2026", "up"));
+    symlinkSync(join(tree, "missing"), join(tree, "broken.jsonl"));
+    const found = await findLogFiles([tree, join(tree, "2026", "a.jsonl"), join(tree, "latest")]);
+    expect(found.files.map((f) => f.path.slice(tree.length))).toEqual(["/2026/a.jsonl"]);
+    expect(found.errors).toEqual([`${join(tree, "broken.jsonl")}: no such file or directory`]);
   });
 });

@@ -47,6 +47,7 @@ describe("durations and times", () => {
     expect(parseDuration("7d")).toBe(7 * DAY_MS);
     expect(() => parseDuration("1 day", "--lookback")).toThrow('--lookback "1 day" is not a duration');
     expect(() => parseDuration("0h")).toThrow("must be greater than 0");
+    expect(() => parseDuration("99999999999999d")).toThrow("is too large");
   });
 
   it("accepts ISO-8601 only with an explicit zone", () => {
@@ -54,6 +55,13 @@ describe("durations and times", () => {
     expect(parseIsoTimestamp("2026-11-19T12:00:00+02:00")).toBe(Date.UTC(2026, 10, 19, 10));
     expect(parseIsoTimestamp("2026-11-19T10:00:00")).toBeNull();
     expect(parseIsoTimestamp("2026-13-45T10:00:00Z")).toBeNull();
+    // Real calendar dates only: no rolling over into the next month or day.
+    expect(parseIsoTimestamp("2026-02-31T00:00:00Z")).toBeNull();
+    expect(parseIsoTimestamp("2026-02-29T00:00:00Z")).toBeNull();
+    expect(parseIsoTimestamp("2028-02-29T00:00:00Z")).toBe(Date.UTC(2028, 1, 29));
+    expect(parseIsoTimestamp("2026-11-19T24:00:00Z")).toBeNull();
+    expect(parseIsoTimestamp("2026-11-19T10:60:00Z")).toBeNull();
+    expect(parseIsoTimestamp("2026-11-19T10:00:00.123456789Z")).toBe(Date.UTC(2026, 10, 19, 10, 0, 0, 123));
     expect(() => parseIsoOption("yesterday", "--start")).toThrow(
       '--start "yesterday" is not an ISO-8601 time',
     );
@@ -62,9 +70,10 @@ describe("durations and times", () => {
   it("resolves windows from an end, a start, both or neither", () => {
     const now = Date.UTC(2026, 10, 20);
     expect(resolveWindow(DEFAULT_RULE, { nowMs: now })).toEqual({ startMs: now - DAY_MS, endMs: now });
-    expect(resolveWindow(DEFAULT_RULE, { nowMs: 0, startMs: now })).toEqual({
-      startMs: now,
-      endMs: now + DAY_MS,
+    // A start alone runs to now, as --end defaults to now.
+    expect(resolveWindow(DEFAULT_RULE, { nowMs: now, startMs: now - 3 * DAY_MS })).toEqual({
+      startMs: now - 3 * DAY_MS,
+      endMs: now,
     });
     expect(() => resolveWindow(DEFAULT_RULE, { nowMs: 0, startMs: now, endMs: now })).toThrow(
       "must be before its end",

@@ -17,6 +17,8 @@ import { METRIC_INFO, METRICS, type Rule, type Window } from "./rule.js";
 export const ROW = {
   accountId: "account",
   identityArn: "identityArn",
+  /** The last `"identity":{"arn":…}` in the record; differs from identityArn only when a body imitates it. */
+  identityArnLast: "identityArnLast",
   modelId: "model",
   requestCount: "requestCount",
   maxPromptTokens: METRIC_INFO.promptTokens.maxField,
@@ -31,6 +33,7 @@ export const ROW = {
 const F = {
   account: ROW.accountId,
   identity: ROW.identityArn,
+  identityLast: ROW.identityArnLast,
   model: ROW.modelId,
   body: "inputBody",
   promptAfterBody: "promptTokensAfterBody",
@@ -91,18 +94,22 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // accountId and modelId come before the bodies in every Bedrock key order: the first match is theirs.
     `| parse @message /"accountId":\\s*"(?<${F.account}>[^"]*)"/`,
     `| parse @message /"modelId":\\s*"(?<${F.model}>[^"]*)"/`,
-    // identity is evidence only; newer records put it after the bodies.
+    // identity comes before the bodies in older records and after them in newer ones, and a free-form JSON
+    // object in a body (tool input, tool schema) could imitate it. Take the first and the last occurrence:
+    // when they differ the identity is ambiguous (reported as such, never matched by exclusions).
     `| parse @message /"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identity}>[^"]*)"/`,
+    `| parse @message /.*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"/`,
     // The inline request body and the token count that closes it. Greedy: the body runs to the last
     // `,"inputTokenCount":N` followed by the end of the input object, which is the record's own.
     `| parse @message /"inputBodyJson":\\s*(?<${F.body}>.*),\\s*"inputTokenCount":\\s*(?<${F.promptAfterBody}>\\d+)\\s*[,}]/`,
     // Records without an inline body (offloaded to S3, text delivery off): the input object has no
     // caller-written keys, so the first occurrence is the record's own.
-    `| parse @message /"inputTokenCount":\\s*(?<${F.promptAny}>\\d+)/`,
+    `| parse @message /"inputTokenCount":\\s*(?<${F.promptAny}>\\d+)\\s*[,}]/`,
     // outputTokenCount closes the output object, after the response body: the last occurrence is its own.
-    `| parse @message /.*"outputTokenCount":\\s*(?<${F.completionTokens}>\\d+)/`,
-    `| parse @message /"cacheReadInputTokenCount":\\s*(?<${F.cacheRead}>\\d+)/`,
-    `| parse @message /"cacheWriteInputTokenCount":\\s*(?<${F.cacheWrite}>\\d+)/`,
+    // Every count must be followed by `,` or `}`: only integer literals count (`9e3` and `9000.0` do not).
+    `| parse @message /.*"outputTokenCount":\\s*(?<${F.completionTokens}>\\d+)\\s*[,}]/`,
+    `| parse @message /"cacheReadInputTokenCount":\\s*(?<${F.cacheRead}>\\d+)\\s*[,}]/`,
+    `| parse @message /"cacheWriteInputTokenCount":\\s*(?<${F.cacheWrite}>\\d+)\\s*[,}]/`,
     // Request size = code points of the compact body text (Bedrock writes compact JSON).
     `| fields coalesce(${F.promptAfterBody}, ${F.promptAny}) as ${F.promptTokens}, strlen(${F.body}) as ${F.requestSize}`,
     // The rule: any metric strictly above its threshold; a missing metric never matches.
@@ -113,13 +120,14 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
   if (options.shape === "records") {
     // Metrics and ids only: the body stays in Logs, never in results that may be forwarded.
     lines.push(
-      `| fields @timestamp, ${F.account}, ${F.identity}, ${F.model}, ${F.promptTokens}, ${F.requestSize}, ${F.completionTokens}`,
+      `| fields @timestamp, ${F.account}, ${F.identity}, ${F.identityLast}, ${F.model}, ${F.promptTokens}, ${F.requestSize}, ${F.completionTokens}`,
       "| sort @timestamp desc",
       `| limit ${limit}`,
     );
     return lines.join("\n");
   }
-  const groupBy = options.shape === "account" ? [F.account] : [F.account, F.identity, F.model];
+  const groupBy =
+    options.shape === "account" ? [F.account] : [F.account, F.identity, F.identityLast, F.model];
   lines.push(
     `| stats count(*) as ${ROW.requestCount}, max(${F.promptTokens}) as ${ROW.maxPromptTokens}, ` +
       `max(${F.requestSize}) as ${ROW.maxRequestSize}, max(${F.completionTokens}) as ${ROW.maxCompletionTokens}, ` +

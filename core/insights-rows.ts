@@ -33,6 +33,15 @@ function time(value: string | undefined): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
+/** Label for a record whose first and last identity ARNs differ (a body imitated the identity object). */
+export const ambiguousIdentity = (first: string, last: string) => `(ambiguous: ${first} or ${last})`;
+
+function identityOf(row: Row): string | null {
+  const first = row[ROW.identityArn]?.trim() || null;
+  const last = row[ROW.identityArnLast]?.trim() || null;
+  return first === null || last === null || first === last ? (first ?? last) : ambiguousIdentity(first, last);
+}
+
 /** Converts result rows (field name to value) into match groups. */
 export function parseRows(rows: readonly Row[]): ParsedRows {
   const groups: MatchGroup[] = [];
@@ -70,7 +79,7 @@ export function parseRows(rows: readonly Row[]): ParsedRows {
     }
     groups.push({
       accountId,
-      identityArn: row[ROW.identityArn]?.trim() || null,
+      identityArn: identityOf(row),
       modelId: row[ROW.modelId]?.trim() || null,
       requestCount,
       ...maxima,

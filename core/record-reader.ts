@@ -209,12 +209,16 @@ class Scanner {
     return null;
   }
 
-  /** Reads a count: a JSON number that is a non-negative integer; anything else is skipped as missing. */
+  /**
+   * Reads a count: a JSON number written as a non-negative integer (`9000`; not `9000.0`, `9e3` or `-1`).
+   * Anything else is skipped as missing, as the Logs Insights query's `\d+` patterns do.
+   */
   optionalCount(): number | null {
     const c = this.peek();
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = this.pos;
       const n = this.number();
-      return Number.isSafeInteger(n) && n >= 0 ? n : null;
+      return Number.isSafeInteger(n) && /^\d+$/.test(this.text.slice(start, this.pos)) ? n : null;
     }
     this.skipValue();
     return null;

@@ -495,6 +495,8 @@ export class BedrockDosDetector extends Construct {
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
         resources: ["*"],
+        // Only alarms of this account (confused-deputy protection, as on the topic policy).
+        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
       }),
     );
     this.alertTopic = new sns.Topic(this, "AlertTopic", {

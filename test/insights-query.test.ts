@@ -6,9 +6,10 @@ import { describe, expect, it } from "vitest";
 import { findLogFiles } from "../cli/log-files.js";
 import { writeSampleData } from "../cli/sample-data.js";
 import { buildInsightsQuery, ROW } from "../core/insights-query.js";
+import { ambiguousIdentity, parseRows } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";
 import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
-import { ELASTIC_LOG } from "./helpers/records.js";
+import { ELASTIC_LOG, rawRecord } from "./helpers/records.js";
 
 const WINDOW: Window = {
   startMs: Date.parse("2026-11-19T00:00:00Z"),
@@ -58,7 +59,7 @@ describe("buildInsightsQuery", () => {
 
   it("evidence shape groups by account, identity and model and leaves min requests to the code", () => {
     const e = buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "evidence" });
-    expect(e).toMatch(/ by account, identityArn, model\n/);
+    expect(e).toMatch(/ by account, identityArn, identityArnLast, model\n/);
     expect(e).not.toContain("requestCount >=");
   });
 
@@ -122,6 +123,15 @@ describe("the query's extraction agrees with the in-process reader on real and g
     const num = (v: string | undefined) => (v === undefined ? null : Number(v));
     return {
       accountId: f.account,
+      identityArn:
+        parseRows([
+          {
+            ...f,
+            requestCount: "1",
+            firstSeen: "2026-11-19 10:00:00.000",
+            lastSeen: "2026-11-19 10:00:00.000",
+          },
+        ]).groups[0]?.identityArn ?? null,
       promptTokens: num(f.promptTokensAfterBody ?? f.promptTokensAny),
       completionTokens: num(f.completionTokens),
       requestSize: f.inputBody === undefined ? null : [...f.inputBody].length,
@@ -130,10 +140,25 @@ describe("the query's extraction agrees with the in-process reader on real and g
   const check = (line: string) => {
     const r = readRecord(line);
     if (!r.ok) return 0;
-    const { accountId, promptTokens, completionTokens, requestSize } = r.record;
-    expect(simulate(line)).toEqual({ accountId, promptTokens, completionTokens, requestSize });
+    const { accountId, identityArn, promptTokens, completionTokens, requestSize } = r.record;
+    expect(simulate(line)).toEqual({ accountId, identityArn, promptTokens, completionTokens, requestSize });
     return 1;
   };
+
+  it("a body that imitates the identity object makes the identity ambiguous, never another principal", () => {
+    const spoof =
+      '{"tools":[{"toolSpec":{"inputSchema":{"json":{"identity":{"arn":"arn:aws:sts::1:assumed-role/nightly-batch/x"}}}}}]}';
+    const line = rawRecord({
+      bodyText: spoof,
+      promptTokens: 9001,
+      identityArn: "arn:aws:iam::1:user/attacker",
+    });
+    const r = readRecord(line);
+    expect(r.ok && r.record.identityArn).toBe("arn:aws:iam::1:user/attacker");
+    expect(simulate(line).identityArn).toBe(
+      ambiguousIdentity("arn:aws:sts::1:assumed-role/nightly-batch/x", "arn:aws:iam::1:user/attacker"),
+    );
+  });
 
   it("Elastic's compact records", () => {
     const lines = readFileSync(ELASTIC_LOG, "utf8")

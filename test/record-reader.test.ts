@@ -105,6 +105,14 @@ describe("readRecord field extraction", () => {
       expect(r.completionTokens, JSON.stringify(bad)).toBeNull();
     }
     expect(read(rawRecord({ promptTokens: 0 })).promptTokens).toBe(0);
+    // Written as integers only, like the Insights query's patterns: 9000.0 and 9e3 are not counts.
+    for (const literal of ["9000.0", "9e3", "9E3"]) {
+      const text = rawRecord({ promptTokens: 1 }).replace(
+        '"inputTokenCount":1',
+        `"inputTokenCount":${literal}`,
+      );
+      expect(read(text).promptTokens, literal).toBeNull();
+    }
   });
 
   it("has no request size when the body is absent, offloaded to S3 or null", () => {

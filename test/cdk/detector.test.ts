@@ -301,6 +301,7 @@ describe("the alert topic", () => {
             Effect: "Allow",
             Principal: { Service: "cloudwatch.amazonaws.com" },
             Resource: "*",
+            Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
           },
         ]),
       },

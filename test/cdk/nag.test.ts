@@ -71,11 +71,15 @@ describe("cdk-nag AwsSolutions", () => {
     expect(findings(app)).toEqual([]);
   });
 
-  it("runs as a validation plugin of the app", () => {
-    const app = appWith();
-    buildApp(app);
-    // The plugin runs at synth; a finding would make synth throw.
-    expect(() => app.synth()).not.toThrow();
+  it("runs as a validation plugin of the app: a finding fails synth", () => {
+    const clean = appWith();
+    buildApp(clean);
+    expect(() => clean.synth()).not.toThrow();
+    // The same app with one non-compliant resource: synth must fail on it.
+    const dirty = appWith();
+    const stack = buildApp(dirty);
+    new sqs.Queue(stack, "PlainQueue", { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(() => dirty.synth()).toThrow(/AwsSolutions-SQS/);
   });
 
   it("gives every acknowledgement a reason, on the narrowest construct", () => {

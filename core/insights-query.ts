@@ -62,6 +62,10 @@ export interface QueryOptions {
 }
 
 export const DEFAULT_ROW_LIMIT = 10_000;
+/** StartQuery accepts query strings of at most 10,000 characters. */
+export const MAX_QUERY_CHARS = 10_000;
+/** Account ids one query can filter on and stay well inside MAX_QUERY_CHARS. */
+export const MAX_FILTER_ACCOUNT_IDS = 400;
 export const MAX_ROW_LIMIT = 10_000;
 const ACCOUNT_ID = /^\d{12}$/;
 
@@ -81,6 +85,9 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
   for (const m of METRICS) assertInt(rule.thresholds[m], `${m} threshold`, 1);
   const excluded = options.excludeAccountIds ?? [];
   const only = options.onlyAccountIds ?? [];
+  if (excluded.length + only.length > MAX_FILTER_ACCOUNT_IDS) {
+    throw new RangeError(`at most ${MAX_FILTER_ACCOUNT_IDS} account ids fit in one query`);
+  }
   for (const id of [...excluded, ...only]) {
     if (!ACCOUNT_ID.test(id)) throw new RangeError(`account id ${JSON.stringify(id)} is not 12 digits`);
   }
@@ -99,11 +106,12 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // when they differ the identity is ambiguous (reported as such, never matched by exclusions).
     `| parse @message /"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identity}>[^"]*)"/`,
     `| parse @message /.*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"/`,
-    // The inline request body and the token count that closes it. Greedy: the body runs to the last
-    // `,"inputTokenCount":N` followed by the end of the input object, which is the record's own.
+    // The inline request body and the token count after it. Greedy: the body runs to the last
+    // `,"inputTokenCount":N`, which is the record's own unless a model-written object in the response imitates
+    // it (then the body only looks longer: request size can be raised, not lowered, by such text).
     `| parse @message /"inputBodyJson":\\s*(?<${F.body}>.*),\\s*"inputTokenCount":\\s*(?<${F.promptAfterBody}>\\d+)\\s*[,}]/`,
-    // Records without an inline body (offloaded to S3, text delivery off): the input object has no
-    // caller-written keys, so the first occurrence is the record's own.
+    // The first occurrence: the record's own when there is no inline body (offloaded to S3, text delivery off),
+    // else the record's own or one imitated by a caller-written object in the request body.
     `| parse @message /"inputTokenCount":\\s*(?<${F.promptAny}>\\d+)\\s*[,}]/`,
     // outputTokenCount closes the output object, after the response body: the last occurrence is its own.
     // Every count must be followed by `,` or `}`: only integer literals count (`9e3` and `9000.0` do not).
@@ -111,7 +119,9 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     `| parse @message /"cacheReadInputTokenCount":\\s*(?<${F.cacheRead}>\\d+)\\s*[,}]/`,
     `| parse @message /"cacheWriteInputTokenCount":\\s*(?<${F.cacheWrite}>\\d+)\\s*[,}]/`,
     // Request size = code points of the compact body text (Bedrock writes compact JSON).
-    `| fields coalesce(${F.promptAfterBody}, ${F.promptAny}) as ${F.promptTokens}, strlen(${F.body}) as ${F.requestSize}`,
+    // Prompt tokens = the larger of the two: imitations can raise the value, but hiding the real count would
+    // need imitations on both sides of it, in the request and in the model's response.
+    `| fields coalesce(greatest(${F.promptAfterBody}, ${F.promptAny}), ${F.promptAfterBody}, ${F.promptAny}) as ${F.promptTokens}, strlen(${F.body}) as ${F.requestSize}`,
     // The rule: any metric strictly above its threshold; a missing metric never matches.
     `| filter ${F.promptTokens} > ${t.promptTokens} or ${F.completionTokens} > ${t.completionTokens} or ${F.requestSize} > ${t.requestSize}`,
     ...(excluded.length > 0 ? [`| filter ${F.account} not in ${idList(excluded)}`] : []),
@@ -124,7 +134,7 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
       "| sort @timestamp desc",
       `| limit ${limit}`,
     );
-    return lines.join("\n");
+    return checkedLength(lines.join("\n"));
   }
   const groupBy =
     options.shape === "account" ? [F.account] : [F.account, F.identity, F.identityLast, F.model];
@@ -139,5 +149,11 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     `| sort ${ROW.maxPromptTokens} desc`,
     `| limit ${limit}`,
   );
-  return lines.join("\n");
+  return checkedLength(lines.join("\n"));
+}
+
+function checkedLength(query: string): string {
+  if (query.length > MAX_QUERY_CHARS)
+    throw new RangeError(`query is ${query.length} characters, over ${MAX_QUERY_CHARS}`);
+  return query;
 }

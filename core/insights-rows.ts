@@ -33,13 +33,28 @@ function time(value: string | undefined): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/** Label for a record whose first and last identity ARNs differ (a body imitated the identity object). */
-export const ambiguousIdentity = (first: string, last: string) => `(ambiguous: ${first} or ${last})`;
+/** IAM and STS principal ARNs: the only identity values an alert shows as they are. */
+const PRINCIPAL_ARN = /^arn:aws[\w-]*:(iam|sts)::\d+:[\w+=,.@/-]{1,512}$/;
+/** Shown instead of an identity value that is not a principal ARN (it may be text a body imitated). */
+export const UNRECOGNISED_IDENTITY = "(unrecognised identity)";
 
+const shown = (value: string) => (PRINCIPAL_ARN.test(value) ? value : UNRECOGNISED_IDENTITY);
+
+/** Label for a record whose first and last identity ARNs differ (a body imitated the identity object). */
+export const ambiguousIdentity = (first: string, last: string) =>
+  `(ambiguous: ${shown(first)} or ${shown(last)})`;
+
+/**
+ * The identity of a row. Insights matches text, so the value may come from a body that imitates the identity
+ * object: when the first and last occurrences differ the identity is ambiguous, and a value that is not a
+ * principal ARN is never shown (it could be any text a caller wrote, such as a phishing link).
+ */
 function identityOf(row: Row): string | null {
   const first = row[ROW.identityArn]?.trim() || null;
   const last = row[ROW.identityArnLast]?.trim() || null;
-  return first === null || last === null || first === last ? (first ?? last) : ambiguousIdentity(first, last);
+  if (first !== null && last !== null && first !== last) return ambiguousIdentity(first, last);
+  const only = first ?? last;
+  return only === null ? null : shown(only);
 }
 
 /** Converts result rows (field name to value) into match groups. */

@@ -110,7 +110,9 @@ export async function runDetection(
   const groupsOf = (out: QueryOutcome): MatchGroup[] => {
     const { groups, rejected } = parseRows(out.rows);
     rowsRejected += rejected.length;
-    for (const r of rejected) deps.log.warn("result row rejected", { reason: r.reason, row: r.row });
+    // The reason and the field names only: row values may hold text a caller wrote.
+    for (const r of rejected)
+      deps.log.warn("result row rejected", { reason: r.reason, fields: Object.keys(r.row) });
     // Known heavy users are left out before merging, so their requests count towards nothing.
     return groups.filter(
       (g) => !(g.identityArn && excludedIdentities.some((re) => re.test(g.identityArn ?? ""))),

@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { findLogFiles } from "../cli/log-files.js";
 import { writeSampleData } from "../cli/sample-data.js";
-import { buildInsightsQuery, ROW } from "../core/insights-query.js";
+import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from "../core/insights-query.js";
 import { ambiguousIdentity, parseRows } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";
 import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
@@ -132,7 +132,11 @@ describe("the query's extraction agrees with the in-process reader on real and g
             lastSeen: "2026-11-19 10:00:00.000",
           },
         ]).groups[0]?.identityArn ?? null,
-      promptTokens: num(f.promptTokensAfterBody ?? f.promptTokensAny),
+      // coalesce(greatest(a, b), a, b)
+      promptTokens:
+        f.promptTokensAfterBody !== undefined && f.promptTokensAny !== undefined
+          ? Math.max(Number(f.promptTokensAfterBody), Number(f.promptTokensAny))
+          : num(f.promptTokensAfterBody ?? f.promptTokensAny),
       completionTokens: num(f.completionTokens),
       requestSize: f.inputBody === undefined ? null : [...f.inputBody].length,
     };
@@ -158,6 +162,24 @@ describe("the query's extraction agrees with the in-process reader on real and g
     expect(simulate(line).identityArn).toBe(
       ambiguousIdentity("arn:aws:sts::1:assumed-role/nightly-batch/x", "arn:aws:iam::1:user/attacker"),
     );
+  });
+
+  it("imitated token counts in the request or in the model's response cannot lower the prompt tokens", () => {
+    const requestImitation = '{"tools":[{"toolSpec":{"inputSchema":{"json":{"p":0,"inputTokenCount":1}}}}]}';
+    const responseImitation =
+      '"outputBodyJson":{"output":{"message":{"content":[{"toolUse":{"input":{"a":1,"inputTokenCount":3}}}]}}},"outputTokenCount":12}';
+    const inRequest = rawRecord({ bodyText: requestImitation, promptTokens: 9500, completionTokens: 12 });
+    const inResponse = rawRecord({ body: { p: "hi" }, promptTokens: 9500, completionTokens: 12 }).replace(
+      '"outputTokenCount":12}',
+      responseImitation,
+    );
+    for (const line of [inRequest, inResponse]) {
+      const r = readRecord(line);
+      expect(r.ok && r.record.promptTokens).toBe(9500);
+      expect(simulate(line)).toMatchObject({ promptTokens: 9500, completionTokens: 12 });
+    }
+    // Request size can only grow when the response imitates the end of the input object.
+    expect(simulate(inResponse).requestSize).toBeGreaterThan('{"p":"hi"}'.length);
   });
 
   it("Elastic's compact records", () => {

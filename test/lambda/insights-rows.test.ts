@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRows } from "../../core/insights-rows.js";
+import { parseRows, UNRECOGNISED_IDENTITY } from "../../core/insights-rows.js";
 
 const row = {
   account: "123456789012",
@@ -48,6 +48,21 @@ describe("parseRows", () => {
       maxPromptTokens: null,
       maxRequestSize: null,
     });
+  });
+
+  it("never shows identity text that is not a principal ARN; differing first and last identities are ambiguous", () => {
+    const phishing = "URGENT - rotate keys at https://evil.example/aws-login";
+    const groups = parseRows([
+      { ...row, identityArnLast: row.identityArn },
+      { ...row, identityArn: phishing, identityArnLast: row.identityArn },
+      { ...row, identityArn: phishing, identityArnLast: phishing },
+    ]).groups;
+    expect(groups.map((g) => g.identityArn)).toEqual([
+      row.identityArn,
+      `(ambiguous: ${UNRECOGNISED_IDENTITY} or ${row.identityArn})`,
+      UNRECOGNISED_IDENTITY,
+    ]);
+    expect(JSON.stringify(groups)).not.toContain("evil.example");
   });
 
   it.each([

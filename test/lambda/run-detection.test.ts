@@ -194,7 +194,10 @@ describe("runDetection", () => {
     answer((q) => {
       if (q.includes("by account\n")) return [row("222222222222", "", "", 4), row("333333333333", "", "", 2)];
       if (q.includes('filter account in ["222222222222", "333333333333"]')) {
-        return [row("222222222222", "arn:a", "m1", 4), row("333333333333", "arn:c", "m2", 2)];
+        return [
+          row("222222222222", "arn:aws:iam::222222222222:user/a", "m1", 4),
+          row("333333333333", "arn:c", "m2", 2),
+        ];
       }
       // The first evidence query fills the limit: accounts may be missing.
       return [
@@ -207,19 +210,28 @@ describe("runDetection", () => {
     const summary = await runDetection(config(), request, d);
     expect(logs.commandCalls(StartQueryCommand)).toHaveLength(3);
     expect(summary).toMatchObject({ fellBack: true, queries: 3, accounts: ["222222222222", "333333333333"] });
-    expect(JSON.parse(published()[0]?.Message ?? "{}").email).toMatch(/4\s+arn:a/);
+    expect(JSON.parse(published()[0]?.Message ?? "{}").email).toMatch(
+      /4\s+arn:aws:iam::222222222222:user\/a/,
+    );
     expect(rec.metrics).toContainEqual({ name: "ResultLimitReached", unit: "Count", value: 1 });
   });
 
-  it("never forwards prompt text: the queries select no body field and logs hold none", async () => {
-    answer(() => [row("222222222222", "arn:x", "m1", 3)]);
+  it("never forwards prompt text: the queries select no body field, and caller text in rows reaches no alert or log", async () => {
+    const phishing = "URGENT rotate keys at https://evil.example/login";
+    answer(() => [
+      { ...row("222222222222", phishing, "m1", 3), identityArnLast: "arn:aws:iam::222222222222:user/real" },
+      { ...row("", phishing, "m1", 3) },
+    ]);
     const { d, rec } = deps();
     await runDetection(config(), request, d);
     const q = logs.commandCalls(StartQueryCommand)[0]?.args[0].input.queryString ?? "";
     expect(q.split("\n").at(-3)).toMatch(/^\| stats /);
     // The body is only measured (strlen), never selected; stats then returns aggregates only.
     expect(q.replaceAll("strlen(inputBody)", "")).not.toMatch(/(display|fields)[^\n]*(inputBody\b|@message)/);
-    expect(rec.text()).not.toContain("inputBodyJson");
+    const sent = JSON.stringify(published());
+    expect(sent).toContain("arn:aws:iam::222222222222:user/real");
+    expect(sent).not.toContain("evil.example");
+    expect(rec.text()).not.toContain("evil.example");
   });
 });
 

@@ -31,11 +31,19 @@ export const DEFAULTS = {
   suppressFor: "24h",
 } as const;
 
+/** Excluded account ids travel in the query text, which StartQuery caps at 10,000 characters. */
+export const MAX_EXCLUDED_ACCOUNTS = 100;
 /** Logs Insights accepts at most 50 log groups per query. */
 export const MAX_LOG_GROUPS = 50;
 
 const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
 const LOG_GROUP_ARN = /^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w\-/.#]{1,512}(:\*)?$/;
+
+/**
+ * A log group identifier as StartQuery takes it: names as they are, ARNs without the `:*` suffix that the
+ * console shows (StartQuery rejects ARNs ending in `*`).
+ */
+export const normalizeLogGroupIdentifier = (id: string): string => id.trim().replace(/:\*$/, "");
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const TABLE_NAME = /^[\w.-]{3,255}$/;
@@ -88,7 +96,8 @@ const envSchema = z.object({
           }),
         )
         .min(1, { error: "needs at least one log group" })
-        .max(MAX_LOG_GROUPS, { error: `takes at most ${MAX_LOG_GROUPS} log groups (a Logs Insights limit)` }),
+        .max(MAX_LOG_GROUPS, { error: `takes at most ${MAX_LOG_GROUPS} log groups (a Logs Insights limit)` })
+        .transform((ids) => ids.map(normalizeLogGroupIdentifier)),
     ),
   [ENV.alertTopicArn]: z
     .string({ error: "is required (the SNS topic ARN)" })
@@ -121,9 +130,11 @@ const envSchema = z.object({
     .optional()
     .transform(list)
     .pipe(
-      z.array(
-        z.string().regex(ACCOUNT_ID, { error: (i) => `"${String(i.input)}" is not a 12-digit account id` }),
-      ),
+      z
+        .array(
+          z.string().regex(ACCOUNT_ID, { error: (i) => `"${String(i.input)}" is not a 12-digit account id` }),
+        )
+        .max(MAX_EXCLUDED_ACCOUNTS, { error: `takes at most ${MAX_EXCLUDED_ACCOUNTS} account ids` }),
     ),
   [ENV.excludedIdentityPatterns]: z
     .string()
@@ -230,7 +241,7 @@ export interface DetectorSettings {
 /** The Lambda environment for these settings: the inverse of loadConfig. */
 export function toEnvironment(s: DetectorSettings): Record<string, string> {
   const env: Record<string, string> = {
-    [ENV.logGroupIdentifiers]: s.logGroupIdentifiers.join(","),
+    [ENV.logGroupIdentifiers]: s.logGroupIdentifiers.map(normalizeLogGroupIdentifier).join(","),
     [ENV.alertTopicArn]: s.alertTopicArn,
     [ENV.lookback]: s.lookback ?? DEFAULTS.lookback,
     [ENV.settleDelay]: s.settleDelay ?? DEFAULTS.settleDelay,

@@ -5,7 +5,7 @@
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { type Aggregates, addGroup, type Finding, type MatchGroup, toFindings } from "../core/evaluator.js";
-import { buildInsightsQuery, DEFAULT_ROW_LIMIT } from "../core/insights-query.js";
+import { buildInsightsQuery, DEFAULT_ROW_LIMIT, MAX_FILTER_ACCOUNT_IDS } from "../core/insights-query.js";
 import { parseRows } from "../core/insights-rows.js";
 import { DAY_MS } from "../core/rule.js";
 import type { AlertLedger } from "./adapters/alert-ledger.js";
@@ -146,12 +146,21 @@ export async function runDetection(
     }
     const accountGroups = groupsOf(accountRows);
     const flagged = accountGroups.map((g) => g.accountId);
-    const queryable = flagged.filter((id) => /^\d{12}$/.test(id));
-    const evidence = queryable.length > 0 ? await query("evidence", queryable) : null;
+    // Ids that fit a query filter; past MAX_FILTER_ACCOUNT_IDS (an org-wide incident) alerts go out with
+    // account-level numbers only rather than failing the run on an over-long query.
+    const filterable = flagged.filter((id) => /^\d{12}$/.test(id));
+    const fits = filterable.length + config.excludedAccountIds.length <= MAX_FILTER_ACCOUNT_IDS;
+    if (!fits) {
+      deps.log.error("too many flagged accounts to fetch evidence for; alerting with account-level numbers", {
+        flagged: filterable.length,
+      });
+    }
+    const queryable = new Set(fits ? filterable : []);
+    const evidence = queryable.size > 0 ? await query("evidence", [...queryable]) : null;
     if (evidence === null || evidence.rows.length < limit) {
       const exact = merge(evidence ? groupsOf(evidence) : []);
       // Accounts whose ids cannot go into a query filter keep their account-level numbers.
-      for (const g of accountGroups) if (!queryable.includes(g.accountId)) addGroup(exact, g);
+      for (const g of accountGroups) if (!queryable.has(g.accountId)) addGroup(exact, g);
       findings = toFindings(exact, config.rule);
     } else {
       deps.log.error(

@@ -70,6 +70,8 @@ const PLACEHOLDER_TABLE = "placeholder-table";
 
 const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
 const LOG_GROUP_ARN = /^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:log-group:(?<name>[\w\-/.#]{1,512})(:\*)?$/;
+const LOG_GROUP_ARN_PARTS =
+  /^arn:aws[\w-]*:logs:(?<region>[a-z0-9-]+):(?<account>\d{12}):log-group:(?<name>[\w\-/.#]{1,512})(:\*)?$/;
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
 const SLACK_CHANNEL_ID = /^[A-Za-z0-9]{1,255}$/;
@@ -183,7 +185,8 @@ export interface BedrockDosDetectorProps {
    * alarm watches.
    *
    * @default - the group created by `enableInvocationLogging`, else the first name in `logGroupIdentifiers`,
-   * else the name inside the first ARN
+   * else the group of the first ARN when it is in the stack's own account and region; with only other
+   * accounts' or regions' ARNs there is no such alarm (its metric lives in the other account), and synth warns
    */
   readonly heartbeatLogGroupName?: string;
   /**
@@ -213,7 +216,10 @@ export interface ResolvedDetectorProps {
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly functionLogRetention: logs.RetentionDays;
-  readonly heartbeatLogGroupName: string;
+  /** The log group the log-arrival alarm watches; `account`/`region` when it was taken from an ARN. */
+  readonly heartbeat:
+    | { readonly name: string; readonly account?: string; readonly region?: string }
+    | undefined;
   readonly maxLogSilence: Duration;
   /** The handler's settings, less the topic ARN and the table name (known only inside the construct). */
   readonly settings: Omit<DetectorSettings, "alertTopicArn" | "alertStateTable">;
@@ -389,8 +395,20 @@ export function resolveDetectorProps(props: BedrockDosDetectorProps): ResolvedDe
   );
 
   const firstName = identifiers.find((id) => !Token.isUnresolved(id) && !LOG_GROUP_ARN.test(id));
-  const heartbeatLogGroupName =
-    props.heartbeatLogGroupName ?? invocationLogGroupName ?? firstName ?? logGroupName(identifiers[0] ?? "");
+  const firstArn = LOG_GROUP_ARN_PARTS.exec(
+    identifiers.find((id) => !Token.isUnresolved(id) && LOG_GROUP_ARN.test(id)) ?? "",
+  );
+  const namedHeartbeat = props.heartbeatLogGroupName ?? invocationLogGroupName ?? firstName;
+  const heartbeat =
+    namedHeartbeat !== undefined
+      ? { name: namedHeartbeat }
+      : firstArn?.groups
+        ? {
+            name: firstArn.groups.name ?? "",
+            account: firstArn.groups.account,
+            region: firstArn.groups.region,
+          }
+        : undefined;
   if (props.heartbeatLogGroupName !== undefined && !Token.isUnresolved(props.heartbeatLogGroupName)) {
     check(
       LOG_GROUP_NAME.test(props.heartbeatLogGroupName),
@@ -441,7 +459,7 @@ export function resolveDetectorProps(props: BedrockDosDetectorProps): ResolvedDe
     timeout,
     memorySize,
     functionLogRetention: props.functionLogRetention ?? logs.RetentionDays.ONE_MONTH,
-    heartbeatLogGroupName,
+    heartbeat,
     maxLogSilence,
     settings,
   };
@@ -453,7 +471,8 @@ export interface DetectorAlarms {
   readonly functionThrottles: cloudwatch.Alarm;
   readonly noSuccessfulRun: cloudwatch.Alarm;
   readonly deadLetters: cloudwatch.Alarm;
-  readonly invocationLogsStopped: cloudwatch.Alarm;
+  /** Absent when the only watched log groups are other accounts' or regions' (see `heartbeatLogGroupName`). */
+  readonly invocationLogsStopped?: cloudwatch.Alarm;
 }
 
 export class BedrockDosDetector extends Construct {
@@ -836,6 +855,31 @@ export class BedrockDosDetector extends Construct {
     return logGroup;
   }
 
+  /**
+   * The name of the log group the log-arrival alarm can watch here: its `IncomingLogEvents` metric lives in
+   * the group's own account and region, so a group known only by another account's or region's ARN (or an
+   * ARN when the stack's account or region is not known at synth) has none. Then synth warns.
+   */
+  private localHeartbeat(resolved: ResolvedDetectorProps): string | undefined {
+    const hb = resolved.heartbeat;
+    if (!hb) return undefined;
+    if (hb.account === undefined) return hb.name;
+    const stack = Stack.of(this);
+    const local =
+      !Token.isUnresolved(stack.account) &&
+      !Token.isUnresolved(stack.region) &&
+      stack.account === hb.account &&
+      stack.region === hb.region;
+    if (local) return hb.name;
+    Annotations.of(this).addWarningV2(
+      "bedrock-dos-detector:no-log-arrival-alarm",
+      `No "invocation logs stopped" alarm: ${hb.name} is watched through an ARN of account ${hb.account} in ${hb.region}, ` +
+        "whose metrics this stack cannot alarm on. Set heartbeatLogGroupName to a log group in this account and region, " +
+        "or alarm on IncomingLogEvents in the source account.",
+    );
+    return undefined;
+  }
+
   private createAlarms(resolved: ResolvedDetectorProps): DetectorAlarms {
     const action = new cloudwatchActions.SnsAction(this.alertTopic);
     const fiveMinutes = Duration.minutes(5);
@@ -845,6 +889,23 @@ export class BedrockDosDetector extends Construct {
       return a;
     };
     const silenceHours = seconds(resolved.maxLogSilence) / 3600;
+    const heartbeat = this.localHeartbeat(resolved);
+    const logsStopped = (logGroupName: string) =>
+      alarm("InvocationLogsStoppedAlarm", {
+        alarmDescription: `No Bedrock invocation logs arrived in ${logGroupName} for ${silenceHours} hour(s): invocation logging may be off or broken, and the detector is blind.`,
+        metric: new cloudwatch.Metric({
+          namespace: "AWS/Logs",
+          metricName: "IncomingLogEvents",
+          dimensionsMap: { LogGroupName: logGroupName },
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: silenceHours,
+        datapointsToAlarm: silenceHours,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
     return {
       functionErrors: alarm("FunctionErrorsAlarm", {
         alarmDescription:
@@ -890,21 +951,7 @@ export class BedrockDosDetector extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      invocationLogsStopped: alarm("InvocationLogsStoppedAlarm", {
-        alarmDescription: `No Bedrock invocation logs arrived in ${resolved.heartbeatLogGroupName} for ${silenceHours} hour(s): invocation logging may be off or broken, and the detector is blind.`,
-        metric: new cloudwatch.Metric({
-          namespace: "AWS/Logs",
-          metricName: "IncomingLogEvents",
-          dimensionsMap: { LogGroupName: resolved.heartbeatLogGroupName },
-          statistic: cloudwatch.Stats.SUM,
-          period: Duration.hours(1),
-        }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: silenceHours,
-        datapointsToAlarm: silenceHours,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
+      ...(heartbeat ? { invocationLogsStopped: logsStopped(heartbeat) } : {}),
     };
   }
 }

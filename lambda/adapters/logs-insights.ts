@@ -111,12 +111,15 @@ export async function runInsightsQuery(
   }
 
   const id = queryId;
-  const stopAndFail = async (): Promise<never> => {
+  const stop = async (): Promise<void> => {
     try {
       await client.send(new StopQueryCommand({ queryId: id }));
     } catch {
-      // Best effort: the query may have just finished; the deadline error is what matters.
+      // Best effort: the query may have just finished; the error that made us stop is what matters.
     }
+  };
+  const stopAndFail = async (): Promise<never> => {
+    await stop();
     throw new DeadlineError(`query ${id} did not complete before the Lambda's deadline; it was stopped`);
   };
 
@@ -127,6 +130,8 @@ export async function runInsightsQuery(
       out = await client.send(new GetQueryResultsCommand({ queryId: id }));
     } catch (err) {
       if (RETRYABLE.has(errorName(err))) continue;
+      // A query left running keeps scanning (and billing) for up to an hour.
+      await stop();
       throw err;
     }
     const status = out.status ?? "Unknown";

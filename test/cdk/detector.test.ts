@@ -1,6 +1,6 @@
 /** Template assertions for every resource and property the detector construct promises. */
 import { App, Duration } from "aws-cdk-lib";
-import { Capture, Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { describe, expect, it } from "vitest";
 import { ENV, loadConfig, toEnvironment } from "../../lambda/config.js";
@@ -479,18 +479,35 @@ describe("health alarms", () => {
     });
   });
 
-  it("watch the log group named by heartbeatLogGroupName, or the name inside an ARN", () => {
+  it("watch the log group named by heartbeatLogGroupName, or one in this account known by its ARN", () => {
     const named = build({ logGroupIdentifiers: [LOG_GROUP], heartbeatLogGroupName: "/other" }).template;
     named.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "IncomingLogEvents",
       Dimensions: [{ Name: "LogGroupName", Value: "/other" }],
     });
-    const arnOnly = build({ logGroupIdentifiers: [SHARED_ARN] }).template;
-    arnOnly.hasResourceProperties("AWS::CloudWatch::Alarm", {
+    const localArn = "arn:aws:logs:us-west-2:111122223333:log-group:/local/bedrock";
+    const sameAccount = build(
+      { logGroupIdentifiers: [localArn] },
+      { env: { account: "111122223333", region: "us-west-2" } },
+    ).template;
+    sameAccount.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "IncomingLogEvents",
-      Dimensions: [{ Name: "LogGroupName", Value: "/shared/bedrock" }],
+      Dimensions: [{ Name: "LogGroupName", Value: "/local/bedrock" }],
       EvaluationPeriods: 24,
     });
+  });
+
+  it("make no log-arrival alarm for another account's log group (its metric is not here), and warn", () => {
+    const other = build(
+      { logGroupIdentifiers: [SHARED_ARN] },
+      { env: { account: "999988887777", region: "us-west-2" } },
+    );
+    expect(other.detector.alarms.invocationLogsStopped).toBeUndefined();
+    expect(Object.keys(other.template.findResources("AWS::CloudWatch::Alarm"))).toHaveLength(4);
+    Annotations.fromStack(other.stack).hasWarning(
+      "*",
+      Match.stringLikeRegexp('No "invocation logs stopped" alarm'),
+    );
   });
 });
 
@@ -610,7 +627,8 @@ describe("invocation logging (enableInvocationLogging)", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: {
         Variables: Match.objectLike({
-          [ENV.logGroupIdentifiers]: `${DEFAULT_INVOCATION_LOG_GROUP_NAME},${SHARED_ARN}`,
+          // StartQuery takes ARNs without the :* suffix.
+          [ENV.logGroupIdentifiers]: `${DEFAULT_INVOCATION_LOG_GROUP_NAME},${SHARED_ARN.replace(/:\*$/, "")}`,
         }),
       },
     });

@@ -191,7 +191,7 @@ describe("prop validation", () => {
     const resolved = resolveDetectorProps(OK);
     expect(resolved.schedule.toMinutes()).toBe(60);
     expect(resolved.timeout.toMinutes()).toBe(10);
-    expect(resolved.heartbeatLogGroupName).toBe("/aws/bedrock/model-invocations");
+    expect(resolved.heartbeat).toEqual({ name: "/aws/bedrock/model-invocations" });
     expect(resolved.maxLogSilence.toHours()).toBe(24);
     expect(resolved.settings).toMatchObject({ lookback: "1d", settleDelay: "5m", suppressFor: "1d" });
     expect(resolved.slack).toBeUndefined();

@@ -56,6 +56,18 @@ describe("loadConfig", () => {
     expect(c.excludedAccountIds).toEqual(["111111111111", "222222222222"]);
   });
 
+  it("takes log group ARNs as the console shows them (ending in :*) and passes them on as StartQuery takes them", () => {
+    const arn = "arn:aws:logs:us-east-1:210987654321:log-group:shared/bedrock";
+    expect(loadConfig({ ...minimal, [ENV.logGroupIdentifiers]: `${arn}:*` }).logGroupIdentifiers).toEqual([
+      arn,
+    ]);
+    expect(
+      toEnvironment({ logGroupIdentifiers: [`${arn}:*`, "g"], alertTopicArn: TOPIC })[
+        ENV.logGroupIdentifiers
+      ],
+    ).toBe(`${arn},g`);
+  });
+
   it.each([
     [{ [ENV.logGroupIdentifiers]: undefined }, "LOG_GROUP_IDENTIFIERS is required"],
     [{ [ENV.logGroupIdentifiers]: " , " }, "LOG_GROUP_IDENTIFIERS needs at least one log group"],
@@ -76,6 +88,10 @@ describe("loadConfig", () => {
     [{ [ENV.dryRun]: "yes" }, 'DRY_RUN must be true or false, got "yes"'],
     [{ [ENV.maxAlertsPerRun]: "5000" }, "MAX_ALERTS_PER_RUN must be at most 1000"],
     [{ [ENV.excludedAccountIds]: "12345" }, 'EXCLUDED_ACCOUNT_IDS "12345" is not a 12-digit account id'],
+    [
+      { [ENV.excludedAccountIds]: Array.from({ length: 101 }, (_, i) => String(100000000000 + i)).join(",") },
+      "EXCLUDED_ACCOUNT_IDS takes at most 100 account ids",
+    ],
     [
       { [ENV.excludedIdentityPatterns]: "batch-role" },
       'EXCLUDED_IDENTITY_PATTERNS "batch-role" is not an IAM/STS ARN pattern',

@@ -138,6 +138,19 @@ describe("runInsightsQuery", () => {
     expect(logs.commandCalls(StopQueryCommand)).toHaveLength(0);
   });
 
+  it("a polling error that is not worth retrying stops the query before failing", async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: "q-6" });
+    logs.on(GetQueryResultsCommand).rejects(awsError("AccessDeniedException"));
+    logs.on(StopQueryCommand).resolves({ success: true });
+    const clock = fakeClock();
+    await expect(
+      runInsightsQuery(client, req, { ...clock, deadlineMs: clock.now() + 600_000 }),
+    ).rejects.toMatchObject({
+      name: "AccessDeniedException",
+    });
+    expect(logs.commandCalls(StopQueryCommand)[0]?.args[0].input).toEqual({ queryId: "q-6" });
+  });
+
   it("other SDK errors propagate unchanged", async () => {
     logs.on(StartQueryCommand).rejects(awsError("AccessDeniedException"));
     const clock = fakeClock();

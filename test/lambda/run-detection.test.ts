@@ -235,11 +235,20 @@ describe("runDetection", () => {
   });
 });
 
-describe("runDetection fallback edge", () => {
+describe("runDetection fallback edges", () => {
   beforeEach(() => {
     logs.reset();
     sns.reset();
     sns.on(PublishCommand).resolves({ MessageId: "m" });
+  });
+
+  it("more flagged accounts than one query can filter on: alerts with account-level numbers, no failed run", async () => {
+    const many = Array.from({ length: 450 }, (_, i) => row(String(300000000000 + i), "", "", 2));
+    answer((q) => (q.includes("by account\n") ? many : many.slice(0, 2)));
+    const { d, rec } = deps({ rowLimit: 2 });
+    const summary = await runDetection(config({ [ENV.maxAlertsPerRun]: "5" }), request, d);
+    expect(summary).toMatchObject({ fellBack: true, queries: 2, findings: 450, alertsPublished: 6 });
+    expect(rec.lines.some((l) => l.message.startsWith("too many flagged accounts"))).toBe(true);
   });
 
   it("flagged accounts whose ids cannot go into a query filter keep their account-level numbers", async () => {

@@ -69,13 +69,13 @@ function answer(
 
 const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
 
-describe("runDetection", () => {
-  beforeEach(() => {
-    logs.reset();
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: "m" });
-  });
+beforeEach(() => {
+  logs.reset();
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: "m" });
+});
 
+describe("runDetection", () => {
   it("runs one query, merges rows per account, applies min requests and the order, publishes one alert per account", async () => {
     answer(() => [
       row("111111111111", "arn:aws:iam::111111111111:user/a", "m1", 1, 50_000),
@@ -236,12 +236,6 @@ describe("runDetection", () => {
 });
 
 describe("runDetection fallback edges", () => {
-  beforeEach(() => {
-    logs.reset();
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: "m" });
-  });
-
   it("more flagged accounts than one query can filter on: alerts with account-level numbers, no failed run", async () => {
     const many = Array.from({ length: 450 }, (_, i) => row(String(300000000000 + i), "", "", 2));
     answer((q) => (q.includes("by account\n") ? many : many.slice(0, 2)));

@@ -94,6 +94,18 @@ describe("buildInsightsQuery", () => {
     );
   });
 
+  it("stays within StartQuery's 10,000-character limit with the most account ids it accepts", () => {
+    const ids = Array.from({ length: MAX_FILTER_ACCOUNT_IDS }, (_, i) => String(100000000000 + i));
+    const q = buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "evidence", onlyAccountIds: ids });
+    expect(q.length).toBeLessThanOrEqual(MAX_QUERY_CHARS);
+    expect(() =>
+      buildInsightsQuery(DEFAULT_RULE, WINDOW, {
+        shape: "evidence",
+        onlyAccountIds: [...ids, "999999999999"],
+      }),
+    ).toThrow(/at most 400 account ids/);
+  });
+
   it("regexes match real compact records the way the in-process reader does", () => {
     // The query's regexes, run here with JavaScript's engine over a compact record, give the reader's values.
     const record =

@@ -67,7 +67,8 @@ export const MAX_QUERY_CHARS = 10_000;
 /** Account ids one query can filter on and stay well inside MAX_QUERY_CHARS. */
 export const MAX_FILTER_ACCOUNT_IDS = 400;
 export const MAX_ROW_LIMIT = 10_000;
-const ACCOUNT_ID = /^\d{12}$/;
+/** AWS account ids: 12 digits (the only account values that may go into query text). */
+export const ACCOUNT_ID = /^\d{12}$/;
 
 function assertInt(value: number, what: string, min = 0): void {
   if (!Number.isSafeInteger(value) || value < min)

@@ -4,7 +4,7 @@
  * Every message fits SNS's 256 KB limit whatever the evidence size (evidence is cut, and the message says so).
  */
 import type { Finding } from "../core/evaluator.js";
-import { buildInsightsQuery } from "../core/insights-query.js";
+import { ACCOUNT_ID, buildInsightsQuery } from "../core/insights-query.js";
 import { METRIC_INFO, METRICS, type Metric, type Rule, type Window } from "../core/rule.js";
 
 /** SNS allows 262,144 bytes; keep a margin for the JSON envelope's growth. */
@@ -66,7 +66,7 @@ function consoleValue(text: string): string {
 
 /** A Logs Insights console link listing this account's matching requests in the window (12-digit ids only). */
 export function insightsConsoleUrl(accountId: string, ctx: AlertContext): string | null {
-  if (!/^\d{12}$/.test(accountId)) return null;
+  if (!ACCOUNT_ID.test(accountId)) return null;
   const query = buildInsightsQuery(ctx.rule, ctx.window, {
     shape: "records",
     onlyAccountIds: [accountId],

@@ -3,6 +3,7 @@
  * start and that the CDK construct uses (through `toEnvironment`) to write them. Variable names live only here.
  */
 import { z } from "zod";
+import { ACCOUNT_ID } from "../core/insights-query.js";
 import { DEFAULT_RULE, defineRule, HOUR_MS, MAX_WINDOW_MS, parseDuration, type Rule } from "../core/rule.js";
 
 /** Environment variable names, by configuration key. */
@@ -36,8 +37,10 @@ export const MAX_EXCLUDED_ACCOUNTS = 100;
 /** Logs Insights accepts at most 50 log groups per query. */
 export const MAX_LOG_GROUPS = 50;
 
-const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
-const LOG_GROUP_ARN = /^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w\-/.#]{1,512}(:\*)?$/;
+export const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
+/** A log group ARN, with or without the console's `:*` suffix; groups `region`, `account`, `name`. */
+export const LOG_GROUP_ARN =
+  /^arn:aws[\w-]*:logs:(?<region>[a-z0-9-]+):(?<account>\d{12}):log-group:(?<name>[\w\-/.#]{1,512})(:\*)?$/;
 
 /**
  * A log group identifier as StartQuery takes it: names as they are, ARNs without the `:*` suffix that the
@@ -45,7 +48,6 @@ const LOG_GROUP_ARN = /^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w\-/.#]
  */
 export const normalizeLogGroupIdentifier = (id: string): string => id.trim().replace(/:\*$/, "");
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
-const ACCOUNT_ID = /^\d{12}$/;
 const TABLE_NAME = /^[\w.-]{3,255}$/;
 /** IAM/STS ARN glob: ARN characters plus `*`. */
 const IDENTITY_PATTERN = /^arn:aws[\w-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@\-/*]+$/;

@@ -5,7 +5,12 @@
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { type Aggregates, addGroup, type Finding, type MatchGroup, toFindings } from "../core/evaluator.js";
-import { buildInsightsQuery, DEFAULT_ROW_LIMIT, MAX_FILTER_ACCOUNT_IDS } from "../core/insights-query.js";
+import {
+  ACCOUNT_ID,
+  buildInsightsQuery,
+  DEFAULT_ROW_LIMIT,
+  MAX_FILTER_ACCOUNT_IDS,
+} from "../core/insights-query.js";
 import { parseRows } from "../core/insights-rows.js";
 import { DAY_MS } from "../core/rule.js";
 import type { AlertLedger } from "./adapters/alert-ledger.js";
@@ -148,7 +153,7 @@ export async function runDetection(
     const flagged = accountGroups.map((g) => g.accountId);
     // Ids that fit a query filter; past MAX_FILTER_ACCOUNT_IDS (an org-wide incident) alerts go out with
     // account-level numbers only rather than failing the run on an over-long query.
-    const filterable = flagged.filter((id) => /^\d{12}$/.test(id));
+    const filterable = flagged.filter((id) => ACCOUNT_ID.test(id));
     const fits = filterable.length + config.excludedAccountIds.length <= MAX_FILTER_ACCOUNT_IDS;
     if (!fits) {
       deps.log.error("too many flagged accounts to fetch evidence for; alerting with account-level numbers", {

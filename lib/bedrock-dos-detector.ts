@@ -37,14 +37,17 @@ import * as snsSubscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as cr from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
-import { MAX_WINDOW_MS } from "../core/rule.js";
+import { DAY_MS, MAX_WINDOW_MS } from "../core/rule.js";
 import { LEDGER } from "../lambda/adapters/alert-ledger.js";
 import {
   ConfigError,
   type DetectorSettings,
   ENV,
+  LOG_GROUP_ARN,
+  LOG_GROUP_NAME,
   loadConfig,
   MAX_LOG_GROUPS,
+  normalizeLogGroupIdentifier,
   toEnvironment,
 } from "../lambda/config.js";
 import { POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "../lambda/names.js";
@@ -68,10 +71,6 @@ const PLACEHOLDER_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:placeholder";
 const PLACEHOLDER_LOG_GROUP = "placeholder-log-group";
 const PLACEHOLDER_TABLE = "placeholder-table";
 
-const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
-const LOG_GROUP_ARN = /^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:log-group:(?<name>[\w\-/.#]{1,512})(:\*)?$/;
-const LOG_GROUP_ARN_PARTS =
-  /^arn:aws[\w-]*:logs:(?<region>[a-z0-9-]+):(?<account>\d{12}):log-group:(?<name>[\w\-/.#]{1,512})(:\*)?$/;
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
 const SLACK_CHANNEL_ID = /^[A-Za-z0-9]{1,255}$/;
@@ -351,7 +350,7 @@ export function resolveDetectorProps(props: BedrockDosDetectorProps): ResolvedDe
   check(wholeSeconds(lookback), `lookback must be whole seconds, got ${lookback.toHumanString()}`);
   check(
     lookback.toMilliseconds() <= MAX_WINDOW_MS,
-    `lookback must be at most ${MAX_WINDOW_MS / 86_400_000} days, got ${lookback.toHumanString()}`,
+    `lookback must be at most ${MAX_WINDOW_MS / DAY_MS} days, got ${lookback.toHumanString()}`,
   );
   check(
     seconds(lookback) >= scheduleS,
@@ -367,7 +366,7 @@ export function resolveDetectorProps(props: BedrockDosDetectorProps): ResolvedDe
   const suppressFor = props.suppressFor ?? Duration.hours(24);
   check(
     wholeSeconds(suppressFor) && seconds(suppressFor) > 0 && suppressFor.toMilliseconds() <= MAX_WINDOW_MS,
-    `suppressFor must be more than 0 and at most ${MAX_WINDOW_MS / 86_400_000} days in whole seconds, got ${suppressFor.toHumanString()}`,
+    `suppressFor must be more than 0 and at most ${MAX_WINDOW_MS / DAY_MS} days in whole seconds, got ${suppressFor.toHumanString()}`,
   );
 
   const positiveInt = (value: number | undefined, name: string, max = Number.MAX_SAFE_INTEGER) => {
@@ -395,7 +394,7 @@ export function resolveDetectorProps(props: BedrockDosDetectorProps): ResolvedDe
   );
 
   const firstName = identifiers.find((id) => !Token.isUnresolved(id) && !LOG_GROUP_ARN.test(id));
-  const firstArn = LOG_GROUP_ARN_PARTS.exec(
+  const firstArn = LOG_GROUP_ARN.exec(
     identifiers.find((id) => !Token.isUnresolved(id) && LOG_GROUP_ARN.test(id)) ?? "",
   );
   const namedHeartbeat = props.heartbeatLogGroupName ?? invocationLogGroupName ?? firstName;
@@ -767,7 +766,7 @@ export class BedrockDosDetector extends Construct {
     // An ARN as given (a token is taken for a name: it cannot be inspected at synth time).
     const base =
       !Token.isUnresolved(identifier) && LOG_GROUP_ARN.test(identifier)
-        ? identifier.replace(/:\*$/, "")
+        ? normalizeLogGroupIdentifier(identifier)
         : Stack.of(this).formatArn({
             service: "logs",
             resource: "log-group",

@@ -1,11 +1,11 @@
-/** Builders for Bedrock invocation records and paths to the shared fixtures. */
+/** Builders for Bedrock invocation records and paths to the fixtures in test/fixtures (see its README). */
 import { fileURLToPath } from "node:url";
 import type { InvocationRecord } from "../../core/record-reader.js";
 
-export const SHARED = fileURLToPath(new URL("../../../shared/", import.meta.url));
-export const ELASTIC_LOG = `${SHARED}fixtures/elastic/test-aws-bedrock.log`;
-export const ELASTIC_EXPECTED = `${SHARED}fixtures/elastic/expected_key_fields.json`;
-export const SAMPLES = `${SHARED}fixtures/samples/`;
+export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
+export const ELASTIC_LOG = `${FIXTURES}elastic/test-aws-bedrock.log`;
+export const ELASTIC_EXPECTED = `${FIXTURES}elastic/expected_key_fields.json`;
+export const SAMPLES = `${FIXTURES}samples/`;
 
 export interface RawRecordSpec {
   timestamp?: string;

@@ -4,20 +4,18 @@
  * line on stderr, never a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { buildInsightsQuery } from "../core/insights-query.js";
 import {
-  DEFAULT_RULE,
-  defineRule,
-  METRIC_INFO,
-  METRICS,
-  type Metric,
-  parseDuration,
-  parseIsoOption,
-  type Rule,
-  RuleConfigError,
-  resolveWindow,
-  type Window,
-} from "../core/rule.js";
+  MAX_SCAN_WINDOW_MS,
+  RULE_SETTINGS,
+  resolveSettings,
+  ruleFrom,
+  type SettingKey,
+  SettingsError,
+  type SettingsInput,
+  specOf,
+} from "../config/settings.js";
+import { buildInsightsQuery } from "../core/insights-query.js";
+import { parseIsoOption, type Rule, RuleConfigError, resolveWindow, type Window } from "../core/rule.js";
 import { toJsonReport, toTableReport } from "./format.js";
 import { InputError } from "./log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
@@ -33,14 +31,13 @@ const positiveInt = (value: string): number => {
   return Number(value);
 };
 
-interface ScanOptions {
-  start?: string;
-  end?: string;
-  lookback: string;
-  promptTokens?: number;
-  completionTokens?: number;
-  requestSize?: number;
-  minRequests?: number;
+/** Commander's option name (camel case) of a setting's flag. */
+const optionKey = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+
+/** Commander's parsed options: the rule settings' flags are strings, or string lists when repeatable. */
+type RuleOptions = { start?: string; end?: string } & Record<string, unknown>;
+
+interface ScanOptions extends RuleOptions {
   format?: "table" | "json";
   progress: boolean;
   failOnFindings?: boolean;
@@ -67,23 +64,20 @@ function progressBar(stream: NodeJS.WriteStream) {
   };
 }
 
-/** The rule and window from the shared options of `scan` and `query`. */
-function ruleAndWindow(opts: Omit<ScanOptions, "format" | "progress">): { rule: Rule; window: Window } {
-  const thresholds: Partial<Record<Metric, number>> = {};
-  for (const m of METRICS) {
-    const v = opts[m];
-    if (v !== undefined) thresholds[m] = v;
+/** The rule and window from the shared options of `scan` and `query`: the CLI view of the settings. */
+function ruleAndWindow(opts: RuleOptions): { rule: Rule; window: Window } {
+  const input: SettingsInput = {};
+  for (const key of RULE_SETTINGS) {
+    const flag = specOf(key).cli;
+    if (flag !== undefined) input[key] = opts[optionKey(flag)];
   }
-  const rule: Rule = defineRule({
-    thresholds,
-    minRequests: opts.minRequests,
-    lookbackMs: parseDuration(opts.lookback, "--lookback"),
-  });
+  const rule = ruleFrom(resolveSettings(RULE_SETTINGS, input, "cli"));
   const window = resolveWindow(rule, {
     startMs: opts.start === undefined ? undefined : parseIsoOption(opts.start, "--start"),
     endMs: opts.end === undefined ? undefined : parseIsoOption(opts.end, "--end"),
     nowMs: Date.now(),
-    maxMs: Number.POSITIVE_INFINITY,
+    // One maximum for --lookback and for an explicit --start/--end.
+    maxMs: MAX_SCAN_WINDOW_MS,
   });
   return { rule, window };
 }
@@ -115,29 +109,38 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   return opts.failOnFindings && result.findings.length > 0 ? EXIT_FINDINGS : 0;
 }
 
-/** The window and rule options shared by `scan` and `query`, named and defaulted from the rule module. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The window and rule options shared by `scan` and `query`: one per rule setting with a flag. */
 function addRuleOptions(cmd: Command): Command {
   cmd
     .option("--start <iso>", "window start, included (default: end minus --lookback)")
-    .option("--end <iso>", "window end, excluded (default: now)")
-    .option("--lookback <duration>", "window length when --start is not given, e.g. 90m, 24h, 7d", "24h");
-  for (const m of METRICS) {
-    const info = METRIC_INFO[m];
-    cmd.addOption(
-      // The default is shown, not set: an unset option means "the rule's default" (one source of truth).
-      new Option(
-        `--${info.cliFlag} <n>`,
-        `flag requests with ${info.label} above n (${info.source}) (default: ${DEFAULT_RULE.thresholds[m]})`,
-      ).argParser(positiveInt),
+    .option("--end <iso>", "window end, excluded (default: now)");
+  for (const key of RULE_SETTINGS) {
+    const s = specOf(key);
+    if (s.cli === undefined) continue;
+    const repeatable = Array.isArray(s.default);
+    const value = repeatable ? "<value>" : key === "lookback" ? "<duration>" : "<n>";
+    // The default is shown, not set: an unset option means the setting's default (one source of truth).
+    const shown = defaultText(key);
+    const option = new Option(
+      `--${s.cli} ${value}`,
+      `${s.doc}${repeatable ? " (repeatable)" : ""}${shown ? ` (default: ${shown})` : ""}`,
     );
+    if (repeatable) option.argParser(collect);
+    cmd.addOption(option);
   }
-  return cmd.addOption(
-    new Option(
-      "--min-requests <n>",
-      `flag accounts with at least n heavy requests (default: ${DEFAULT_RULE.minRequests})`,
-    ).argParser(positiveInt),
-  );
+  return cmd;
 }
+
+function defaultText(key: SettingKey): string {
+  const s = specOf(key);
+  if (s.default === undefined || (Array.isArray(s.default) && s.default.length === 0)) return "";
+  return (s.kind.write as (v: unknown) => string)(s.default);
+}
+
+/** Set by the action that ran; main() returns it. */
+let exitCode = 0;
 
 export function buildProgram(): Command {
   const program = new Command("bedrock-dos-detector")
@@ -171,11 +174,12 @@ Examples:
   bedrock-dos-detector scan ./AWSLogs
   bedrock-dos-detector scan --start 2026-11-19T00:00:00Z --end 2026-11-20T00:00:00Z logs/ export.log
   bedrock-dos-detector scan --lookback 7d --prompt-tokens 32000 --format json s3-copy/ > findings.json
+  bedrock-dos-detector scan --exclude-identity 'arn:aws:sts::*:assumed-role/batch/*' logs/
 
 Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad options or unreadable input.`,
     )
     .action(async (paths: string[], opts: ScanOptions) => {
-      process.exitCode = await runScan(paths, opts);
+      exitCode = await runScan(paths, opts);
     });
 
   addRuleOptions(
@@ -191,7 +195,7 @@ Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad optio
         .choices(["account", "evidence"])
         .default("account"),
     )
-    .action((opts: ScanOptions & { shape: "account" | "evidence" }) => {
+    .action((opts: RuleOptions & { shape: "account" | "evidence" }) => {
       const { rule, window } = ruleAndWindow(opts);
       process.stdout.write(`${buildInsightsQuery(rule, window, { shape: opts.shape })}\n`);
     });
@@ -221,15 +225,16 @@ export async function main(argv: string[]): Promise<number> {
   program.commands.forEach((c) => {
     c.exitOverride();
   });
+  exitCode = 0;
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; commander has already printed its own one-line message otherwise.
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (err instanceof RuleConfigError || err instanceof InputError) {
+    if (err instanceof RuleConfigError || err instanceof InputError || err instanceof SettingsError) {
       process.stderr.write(`error: ${err.message}\n`);
       return EXIT_USAGE;
     }

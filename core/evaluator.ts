@@ -2,6 +2,7 @@
  * The in-process engine: the rule over records, streaming, with per-account partial aggregates that merge
  * (max and count are associative and commutative), so time slices, files or query rows combine freely.
  */
+import { type ExclusionTest, exclusionsOf } from "./exclusions.js";
 import type { InvocationRecord } from "./record-reader.js";
 import { METRICS, type Metric, type Rule, type Window } from "./rule.js";
 
@@ -58,6 +59,8 @@ export interface Finding {
   /** Distinct identities and models behind the account's matches (the top lists may be shorter). */
   identityCount: number;
   modelCount: number;
+  /** What the numbers may not say exactly (set by engines that could not apply the whole rule). */
+  caveats?: string[];
 }
 
 const metricValue = (r: InvocationRecord, m: Metric): number | null => r[m];
@@ -138,6 +141,24 @@ export function addGroup(into: Aggregates, g: MatchGroup): void {
   else into.set(g.accountId, aggregateOf(g));
 }
 
+/**
+ * Aggregates groups under the rule's exclusions: excluded groups count towards nothing. Returns how many
+ * matching requests were left out.
+ */
+export function aggregateGroups(
+  groups: Iterable<MatchGroup>,
+  rule: Rule,
+  into: Aggregates = new Map(),
+): { aggregates: Aggregates; excludedRequests: number } {
+  const excluded = exclusionsOf(rule);
+  let excludedRequests = 0;
+  for (const g of groups) {
+    if (excluded(g.accountId, g.identityArn)) excludedRequests += g.requestCount;
+    else addGroup(into, g);
+  }
+  return { aggregates: into, excludedRequests };
+}
+
 /** Merges two partial aggregates into a new one; neither input is changed. */
 export function mergeAggregates(x: Aggregates, y: Aggregates): Aggregates {
   const out: Aggregates = new Map();
@@ -210,18 +231,29 @@ export function toFindings(
 export interface EvaluationStats {
   recordsRead: number;
   recordsInWindow: number;
+  /** Matching records, excluded ones included. */
   recordsMatched: number;
+  /** Matching records left out by the rule's exclusions. */
+  recordsExcluded: number;
 }
 
 /** Streaming evaluation: feed records one at a time; memory grows with accounts, not records. */
 export class RuleEvaluator {
   readonly aggregates: Aggregates = new Map();
-  readonly stats: EvaluationStats = { recordsRead: 0, recordsInWindow: 0, recordsMatched: 0 };
+  readonly stats: EvaluationStats = {
+    recordsRead: 0,
+    recordsInWindow: 0,
+    recordsMatched: 0,
+    recordsExcluded: 0,
+  };
+  private readonly excluded: ExclusionTest;
 
   constructor(
     readonly rule: Rule,
     readonly window: Window,
-  ) {}
+  ) {
+    this.excluded = exclusionsOf(rule);
+  }
 
   add(record: InvocationRecord): void {
     this.stats.recordsRead++;
@@ -229,6 +261,10 @@ export class RuleEvaluator {
     this.stats.recordsInWindow++;
     if (!matches(record, this.rule)) return;
     this.stats.recordsMatched++;
+    if (this.excluded(record.accountId, record.identityArn)) {
+      this.stats.recordsExcluded++;
+      return;
+    }
     addGroup(this.aggregates, groupOf(record));
   }
 

@@ -5,8 +5,8 @@
  * docs (README "The rule"): a record matches when any present metric is strictly above its threshold;
  * matches are grouped per `accountId`; accounts with at least `minRequests` matches are findings, heaviest
  * first. No AWS imports here: both engines (Logs Insights query text, in-process evaluator) derive from it.
+ * The rule's defaults and bounds are settings (config/settings.ts), like every other setting.
  */
-import { z } from "zod";
 
 /** The three metrics, in the order findings are sorted by (all descending, nulls last). */
 export const METRICS = ["promptTokens", "requestSize", "completionTokens"] as const;
@@ -51,58 +51,15 @@ export interface Rule {
   readonly minRequests: number;
   /** Default window length when only the end is given. */
   readonly lookbackMs: number;
+  /** Accounts whose requests count towards nothing (known heavy users). */
+  readonly excludedAccountIds: readonly string[];
+  /** Identity ARN patterns (`*` = any run of characters) whose requests count towards nothing. */
+  readonly excludedIdentityPatterns: readonly string[];
 }
-
-export const DEFAULT_RULE: Rule = Object.freeze({
-  thresholds: Object.freeze({ promptTokens: 8000, requestSize: 8000, completionTokens: 8000 }),
-  minRequests: 2,
-  lookbackMs: DAY_MS,
-});
 
 /** A user or configuration mistake: reported as one line, never as a stack trace. */
 export class RuleConfigError extends Error {
   override name = "RuleConfigError";
-}
-
-const positiveInt = (what: string) =>
-  z
-    .number({ error: `${what} must be a number` })
-    .int({ error: `${what} must be a whole number` })
-    .positive({ error: `${what} must be greater than 0` })
-    .max(Number.MAX_SAFE_INTEGER, { error: `${what} is too large` });
-
-const ruleOverridesSchema = z.strictObject({
-  thresholds: z
-    .strictObject({
-      promptTokens: positiveInt("prompt-tokens threshold").optional(),
-      requestSize: positiveInt("request-size threshold").optional(),
-      completionTokens: positiveInt("completion-tokens threshold").optional(),
-    })
-    .optional(),
-  minRequests: positiveInt("min-requests").optional(),
-  lookbackMs: positiveInt("lookback")
-    .max(MAX_WINDOW_MS, { error: `lookback must be at most ${MAX_WINDOW_MS / DAY_MS} days` })
-    .optional(),
-});
-
-export type RuleOverrides = z.input<typeof ruleOverridesSchema>;
-
-/** Builds a rule from the defaults and validated overrides; throws RuleConfigError naming the bad value. */
-export function defineRule(overrides: RuleOverrides = {}): Rule {
-  const parsed = ruleOverridesSchema.safeParse(overrides);
-  if (!parsed.success) {
-    throw new RuleConfigError(parsed.error.issues.map((i) => i.message).join("; "));
-  }
-  const o = parsed.data;
-  return Object.freeze({
-    thresholds: Object.freeze({
-      promptTokens: o.thresholds?.promptTokens ?? DEFAULT_RULE.thresholds.promptTokens,
-      requestSize: o.thresholds?.requestSize ?? DEFAULT_RULE.thresholds.requestSize,
-      completionTokens: o.thresholds?.completionTokens ?? DEFAULT_RULE.thresholds.completionTokens,
-    }),
-    minRequests: o.minRequests ?? DEFAULT_RULE.minRequests,
-    lookbackMs: o.lookbackMs ?? DEFAULT_RULE.lookbackMs,
-  });
 }
 
 /** Half-open time window `[startMs, endMs)` on the record's own `timestamp`. */

@@ -13,8 +13,6 @@ export const MAX_MESSAGE_BYTES = 250_000;
 export const MAX_SUBJECT_CHARS = 99;
 /** Accounts listed in the chat version of the summary message. */
 export const MAX_CHAT_LIST = 20;
-/** Evidence entries per list in an alert before size trimming. */
-export const MAX_EVIDENCE_ITEMS = 10;
 
 export interface AlertContext {
   readonly window: Window;
@@ -100,6 +98,9 @@ interface Evidence {
   truncated: boolean;
 }
 
+/** "5 of 12" when the list shows fewer than there are, else the count. */
+const ofTotal = (shown: number, total: number) => (shown < total ? `${shown} of ${total}` : `${total}`);
+
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n)}...`);
 
 function subjectFor(f: Finding): string {
@@ -125,9 +126,10 @@ function render(f: Finding, ctx: AlertContext, ev: Evidence): AlertMessage {
     ...(f.maxCacheInclusiveInputTokens !== null
       ? [`• max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
       : []),
-    `*Top identities* (${f.identityCount}): ${ev.identities.map((i) => `${code(clip(i.identityArn, ev.maxIdLength))} (${fmt(i.requestCount)})`).join(", ")}`,
-    `*Top models* (${f.modelCount}): ${ev.models.map((m) => `${code(clip(m.modelId, ev.maxIdLength))} (${fmt(m.requestCount)})`).join(", ")}`,
+    `*Top identities* (${ofTotal(ev.identities.length, f.identityCount)}): ${ev.identities.map((i) => `${code(clip(i.identityArn, ev.maxIdLength))} (${fmt(i.requestCount)})`).join(", ")}`,
+    `*Top models* (${ofTotal(ev.models.length, f.modelCount)}): ${ev.models.map((m) => `${code(clip(m.modelId, ev.maxIdLength))} (${fmt(m.requestCount)})`).join(", ")}`,
     ...(cutNote ? [`_${cutNote}_`] : []),
+    ...(f.caveats ?? []).map((c) => `_${c}_`),
     `*Why it matters:* ${WHY}`,
     ...(link ? [`<${link}|Open the matching requests in Logs Insights>`] : []),
   ].join("\n");
@@ -176,13 +178,14 @@ function render(f: Finding, ctx: AlertContext, ev: Evidence): AlertMessage {
       ? [`Max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
       : []),
     "",
-    `Top identities (${f.identityCount} in all):`,
+    `Top identities (${ofTotal(ev.identities.length, f.identityCount)}):`,
     ...ev.identities.map(
       (i) => `  ${fmt(i.requestCount).padStart(8)}  ${clip(i.identityArn, ev.maxIdLength)}`,
     ),
-    `Top models (${f.modelCount} in all):`,
+    `Top models (${ofTotal(ev.models.length, f.modelCount)}):`,
     ...ev.models.map((m) => `  ${fmt(m.requestCount).padStart(8)}  ${clip(m.modelId, ev.maxIdLength)}`),
     ...(cutNote ? ["", cutNote] : []),
+    ...(f.caveats ?? []).flatMap((c) => ["", c]),
     "",
     "Why it matters:",
     `  ${WHY}`,
@@ -201,11 +204,12 @@ const bytes = (m: AlertMessage) => Buffer.byteLength(m.message, "utf8");
 
 /** One alert for one flagged account, at most MAX_MESSAGE_BYTES. */
 export function findingAlert(f: Finding, ctx: AlertContext): AlertMessage {
+  // The finding carries the evidence cap's top lists (core/evaluator.ts); the alert shows them whole if they fit.
   const ev: Evidence = {
-    identities: f.topIdentities.slice(0, MAX_EVIDENCE_ITEMS),
-    models: f.topModels.slice(0, MAX_EVIDENCE_ITEMS),
+    identities: f.topIdentities,
+    models: f.topModels,
     maxIdLength: 2048,
-    truncated: f.topIdentities.length > MAX_EVIDENCE_ITEMS || f.topModels.length > MAX_EVIDENCE_ITEMS,
+    truncated: false,
   };
   let msg = render(f, ctx, ev);
   // Shrink the evidence until it fits: fewer entries, then shorter ids. The account and maxima always stay.

@@ -1,18 +1,21 @@
 /**
  * Lambda entry point: a thin shell that validates configuration at cold start, reads the event and wires the
- * SDK clients, Powertools Logger/Metrics and the clock into runDetection. A failed run fails the invocation
- * (so alarms, retries and the on-failure destination see it).
+ * SDK clients, the clock, and Powertools Logger and Metrics (through their middy middlewares: Lambda context
+ * and cold start in every log line, metrics flushed by the library) into runDetection. A failed run fails the
+ * invocation, so alarms, retries and the on-failure destination see it.
  */
-
 import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
+import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import { METRIC, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "../config/names.js";
 import { AlertLedger } from "./adapters/alert-ledger.js";
 import { type DetectorConfig, loadConfig } from "./config.js";
-import { POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "./names.js";
 import { type RunSummary, runDetection } from "./run-detection.js";
 import { toRunRequest } from "./run-request.js";
 
@@ -32,16 +35,13 @@ try {
 }
 
 // Built once per execution environment and reused across invocations.
-const logs = new CloudWatchLogsClient({});
+const insights = new CloudWatchLogsClient({});
 const sns = new SNSClient({});
-const ledger = config?.alertStateTable
-  ? new AlertLedger(new DynamoDBClient({}), config.alertStateTable)
+const ledger = config?.alertLedgerTable
+  ? new AlertLedger(new DynamoDBClient({}), config.alertLedgerTable)
   : undefined;
 
-export async function handler(
-  event: unknown,
-  context: Pick<Context, "getRemainingTimeInMillis">,
-): Promise<RunSummary> {
+async function run(event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<RunSummary> {
   try {
     if (!config) throw configError ?? new Error("configuration missing");
     const request = toRunRequest(event, config, Date.now());
@@ -54,26 +54,27 @@ export async function handler(
       },
     });
     const summary = await runDetection(config, request, {
-      logs,
+      insights,
       sns,
-      log: logger,
+      logger,
       metrics,
-      region: process.env.AWS_REGION ?? "us-east-1",
       now: Date.now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
       ledger,
     });
-    metrics.addMetric("RunSucceeded", MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.runSucceeded, MetricUnit.Count, 1);
     logger.info("run complete", { ...summary });
     return summary;
   } catch (err) {
-    metrics.addMetric("RunFailed", MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);
     const e = err as Error;
-    // One line with the reason; the error class tells configuration, event, query and publish failures apart.
-    logger.error(`run failed: ${e.name}: ${e.message}`, { errorName: e.name });
+    // The reason in the message; the error itself (class, stack, cause) in the `error` field.
+    logger.error(`run failed: ${e.name}: ${e.message}`, e);
     throw err;
-  } finally {
-    metrics.publishStoredMetrics();
   }
 }
+
+export const handler = middy(run)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

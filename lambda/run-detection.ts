@@ -4,7 +4,15 @@
  */
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { SNSClient } from "@aws-sdk/client-sns";
-import { type Aggregates, addGroup, type Finding, type MatchGroup, toFindings } from "../core/evaluator.js";
+import { METRIC } from "../config/names.js";
+import {
+  type Aggregates,
+  addGroup,
+  aggregateGroups,
+  type Finding,
+  type MatchGroup,
+  toFindings,
+} from "../core/evaluator.js";
 import {
   ACCOUNT_ID,
   buildInsightsQuery,
@@ -17,7 +25,8 @@ import type { AlertLedger } from "./adapters/alert-ledger.js";
 import { publishAlerts } from "./adapters/alert-topic.js";
 import { type QueryOutcome, type QueryStatistics, runInsightsQuery } from "./adapters/logs-insights.js";
 import { type AlertContext, buildAlerts } from "./alerts.js";
-import { type DetectorConfig, identityPatternToRegExp } from "./config.js";
+import type { DetectorConfig } from "./config.js";
+import { PublishError } from "./errors.js";
 import type { RunRequest } from "./run-request.js";
 import { decideAlert } from "./suppression.js";
 
@@ -34,11 +43,11 @@ export interface MetricSink {
 }
 
 export interface DetectionDeps {
-  readonly logs: CloudWatchLogsClient;
+  /** CloudWatch Logs, for the Insights queries. */
+  readonly insights: CloudWatchLogsClient;
   readonly sns: SNSClient;
-  readonly log: Log;
+  readonly logger: Log;
   readonly metrics: MetricSink;
-  readonly region: string;
   now(): number;
   sleep(ms: number): Promise<void>;
   /** Milliseconds left before the Lambda times out. */
@@ -80,7 +89,6 @@ export async function runDetection(
     sleep: deps.sleep,
     deadlineMs: deps.now() + deps.remainingTimeMs() - PUBLISH_RESERVE_MS,
   };
-  const excludedIdentities = config.excludedIdentityPatterns.map(identityPatternToRegExp);
   const statistics: QueryStatistics = { bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   let queries = 0;
   let rowsRejected = 0;
@@ -89,11 +97,11 @@ export async function runDetection(
     const queryString = buildInsightsQuery(config.rule, request.window, {
       shape,
       limit,
-      excludeAccountIds: config.excludedAccountIds,
+      excludeAccountIds: config.rule.excludedAccountIds,
       onlyAccountIds,
     });
     const out = await runInsightsQuery(
-      deps.logs,
+      deps.insights,
       { logGroupIdentifiers: config.logGroupIdentifiers, queryString, window: request.window, limit },
       clock,
     );
@@ -101,14 +109,14 @@ export async function runDetection(
     statistics.bytesScanned += out.statistics.bytesScanned;
     statistics.recordsScanned += out.statistics.recordsScanned;
     statistics.recordsMatched += out.statistics.recordsMatched;
-    deps.log.info("query complete", {
+    deps.logger.info("query complete", {
       shape,
       queryId: out.queryId,
       rows: out.rows.length,
       ...out.statistics,
       durationMs: out.durationMs,
     });
-    deps.metrics.addMetric("QueryDuration", "Milliseconds", out.durationMs);
+    deps.metrics.addMetric(METRIC.queryDuration, "Milliseconds", out.durationMs);
     return out;
   };
 
@@ -117,18 +125,12 @@ export async function runDetection(
     rowsRejected += rejected.length;
     // The reason and the field names only: row values may hold text a caller wrote.
     for (const r of rejected)
-      deps.log.warn("result row rejected", { reason: r.reason, fields: Object.keys(r.row) });
-    // Known heavy users are left out before merging, so their requests count towards nothing.
-    return groups.filter(
-      (g) => !(g.identityArn && excludedIdentities.some((re) => re.test(g.identityArn ?? ""))),
-    );
+      deps.logger.warn("result row rejected", { reason: r.reason, fields: Object.keys(r.row) });
+    return groups;
   };
 
-  const merge = (groups: MatchGroup[]): Aggregates => {
-    const aggregates: Aggregates = new Map();
-    for (const g of groups) addGroup(aggregates, g);
-    return aggregates;
-  };
+  // The rule's exclusions, as the scanner applies them: excluded requests count towards nothing.
+  const merge = (groups: MatchGroup[]): Aggregates => aggregateGroups(groups, config.rule).aggregates;
 
   // One query does it all: Insights bills every byte in the window, so a second query doubles the cost.
   const primary = await query("evidence");
@@ -140,11 +142,13 @@ export async function runDetection(
     // Rows hit the limit: some (account, identity, model) groups are missing. Find the flagged accounts with
     // the account-level query, then fetch evidence for those accounts only.
     fellBack = true;
-    deps.log.warn("evidence rows reached the row limit; falling back to the account-level query", { limit });
-    deps.metrics.addMetric("ResultLimitReached", "Count", 1);
+    deps.logger.warn("evidence rows reached the row limit; falling back to the account-level query", {
+      limit,
+    });
+    deps.metrics.addMetric(METRIC.resultLimitReached, "Count", 1);
     const accountRows = await query("account");
     if (accountRows.rows.length >= limit) {
-      deps.log.error(
+      deps.logger.error(
         "account-level rows reached the row limit too: the lightest flagged accounts may be missing",
         { limit },
       );
@@ -154,43 +158,52 @@ export async function runDetection(
     // Ids that fit a query filter; past MAX_FILTER_ACCOUNT_IDS (an org-wide incident) alerts go out with
     // account-level numbers only rather than failing the run on an over-long query.
     const filterable = flagged.filter((id) => ACCOUNT_ID.test(id));
-    const fits = filterable.length + config.excludedAccountIds.length <= MAX_FILTER_ACCOUNT_IDS;
+    const fits = filterable.length + config.rule.excludedAccountIds.length <= MAX_FILTER_ACCOUNT_IDS;
     if (!fits) {
-      deps.log.error("too many flagged accounts to fetch evidence for; alerting with account-level numbers", {
-        flagged: filterable.length,
-      });
+      deps.logger.error(
+        "too many flagged accounts to fetch evidence for; alerting with account-level numbers",
+        {
+          flagged: filterable.length,
+        },
+      );
     }
     const queryable = new Set(fits ? filterable : []);
     const evidence = queryable.size > 0 ? await query("evidence", [...queryable]) : null;
     if (evidence === null || evidence.rows.length < limit) {
       const exact = merge(evidence ? groupsOf(evidence) : []);
       // Accounts whose ids cannot go into a query filter keep their account-level numbers.
-      for (const g of accountGroups) if (!queryable.has(g.accountId)) addGroup(exact, g);
-      findings = toFindings(exact, config.rule);
+      const approximate = new Set<string>();
+      for (const g of accountGroups) {
+        if (queryable.has(g.accountId)) continue;
+        addGroup(exact, g);
+        approximate.add(g.accountId);
+      }
+      findings = withAccountLevelCaveat(toFindings(exact, config.rule), config, approximate);
     } else {
-      deps.log.error(
+      deps.logger.error(
         "evidence for the flagged accounts still reached the row limit; alerts carry no identity evidence",
       );
-      findings = toFindings(merge(accountGroups), config.rule);
+      const all = merge(accountGroups);
+      findings = withAccountLevelCaveat(toFindings(all, config.rule), config, new Set(all.keys()));
     }
   }
 
-  deps.metrics.addMetric("BytesScanned", "Bytes", statistics.bytesScanned);
-  deps.metrics.addMetric("RecordsScanned", "Count", statistics.recordsScanned);
-  deps.metrics.addMetric("RecordsMatched", "Count", statistics.recordsMatched);
-  deps.metrics.addMetric("AccountsFlagged", "Count", findings.length);
+  deps.metrics.addMetric(METRIC.bytesScanned, "Bytes", statistics.bytesScanned);
+  deps.metrics.addMetric(METRIC.recordsScanned, "Count", statistics.recordsScanned);
+  deps.metrics.addMetric(METRIC.recordsMatched, "Count", statistics.recordsMatched);
+  deps.metrics.addMetric(METRIC.accountsFlagged, "Count", findings.length);
 
   const ctx: AlertContext = {
     window: request.window,
     rule: config.rule,
-    region: deps.region,
+    region: config.region,
     logGroupIdentifiers: config.logGroupIdentifiers,
   };
   const due = await dueForAlert(findings, config, request, deps);
   const planned = buildAlerts(due, ctx, config.maxAlertsPerRun);
   const alerts = planned.map((p) => p.alert);
   for (const f of findings) {
-    deps.log.info("finding", {
+    deps.logger.info("finding", {
       accountId: f.accountId,
       requestCount: f.requestCount,
       maxPromptTokens: f.maxPromptTokens,
@@ -203,18 +216,24 @@ export async function runDetection(
   let alertsPublished = 0;
   if (request.dryRun) {
     for (const a of alerts)
-      deps.log.info("dry run: alert not published", {
+      deps.logger.info("dry run: alert not published", {
         subject: a.subject,
         bytes: a.message.length,
         message: a.message,
       });
   } else if (alerts.length > 0) {
-    alertsPublished = await publishAlerts(deps.sns, config.alertTopicArn, alerts, async (i) => {
-      for (const f of planned[i]?.findings ?? []) await remember(f, config, request, deps);
-    });
+    try {
+      alertsPublished = await publishAlerts(deps.sns, config.alertTopicArn, alerts, async (i) => {
+        for (const f of planned[i]?.findings ?? []) await remember(f, config, request, deps);
+      });
+    } catch (err) {
+      // The alerts that went out before the failure still count; the run fails and is retried.
+      if (err instanceof PublishError) deps.metrics.addMetric(METRIC.alertsPublished, "Count", err.published);
+      throw err;
+    }
   }
-  deps.metrics.addMetric("AlertsPublished", "Count", alertsPublished);
-  deps.metrics.addMetric("AlertsSuppressed", "Count", findings.length - due.length);
+  deps.metrics.addMetric(METRIC.alertsPublished, "Count", alertsPublished);
+  deps.metrics.addMetric(METRIC.alertsSuppressed, "Count", findings.length - due.length);
 
   return {
     trigger: request.trigger,
@@ -250,15 +269,15 @@ async function dueForAlert(
     try {
       last = await ledger.lastAlert(f.accountId);
     } catch (err) {
-      deps.log.error("alert ledger unreadable: alerting without suppression", {
+      deps.logger.error("alert ledger unreadable: alerting without suppression", {
         accountId: f.accountId,
-        error: (err as Error).message,
+        error: err,
       });
     }
     const decision = decideAlert(f, last, request.window.endMs, config.suppressForMs);
     if (decision.send) due.push(f);
     else
-      deps.log.info("alert not sent", {
+      deps.logger.info("alert not sent", {
         accountId: f.accountId,
         reason: decision.reason,
         requestCount: f.requestCount,
@@ -284,10 +303,22 @@ async function remember(
       deps.now(),
     );
   } catch (err) {
-    deps.log.error("alert sent but not recorded in the ledger", {
-      accountId: f.accountId,
-      error: (err as Error).message,
-    });
-    deps.metrics.addMetric("LedgerWriteFailed", "Count", 1);
+    deps.logger.error("alert sent but not recorded in the ledger", { accountId: f.accountId, error: err });
+    deps.metrics.addMetric(METRIC.ledgerWriteFailed, "Count", 1);
   }
+}
+
+/** Shown on findings whose numbers come from the account-level query, which cannot apply identity exclusions. */
+export const ACCOUNT_LEVEL_CAVEAT =
+  "These numbers come from the account-level query: they include requests of identities excluded by the rule.";
+
+function withAccountLevelCaveat(
+  findings: Finding[],
+  config: DetectorConfig,
+  accountLevel: ReadonlySet<string>,
+): Finding[] {
+  if (config.rule.excludedIdentityPatterns.length === 0) return findings;
+  return findings.map((f) =>
+    accountLevel.has(f.accountId) ? { ...f, caveats: [...(f.caveats ?? []), ACCOUNT_LEVEL_CAVEAT] } : f,
+  );
 }

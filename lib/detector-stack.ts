@@ -2,22 +2,26 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { BedrockDosDetector, type BedrockDosDetectorProps } from "./bedrock-dos-detector.js";
+import type { DetectorPlan } from "./props.js";
 
 export interface DetectorStackProps extends StackProps {
   /** The detector's settings (log groups, alert routing, schedule, rule). */
   readonly detector: BedrockDosDetectorProps;
+  /** Settings already validated elsewhere (the app's context); replaces `detector`. */
+  readonly plan?: DetectorPlan;
 }
 
 export class DetectorStack extends Stack {
   public readonly detector: BedrockDosDetector;
 
   constructor(scope: Construct, id: string, props: DetectorStackProps) {
+    const { detector, plan, ...stackProps } = props;
     super(scope, id, {
       description:
         "Bedrock DoS / resource-exhaustion detector: scheduled Logs Insights rule, alerts, health alarms",
-      ...props,
+      ...stackProps,
     });
-    this.detector = new BedrockDosDetector(this, "Detector", props.detector);
+    this.detector = new BedrockDosDetector(this, "Detector", detector, plan);
 
     new CfnOutput(this, "FunctionName", {
       description: 'The detector function (invoke it with {"start","end","dryRun"} for a manual run)',

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { scanLogs } from "../cli/scan.js";
-import { DEFAULT_RULE } from "../core/rule.js";
+import { DEFAULT_RULE } from "../config/settings.js";
 
 const largestMb = Number(process.argv[2] ?? 400);
 const dir = mkdtempSync(join(tmpdir(), "bdd-bench-"));

@@ -41,8 +41,9 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type DetectorConfig, ENV, loadConfig } from "../lambda/config.js";
-import { POWERTOOLS_SERVICE_NAME } from "../lambda/names.js";
+import { POWERTOOLS_SERVICE_NAME } from "../config/names.js";
+import { SETTINGS } from "../config/settings.js";
+import { type DetectorConfig, loadConfig } from "../lambda/config.js";
 
 /** A reason the smoke test cannot pass; printed as one line. */
 class SmokeError extends Error {
@@ -279,7 +280,7 @@ async function findFunction(lambda: LambdaClient, explicit: string | undefined):
       const vars = f.Environment?.Variables ?? {};
       if (
         vars.POWERTOOLS_SERVICE_NAME === POWERTOOLS_SERVICE_NAME &&
-        vars[ENV.alertTopicArn] &&
+        vars[SETTINGS.alertTopicArn.env] &&
         f.FunctionName
       ) {
         found.push(f.FunctionName);
@@ -301,7 +302,8 @@ async function findFunction(lambda: LambdaClient, explicit: string | undefined):
 /** The deployed function's configuration, read with the handler's own schema. */
 async function functionConfig(lambda: LambdaClient, functionName: string): Promise<DetectorConfig> {
   const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
-  return loadConfig(fn.Environment?.Variables ?? {});
+  // AWS_REGION is set by Lambda at run time, not stored in the function's configuration.
+  return loadConfig({ ...fn.Environment?.Variables, AWS_REGION: await lambda.config.region() });
 }
 
 /** Invokes synchronously; a function error or a throttled run (one run at a time) is retried or reported. */

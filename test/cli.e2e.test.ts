@@ -88,6 +88,7 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
       recordsRead: 6,
       recordsInWindow: 5,
       recordsMatched: 4,
+      recordsExcluded: 0,
       malformedLines: 1,
     });
   });
@@ -205,9 +206,16 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
       ["scan", "--start", "2026-11-20T00:00:00Z", "--end", "2026-11-19T00:00:00Z", "."],
       /must be before its end/,
     ],
-    [["scan", "--lookback", "forever", "."], /--lookback "forever" is not a duration/],
-    [["scan", "--prompt-tokens", "abc", "."], /option '--prompt-tokens <n>' argument 'abc' is invalid/],
-    [["scan", "--min-requests", "0", "."], /must be a positive integer/],
+    [["scan", "--lookback", "forever", "."], /--lookback is not a duration like 90m, 24h or 7d: "forever"/],
+    [
+      ["scan", "--prompt-tokens", "abc", "."],
+      /--prompt-tokens must be a whole number from 1 to .*, got "abc"/,
+    ],
+    [["scan", "--min-requests", "0", "."], /--min-requests must be a whole number from 1 to .*, got "0"/],
+    [
+      ["scan", "--exclude-account", "12", "."],
+      /--exclude-account has "12", which is not a 12-digit account id/,
+    ],
     [["scan", "--format", "xml", "."], /Allowed choices are table, json/],
     [["scan", "--bogus", "."], /unknown option '--bogus'/],
     [["scan"], /missing required argument 'path'/],

@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { defineRule } from "../config/settings.js";
 import { type Aggregates, mergeAggregates, RuleEvaluator, toFindings } from "../core/evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
-import { defineRule, type Rule, type Window } from "../core/rule.js";
+import type { Rule, Window } from "../core/rule.js";
 
 const WINDOW: Window = { startMs: 1_000_000, endMs: 2_000_000 };
 

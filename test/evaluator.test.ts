@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_RULE, defineRule } from "../config/settings.js";
 import { matches, RuleEvaluator, UNKNOWN } from "../core/evaluator.js";
 import { readRecord } from "../core/record-reader.js";
-import { DEFAULT_RULE, defineRule, type Window } from "../core/rule.js";
+import type { Window } from "../core/rule.js";
 import { rawRecord, rec } from "./helpers/records.js";
 
 const DAY: Window = {
@@ -50,7 +51,7 @@ describe("window [start, end)", () => {
       rec({ accountId: "a", ...heavy, ...at("2026-11-20T00:00:00Z") }),
       rec({ accountId: "a", ...heavy, ...at("2026-11-18T23:59:59.999Z") }),
     ]);
-    expect(stats).toEqual({ recordsRead: 4, recordsInWindow: 2, recordsMatched: 2 });
+    expect(stats).toEqual({ recordsRead: 4, recordsInWindow: 2, recordsMatched: 2, recordsExcluded: 0 });
     expect(findings[0]?.requestCount).toBe(2);
     expect(findings[0]?.firstSeen).toBe("2026-11-19T00:00:00.000Z");
     expect(findings[0]?.lastSeen).toBe("2026-11-19T23:59:59.999Z");

@@ -5,10 +5,11 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { findLogFiles } from "../cli/log-files.js";
 import { writeSampleData } from "../cli/sample-data.js";
+import { DEFAULT_RULE, defineRule } from "../config/settings.js";
 import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from "../core/insights-query.js";
 import { ambiguousIdentity, parseRows } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";
-import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
+import type { Rule, Window } from "../core/rule.js";
 import { ELASTIC_LOG, rawRecord } from "./helpers/records.js";
 
 const WINDOW: Window = {

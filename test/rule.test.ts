@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_RULE, defineRule, SettingsError } from "../config/settings.js";
 import {
   DAY_MS,
-  DEFAULT_RULE,
-  defineRule,
   parseDuration,
   parseIsoOption,
   parseIsoTimestamp,
@@ -16,6 +15,8 @@ describe("defineRule", () => {
       thresholds: { promptTokens: 8000, requestSize: 8000, completionTokens: 8000 },
       minRequests: 2,
       lookbackMs: DAY_MS,
+      excludedAccountIds: [],
+      excludedIdentityPatterns: [],
     });
     expect(defineRule()).toEqual(DEFAULT_RULE);
   });
@@ -27,16 +28,20 @@ describe("defineRule", () => {
   });
 
   it.each([
-    [{ thresholds: { promptTokens: 0 } }, "prompt-tokens threshold must be greater than 0"],
-    [{ thresholds: { completionTokens: 1.5 } }, "completion-tokens threshold must be a whole number"],
-    [{ minRequests: -1 }, "min-requests must be greater than 0"],
-    [{ lookbackMs: 40 * DAY_MS }, "lookback must be at most 31 days"],
+    [
+      { thresholds: { promptTokens: 0 } },
+      /^thresholds.promptTokens must be a whole number from 1 to .*, got 0$/,
+    ],
+    [{ thresholds: { completionTokens: 1.5 } }, /^thresholds.completionTokens must be a whole number/],
+    [{ minRequests: -1 }, /^minRequests must be a whole number from 1/],
+    [{ lookbackMs: 4000 * DAY_MS }, /^lookback must be whole seconds from 1m to 3660d, got 4000d$/],
   ])("rejects %j with a message naming the value", (overrides, message) => {
-    expect(() => defineRule(overrides)).toThrow(new RuleConfigError(message));
+    expect(() => defineRule(overrides)).toThrow(SettingsError);
+    expect(() => defineRule(overrides)).toThrow(message);
   });
 
   it("rejects unknown keys", () => {
-    expect(() => defineRule({ thresholds: { tokens: 5 } } as never)).toThrow(RuleConfigError);
+    expect(() => defineRule({ thresholds: { tokens: 5 } } as never)).toThrow(/not rule properties: tokens/);
   });
 });
 

@@ -3,13 +3,8 @@
  * The only place that talks to DynamoDB. Items expire through the table's TTL attribute.
  */
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { LEDGER } from "../../config/names.js";
 import type { LastAlert } from "../suppression.js";
-
-/** Key and attribute names, shared with the CDK construct that creates the table. */
-export const LEDGER = {
-  partitionKey: "accountId",
-  ttlAttribute: "expiresAt",
-} as const;
 
 export class AlertLedger {
   constructor(
@@ -25,8 +20,8 @@ export class AlertLedger {
         ConsistentRead: true,
       }),
     );
-    const end = Number(out.Item?.windowEndMs?.N);
-    const count = Number(out.Item?.requestCount?.N);
+    const end = Number(out.Item?.[LEDGER.windowEnd]?.N);
+    const count = Number(out.Item?.[LEDGER.requestCount]?.N);
     return Number.isFinite(end) && Number.isFinite(count) ? { windowEndMs: end, requestCount: count } : null;
   }
 
@@ -38,12 +33,13 @@ export class AlertLedger {
           TableName: this.tableName,
           Item: {
             [LEDGER.partitionKey]: { S: accountId },
-            windowEndMs: { N: String(alert.windowEndMs) },
-            requestCount: { N: String(alert.requestCount) },
-            alertedAt: { S: new Date(nowMs).toISOString() },
+            [LEDGER.windowEnd]: { N: String(alert.windowEndMs) },
+            [LEDGER.requestCount]: { N: String(alert.requestCount) },
+            [LEDGER.alertedAt]: { S: new Date(nowMs).toISOString() },
             [LEDGER.ttlAttribute]: { N: String(Math.ceil((alert.windowEndMs + keepForMs) / 1000)) },
           },
-          ConditionExpression: "attribute_not_exists(windowEndMs) OR windowEndMs <= :end",
+          ConditionExpression: "attribute_not_exists(#end) OR #end <= :end",
+          ExpressionAttributeNames: { "#end": LEDGER.windowEnd },
           ExpressionAttributeValues: { ":end": { N: String(alert.windowEndMs) } },
         }),
       );

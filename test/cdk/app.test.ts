@@ -2,7 +2,7 @@
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { ENV } from "../../lambda/config.js";
+import { ENV } from "../../config/settings.js";
 import { buildApp, inContextTerms } from "../../lib/app.js";
 import { CONTEXT_KEYS, ContextError, readDetectorContext } from "../../lib/context.js";
 import { cdkJsonContext, NO_BUNDLING } from "./helpers.js";

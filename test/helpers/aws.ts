@@ -2,7 +2,65 @@
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { vi } from "vitest";
+import { ENV } from "../../config/settings.js";
+import { type DetectorConfig, loadConfig } from "../../lambda/config.js";
 import type { DetectionDeps, Log, MetricSink } from "../../lambda/run-detection.js";
+
+export const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+/** The smallest valid function environment (what the construct writes, plus Lambda's AWS_REGION). */
+export function detectorEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    [ENV.logGroupIdentifiers]: "/aws/bedrock/invocations",
+    [ENV.alertTopicArn]: TOPIC,
+    [ENV.region]: "us-east-1",
+    ...extra,
+  };
+}
+
+/** The function's configuration for that environment. */
+export const detectorConfig = (extra: Record<string, string> = {}): DetectorConfig =>
+  loadConfig(detectorEnv(extra));
+
+/** A Lambda context for the handler (middy and Powertools read its fields). */
+export function lambdaContext(remainingMs = 300_000) {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: "detector",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:detector",
+    memoryLimitInMB: "512",
+    awsRequestId: "req-1",
+    logGroupName: "/aws/lambda/detector",
+    logStreamName: "stream",
+    getRemainingTimeInMillis: () => remainingMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** One evidence row (account, identity, model) as Logs Insights returns it: every value a string. */
+export function evidenceRow(
+  account: string,
+  identity: string,
+  model: string,
+  count: number,
+  prompt: number | "" = 9000,
+): Record<string, string> {
+  return {
+    account,
+    identityArn: identity,
+    model,
+    requestCount: String(count),
+    maxPromptTokens: String(prompt),
+    maxRequestSize: "",
+    maxCompletionTokens: "12",
+    maxCacheInclusiveInputTokens: String(prompt),
+    firstSeen: "2026-11-19 10:00:00.000",
+    lastSeen: "2026-11-19 11:00:00.000",
+  };
+}
 
 /** A fake clock: sleeping advances time instantly, so backoff and deadlines are tested without waiting. */
 export function fakeClock(startMs = Date.parse("2026-11-20T00:10:00Z")) {
@@ -46,11 +104,10 @@ export function detectionDeps(overrides: Partial<DetectionDeps> = {}, startMs?: 
   const clock = fakeClock(startMs);
   const rec = recorder();
   const deps: DetectionDeps = {
-    logs: new CloudWatchLogsClient({ region: "us-east-1" }),
+    insights: new CloudWatchLogsClient({ region: "us-east-1" }),
     sns: new SNSClient({ region: "us-east-1" }),
-    log: rec.log,
+    logger: rec.log,
     metrics: rec.sink,
-    region: "us-east-1",
     now: clock.now,
     sleep: clock.sleep,
     remainingTimeMs: () => 600_000,

@@ -2,7 +2,7 @@
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
-import { LEDGER } from "../../lambda/adapters/alert-ledger.js";
+import { LEDGER } from "../../config/names.js";
 
 export async function startDynalite() {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

@@ -7,9 +7,10 @@ import {
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ENV } from "../../config/settings.js";
 import { HOUR_MS } from "../../core/rule.js";
 import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
-import { ENV, loadConfig } from "../../lambda/config.js";
+import { loadConfig } from "../../lambda/config.js";
 import { runDetection } from "../../lambda/run-detection.js";
 import { decideAlert } from "../../lambda/suppression.js";
 import { detectionDeps, resultRows } from "../helpers/aws.js";

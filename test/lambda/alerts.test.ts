@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_RULE } from "../../config/settings.js";
 import type { Finding } from "../../core/evaluator.js";
-import { DEFAULT_RULE } from "../../core/rule.js";
 import {
   type AlertContext,
   asciiLine,
@@ -51,6 +51,22 @@ const parts = (message: string) => {
 describe("finding alert", () => {
   const alert = findingAlert(finding, ctx);
   const { notification, email } = parts(alert.message);
+
+  it("says how many identities and models the evidence lists out of all (one evidence cap)", () => {
+    const many: Finding = {
+      ...finding,
+      topIdentities: Array.from({ length: 5 }, (_, i) => ({
+        identityArn: `arn:aws:iam::123456789012:user/u${i}`,
+        requestCount: 3,
+      })),
+      identityCount: 12,
+      modelCount: 3,
+    };
+    const { notification: n, email: text } = parts(findingAlert(many, ctx).message);
+    expect(text).toContain("Top identities (5 of 12):");
+    expect(text).toContain("Top models (1 of 3):");
+    expect(String(n.content.description)).toContain("*Top identities* (5 of 12)");
+  });
 
   it("email text (golden)", async () => {
     await expect(email).toMatchFileSnapshot("golden/finding-email.txt");

@@ -1,16 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE, HOUR_MS } from "../../core/rule.js";
-import {
-  ConfigError,
-  ENV,
-  identityPatternToRegExp,
-  loadConfig,
-  MAX_LOG_GROUPS,
-  toEnvironment,
-} from "../../lambda/config.js";
+import { DEFAULT_RULE, ENV, MAX_LOG_GROUPS, SettingsError, toEnvironment } from "../../config/settings.js";
+import { identityPatternToRegExp } from "../../core/exclusions.js";
+import { HOUR_MS } from "../../core/rule.js";
+import { loadConfig } from "../../lambda/config.js";
+import { detectorEnv, TOPIC } from "../helpers/aws.js";
 
-const TOPIC = "arn:aws:sns:us-east-1:123456789012:bedrock-dos-alerts";
-const minimal = { [ENV.logGroupIdentifiers]: "/aws/bedrock/invocations", [ENV.alertTopicArn]: TOPIC };
+const minimal = detectorEnv();
 
 describe("loadConfig", () => {
   it("applies the defaults", () => {
@@ -21,10 +16,9 @@ describe("loadConfig", () => {
       settleDelayMs: 5 * 60_000,
       maxAlertsPerRun: 25,
       dryRun: false,
-      excludedAccountIds: [],
-      excludedIdentityPatterns: [],
-      alertStateTable: undefined,
+      alertLedgerTable: undefined,
       suppressForMs: 24 * HOUR_MS,
+      region: "us-east-1",
     });
   });
 
@@ -51,9 +45,10 @@ describe("loadConfig", () => {
       thresholds: { promptTokens: 1000, completionTokens: 2000, requestSize: 3000 },
       minRequests: 4,
       lookbackMs: 6 * HOUR_MS,
+      excludedAccountIds: ["111111111111", "222222222222"],
+      excludedIdentityPatterns: ["arn:aws:sts::111111111111:assumed-role/batch/*"],
     });
     expect(c).toMatchObject({ settleDelayMs: 600_000, maxAlertsPerRun: 3, dryRun: true });
-    expect(c.excludedAccountIds).toEqual(["111111111111", "222222222222"]);
   });
 
   it("takes log group ARNs as the console shows them (ending in :*) and passes them on as StartQuery takes them", () => {
@@ -61,76 +56,97 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...minimal, [ENV.logGroupIdentifiers]: `${arn}:*` }).logGroupIdentifiers).toEqual([
       arn,
     ]);
-    expect(
-      toEnvironment({ logGroupIdentifiers: [`${arn}:*`, "g"], alertTopicArn: TOPIC })[
-        ENV.logGroupIdentifiers
-      ],
-    ).toBe(`${arn},g`);
+    expect(loadConfig({ ...minimal, [ENV.logGroupIdentifiers]: `${arn}:*,g` }).logGroupIdentifiers).toEqual([
+      arn,
+      "g",
+    ]);
   });
 
   it.each([
     [{ [ENV.logGroupIdentifiers]: undefined }, "LOG_GROUP_IDENTIFIERS is required"],
-    [{ [ENV.logGroupIdentifiers]: " , " }, "LOG_GROUP_IDENTIFIERS needs at least one log group"],
+    [{ [ENV.logGroupIdentifiers]: " , " }, "LOG_GROUP_IDENTIFIERS is required"],
+    [{ [ENV.region]: undefined }, "AWS_REGION is required"],
     [
       { [ENV.logGroupIdentifiers]: Array.from({ length: MAX_LOG_GROUPS + 1 }, (_, i) => `g${i}`).join(",") },
-      "at most 50 log groups",
+      "LOG_GROUP_IDENTIFIERS takes at most 50 entries, got 51",
     ],
     [
       { [ENV.logGroupIdentifiers]: "bad name!" },
-      'LOG_GROUP_IDENTIFIERS "bad name!" is not a log group name or ARN',
+      'LOG_GROUP_IDENTIFIERS has "bad name!", which is not a log group name or ARN',
     ],
-    [{ [ENV.alertTopicArn]: "my-topic" }, 'ALERT_TOPIC_ARN "my-topic" is not an SNS topic ARN'],
-    [{ [ENV.promptTokensThreshold]: "-5" }, 'PROMPT_TOKENS_THRESHOLD must be a positive integer, got "-5"'],
-    [{ [ENV.minRequests]: "two" }, 'MIN_REQUESTS must be a positive integer, got "two"'],
-    [{ [ENV.lookback]: "1 day" }, 'LOOKBACK value "1 day" is not a duration'],
-    [{ [ENV.lookback]: "40d" }, "LOOKBACK must be at most 744 hours"],
-    [{ [ENV.settleDelay]: "7h" }, "SETTLE_DELAY must be at most 6 hours"],
+    [{ [ENV.alertTopicArn]: "my-topic" }, 'ALERT_TOPIC_ARN must be an SNS topic ARN, got "my-topic"'],
+    [
+      { [ENV.promptTokensThreshold]: "-5" },
+      /^PROMPT_TOKENS_THRESHOLD must be a whole number from 1 to .*, got "-5"$/,
+    ],
+    [{ [ENV.minRequests]: "two" }, /^MIN_REQUESTS must be a whole number from 1 to .*, got "two"$/],
+    [{ [ENV.lookback]: "1 day" }, 'LOOKBACK is not a duration like 90m, 24h or 7d: "1 day"'],
+    [{ [ENV.settleDelay]: "7h" }, "SETTLE_DELAY must be whole seconds from 1s to 6h, got 7h"],
     [{ [ENV.dryRun]: "yes" }, 'DRY_RUN must be true or false, got "yes"'],
-    [{ [ENV.maxAlertsPerRun]: "5000" }, "MAX_ALERTS_PER_RUN must be at most 1000"],
-    [{ [ENV.excludedAccountIds]: "12345" }, 'EXCLUDED_ACCOUNT_IDS "12345" is not a 12-digit account id'],
+    [
+      { [ENV.maxAlertsPerRun]: "5000" },
+      'MAX_ALERTS_PER_RUN must be a whole number from 1 to 1,000, got "5000"',
+    ],
+    [
+      { [ENV.excludedAccountIds]: "12345" },
+      'EXCLUDED_ACCOUNT_IDS has "12345", which is not a 12-digit account id',
+    ],
     [
       { [ENV.excludedAccountIds]: Array.from({ length: 101 }, (_, i) => String(100000000000 + i)).join(",") },
-      "EXCLUDED_ACCOUNT_IDS takes at most 100 account ids",
+      "EXCLUDED_ACCOUNT_IDS takes at most 100 entries",
     ],
     [
       { [ENV.excludedIdentityPatterns]: "batch-role" },
-      'EXCLUDED_IDENTITY_PATTERNS "batch-role" is not an IAM/STS ARN pattern',
+      'EXCLUDED_IDENTITY_PATTERNS has "batch-role", which is not an IAM/STS ARN pattern',
     ],
   ])("%j fails with a message naming the variable", (override, message) => {
-    expect(() => loadConfig({ ...minimal, ...override })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...minimal, ...override })).toThrow(SettingsError);
     expect(() => loadConfig({ ...minimal, ...override })).toThrow(message);
+  });
+
+  it("lists every bad variable at once", () => {
+    expect(() => loadConfig({ ...minimal, [ENV.dryRun]: "yes", [ENV.minRequests]: "0" })).toThrow(
+      /^MIN_REQUESTS must be .*; DRY_RUN must be true or false, got "yes"$/,
+    );
   });
 
   it("toEnvironment writes what loadConfig reads (one source of truth for names and defaults)", () => {
     const settings = {
       logGroupIdentifiers: ["g1", "g2"],
       alertTopicArn: TOPIC,
-      thresholds: { promptTokens: 12_000 },
+      promptTokensThreshold: 12_000,
       minRequests: 3,
-      lookback: "12h",
-      settleDelay: "2m",
+      lookback: 12 * HOUR_MS,
+      settleDelay: 120_000,
       maxAlertsPerRun: 7,
       dryRun: true,
       excludedAccountIds: ["111111111111"],
       excludedIdentityPatterns: ["arn:aws:iam::111111111111:user/load-*"],
-      alertStateTable: "detector-alerts",
-      suppressFor: "6h",
+      alertLedgerTable: "detector-alerts",
+      suppressFor: 6 * HOUR_MS,
     };
-    const c = loadConfig(toEnvironment(settings));
+    const c = loadConfig({ ...toEnvironment(settings), [ENV.region]: "us-east-1" });
     expect(c).toMatchObject({
       logGroupIdentifiers: ["g1", "g2"],
       maxAlertsPerRun: 7,
       dryRun: true,
       settleDelayMs: 120_000,
-      excludedAccountIds: ["111111111111"],
-      excludedIdentityPatterns: ["arn:aws:iam::111111111111:user/load-*"],
-      alertStateTable: "detector-alerts",
+      alertLedgerTable: "detector-alerts",
       suppressForMs: 6 * HOUR_MS,
     });
-    expect(c.rule.thresholds).toEqual({ promptTokens: 12_000, completionTokens: 8000, requestSize: 8000 });
-    expect(loadConfig(toEnvironment({ logGroupIdentifiers: ["g"], alertTopicArn: TOPIC }))).toEqual(
-      loadConfig({ ...minimal, [ENV.logGroupIdentifiers]: "g" }),
-    );
+    expect(c.rule).toMatchObject({
+      thresholds: { promptTokens: 12_000, completionTokens: 8000, requestSize: 8000 },
+      minRequests: 3,
+      lookbackMs: 12 * HOUR_MS,
+      excludedAccountIds: ["111111111111"],
+      excludedIdentityPatterns: ["arn:aws:iam::111111111111:user/load-*"],
+    });
+    expect(
+      loadConfig({
+        ...toEnvironment({ logGroupIdentifiers: ["g"], alertTopicArn: TOPIC }),
+        [ENV.region]: "us-east-1",
+      }),
+    ).toEqual(loadConfig({ ...minimal, [ENV.logGroupIdentifiers]: "g" }));
   });
 });
 

@@ -7,14 +7,14 @@ import {
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { ENV } from "../../lambda/config.js";
-import { resultRows } from "../helpers/aws.js";
+import { ENV } from "../../config/settings.js";
+import { lambdaContext, resultRows } from "../helpers/aws.js";
 import { startDynalite } from "../helpers/dynalite.js";
 
 const logs = mockClient(CloudWatchLogsClient);
 const sns = mockClient(SNSClient);
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts";
-const context = { getRemainingTimeInMillis: () => 300_000 };
+const context = lambdaContext();
 
 let output: string[] = [];
 
@@ -101,9 +101,12 @@ describe("handler", () => {
     );
 
     const lines = jsonLines();
+    // The Logger knows the Lambda context (middy middleware): request id and cold start on every line.
     expect(lines.find((l) => l.message === "run complete")).toMatchObject({
       level: "INFO",
       service: "bedrock-dos-detector",
+      function_request_id: "req-1",
+      cold_start: expect.any(Boolean),
     });
     const emf = lines.find((l) => "_aws" in l);
     expect(emf).toMatchObject({ RunSucceeded: 1, AccountsFlagged: 1, BytesScanned: 1e9, AlertsPublished: 1 });
@@ -131,8 +134,13 @@ describe("handler", () => {
     const errors = jsonLines().filter((l) => l.level === "ERROR");
     expect(errors).toHaveLength(1);
     expect(String(errors[0]?.message)).toMatch(
-      /^run failed: ConfigError: invalid configuration: LOG_GROUP_IDENTIFIERS .*MIN_REQUESTS must be a positive integer/,
+      /^run failed: SettingsError: MIN_REQUESTS must be a whole number .*; LOG_GROUP_IDENTIFIERS is required$/,
     );
+    // The error object itself is logged: class, message and stack.
+    expect(errors[0]?.error).toMatchObject({
+      name: "SettingsError",
+      stack: expect.stringContaining("SettingsError"),
+    });
     expect(logs.commandCalls(StartQueryCommand)).toHaveLength(0);
     expect(jsonLines().find((l) => "_aws" in l)).toMatchObject({ RunFailed: 1 });
   });
@@ -181,7 +189,7 @@ describe("handler with the alert ledger on a real DynamoDB API (dynalite)", () =
     );
     const handler = await loadHandler({
       ...goodEnv,
-      [ENV.alertStateTable]: table,
+      [ENV.alertLedgerTable]: table,
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",

@@ -6,42 +6,21 @@ import {
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ENV, loadConfig } from "../../lambda/config.js";
+import { ENV } from "../../config/settings.js";
 import { PublishError } from "../../lambda/errors.js";
-import { type DetectionDeps, runDetection } from "../../lambda/run-detection.js";
+import { ACCOUNT_LEVEL_CAVEAT, type DetectionDeps, runDetection } from "../../lambda/run-detection.js";
 import type { RunRequest } from "../../lambda/run-request.js";
-import { detectionDeps, resultRows } from "../helpers/aws.js";
+import { detectionDeps, detectorConfig, evidenceRow, resultRows, TOPIC } from "../helpers/aws.js";
 
 const logs = mockClient(CloudWatchLogsClient);
 const sns = mockClient(SNSClient);
-const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";
-
-const config = (extra: Record<string, string> = {}) =>
-  loadConfig({ [ENV.logGroupIdentifiers]: "/aws/bedrock/invocations", [ENV.alertTopicArn]: TOPIC, ...extra });
+const config = detectorConfig;
 const request: RunRequest = {
   trigger: "scheduled",
   dryRun: false,
   window: { startMs: Date.parse("2026-11-19T00:00:00Z"), endMs: Date.parse("2026-11-20T00:00:00Z") },
 };
-
-const row = (
-  account: string,
-  identity: string,
-  model: string,
-  count: number,
-  prompt: number | "" = 9000,
-) => ({
-  account,
-  identityArn: identity,
-  model,
-  requestCount: String(count),
-  maxPromptTokens: String(prompt),
-  maxRequestSize: "",
-  maxCompletionTokens: "12",
-  maxCacheInclusiveInputTokens: String(prompt),
-  firstSeen: "2026-11-19 10:00:00.000",
-  lastSeen: "2026-11-19 11:00:00.000",
-});
+const row = evidenceRow;
 
 function deps(overrides: Partial<DetectionDeps> = {}) {
   const { deps: d, rec } = detectionDeps(overrides);
@@ -163,7 +142,7 @@ describe("runDetection", () => {
     expect(rec.lines.some((l) => l.message === "dry run: alert not published")).toBe(true);
   });
 
-  it("an SNS failure fails the run and nothing is reported as sent", async () => {
+  it("an SNS failure part-way fails the run, and AlertsPublished still counts the alerts that went out", async () => {
     answer(() => [row("222222222222", "arn:x", "m1", 3), row("333333333333", "arn:y", "m1", 3)]);
     sns
       .on(PublishCommand)
@@ -176,7 +155,9 @@ describe("runDetection", () => {
       published: 1,
       message: expect.stringContaining("publishing alert 2 of 2 failed (KMSDisabledException)"),
     });
-    expect(rec.metrics.find((m) => m.name === "AlertsPublished")).toBeUndefined();
+    expect(rec.metrics.filter((m) => m.name === "AlertsPublished")).toEqual([
+      { name: "AlertsPublished", unit: "Count", value: 1 },
+    ]);
   });
 
   it("caps alerts per run and sends one summary for the rest", async () => {
@@ -243,6 +224,23 @@ describe("runDetection fallback edges", () => {
     const summary = await runDetection(config({ [ENV.maxAlertsPerRun]: "5" }), request, d);
     expect(summary).toMatchObject({ fellBack: true, queries: 2, findings: 450, alertsPublished: 6 });
     expect(rec.lines.some((l) => l.message.startsWith("too many flagged accounts"))).toBe(true);
+    // Each alert carries its account's numbers from the account-level rows.
+    const email = JSON.parse(published()[0]?.Message ?? "{}").email as string;
+    expect(email).toMatch(/Account: +300000000000/);
+    expect(email).toMatch(/Requests: +2 over a threshold/);
+  });
+
+  it("account-level numbers say that they include excluded identities", async () => {
+    const many = Array.from({ length: 450 }, (_, i) => row(String(300000000000 + i), "", "", 2));
+    answer((q) => (q.includes("by account\n") ? many : many.slice(0, 2)));
+    const { d } = deps({ rowLimit: 2 });
+    const withExclusions = config({
+      [ENV.maxAlertsPerRun]: "1",
+      [ENV.excludedIdentityPatterns]: "arn:aws:sts::*:assumed-role/batch/*",
+    });
+    await runDetection(withExclusions, request, d);
+    const email = JSON.parse(published()[0]?.Message ?? "{}").email as string;
+    expect(email).toContain(ACCOUNT_LEVEL_CAVEAT);
   });
 
   it("flagged accounts whose ids cannot go into a query filter keep their account-level numbers", async () => {
@@ -255,5 +253,7 @@ describe("runDetection fallback edges", () => {
     const summary = await runDetection(config(), request, d);
     expect(summary).toMatchObject({ fellBack: true, queries: 2, accounts: ["<redacted>"] });
     expect(rec.lines.filter((l) => l.level === "error")).toEqual([]);
+    // 3 from the account-level row, not the 2 of the truncated evidence rows.
+    expect(JSON.parse(published()[0]?.Message ?? "{}").email).toMatch(/Requests: +3 over a threshold/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ENV } from "../../config/settings.js";
 import { DAY_MS } from "../../core/rule.js";
-import { ENV, loadConfig } from "../../lambda/config.js";
+import { loadConfig } from "../../lambda/config.js";
 import { EventError, toRunRequest } from "../../lambda/run-request.js";
 
 const config = loadConfig({

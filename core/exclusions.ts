@@ -1,0 +1,27 @@
+/**
+ * Exclusions are part of the rule: requests of excluded accounts and identities count towards nothing, in
+ * the in-process evaluator and in the Lambda's merge of Logs Insights rows alike.
+ */
+import type { Rule } from "./rule.js";
+
+/** IAM/STS ARN glob: ARN characters plus `*` (any run of characters); the account may be `*`. */
+export const IDENTITY_PATTERN = /^arn:aws[\w-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@\-/*]+$/;
+
+/** An identity ARN glob as an anchored regular expression. */
+export function identityPatternToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+  return new RegExp(`^${escaped}$`);
+}
+
+/** True for a request the rule leaves out. Compiled once per rule. */
+export type ExclusionTest = (accountId: string, identityArn: string | null) => boolean;
+
+export function exclusionsOf(
+  rule: Pick<Rule, "excludedAccountIds" | "excludedIdentityPatterns">,
+): ExclusionTest {
+  const accounts = new Set(rule.excludedAccountIds);
+  const identities = rule.excludedIdentityPatterns.map(identityPatternToRegExp);
+  if (accounts.size === 0 && identities.length === 0) return () => false;
+  return (accountId, identityArn) =>
+    accounts.has(accountId) || (identityArn !== null && identities.some((re) => re.test(identityArn)));
+}

@@ -1,0 +1,188 @@
+/**
+ * The detector function and what runs it: its least-privilege role and own log group, the rate schedule
+ * (the scheduled time in the input, so a retried run evaluates the same window), the asynchronous retry
+ * policy, and the dead-letter queue that failed deliveries and runs end in.
+ */
+import { fileURLToPath } from "node:url";
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as lambdaDestinations from "aws-cdk-lib/aws-lambda-destinations";
+import * as lambdaNodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "../config/names.js";
+import { LOG_GROUP_ARN, normalizeLogGroupIdentifier, toEnvironment } from "../config/settings.js";
+import { acknowledgeWildcardResource, GENERATE_DATA_KEY_REASON } from "./nag.js";
+import type { DetectorPlan } from "./props.js";
+
+/** The Lambda handler's source; bundled with the locally installed esbuild (no Docker). */
+export const HANDLER_ENTRY = fileURLToPath(new URL("../lambda/handler.ts", import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const LOCK_FILE = fileURLToPath(new URL("../package-lock.json", import.meta.url));
+
+/** Shared by the scheduler target, the asynchronous invocation and the tamper rule target. */
+export function buildDeadLetterQueue(scope: Construct): sqs.Queue {
+  const queue = new sqs.Queue(scope, "DeadLetterQueue", {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: "AwsSolutions-SQS3",
+    reason: "This queue is itself the dead-letter queue of the schedule, the function and the tamper rule.",
+  });
+  return queue;
+}
+
+export interface DetectorFunctionProps {
+  readonly plan: DetectorPlan;
+  readonly topic: sns.ITopic;
+  readonly ledger: dynamodb.ITable;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+export interface DetectorFunction {
+  readonly function: lambdaNodejs.NodejsFunction;
+  readonly schedule: scheduler.Schedule;
+}
+
+export function buildDetectorFunction(scope: Construct, props: DetectorFunctionProps): DetectorFunction {
+  const { settings, logGroupIdentifiers } = props.plan;
+  const functionLogGroup = new logs.LogGroup(scope, "FunctionLogs", {
+    retention: settings.functionLogRetentionDays as logs.RetentionDays,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new iam.Role(scope, "FunctionRole", {
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    description:
+      "Bedrock DoS detector: runs Logs Insights queries on the invocation logs and publishes alerts",
+  });
+  functionLogGroup.grantWrite(role);
+  const logGroupArns = logGroupIdentifiers.map((id) => logGroupArn(scope, id));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: "StartQueriesOnTheInvocationLogGroups",
+      actions: ["logs:StartQuery"],
+      resources: logGroupArns.flatMap((arn) => [arn, `${arn}:*`]),
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: "ReadAndStopItsQueries",
+      actions: ["logs:GetQueryResults", "logs:StopQuery"],
+      resources: ["*"],
+    }),
+  );
+  props.topic.grantPublish(role);
+  props.ledger.grant(role, "dynamodb:GetItem", "dynamodb:PutItem");
+  const rolePolicy = role.node.tryFindChild("DefaultPolicy");
+  if (rolePolicy) {
+    for (const arn of logGroupArns) {
+      acknowledgeWildcardResource(
+        rolePolicy,
+        `${arn}:*`,
+        "The :* form of the log group ARN is how CloudWatch Logs authorizes some log-group actions; it matches this log group only.",
+      );
+    }
+    Validations.of(rolePolicy).acknowledge(
+      {
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "logs:GetQueryResults and logs:StopQuery take no resource ARN (query ids only); kms:GenerateDataKey* is on the topic key only.",
+      },
+      { id: "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", reason: GENERATE_DATA_KEY_REASON },
+    );
+  }
+
+  const scheduleSeconds = settings.schedule / 1000;
+  const fn = new lambdaNodejs.NodejsFunction(scope, "Function", {
+    description: "Bedrock DoS / resource-exhaustion detector: scheduled Logs Insights query, alerts to SNS",
+    entry: HANDLER_ENTRY,
+    handler: "handler",
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: LOCK_FILE,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: settings.functionMemorySize,
+    timeout: Duration.millis(settings.functionTimeout),
+    role,
+    logGroup: functionLogGroup,
+    reservedConcurrentExecutions: 1,
+    retryAttempts: 2,
+    maxEventAge: Duration.seconds(Math.min(Math.max(scheduleSeconds, 60), 6 * 3600)),
+    onFailure: new lambdaDestinations.SqsDestination(props.deadLetterQueue),
+    environment: {
+      // Written from the settings table: the handler reads it back with the same table.
+      ...toEnvironment({
+        ...settings,
+        logGroupIdentifiers: logGroupIdentifiers.map(normalizeLogGroupIdentifier),
+        alertTopicArn: props.topic.topicArn,
+        alertLedgerTable: props.ledger.tableName,
+      }),
+      POWERTOOLS_SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE,
+      NODE_OPTIONS: "--enable-source-maps",
+    },
+    bundling: {
+      format: lambdaNodejs.OutputFormat.ESM,
+      mainFields: ["module", "main"],
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      // Bundle the SDK too: pins the version tested here instead of the runtime's.
+      externalModules: [],
+      // CommonJS dependencies call require(); give the ES module bundle one.
+      banner:
+        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+  });
+
+  const schedulerRole = new iam.Role(scope, "SchedulerRole", {
+    description:
+      "Lets EventBridge Scheduler invoke the Bedrock DoS detector and dead-letter failed deliveries",
+    assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+      conditions: { StringEquals: { "aws:SourceAccount": Stack.of(scope).account } },
+    }),
+  });
+  const schedule = new scheduler.Schedule(scope, "Schedule", {
+    description: "Runs the Bedrock DoS detector",
+    schedule: scheduler.ScheduleExpression.rate(Duration.millis(settings.schedule)),
+    target: new schedulerTargets.LambdaInvoke(fn, {
+      role: schedulerRole,
+      input: scheduler.ScheduleTargetInput.fromObject({
+        scheduledTime: scheduler.ContextAttribute.scheduledTime,
+      }),
+      retryAttempts: 3,
+      maxEventAge: Duration.seconds(Math.min(Math.max(scheduleSeconds, 60), 86_400)),
+      deadLetterQueue: props.deadLetterQueue,
+    }),
+  });
+  const schedulerPolicy = schedulerRole.node.tryFindChild("DefaultPolicy");
+  if (schedulerPolicy) {
+    acknowledgeWildcardResource(
+      schedulerPolicy,
+      `${fn.functionArn}:*`,
+      "Added by grantInvoke: versions and aliases of the detector function only.",
+    );
+  }
+  return { function: fn, schedule };
+}
+
+/** The ARN of a log group identifier (without `:*`); a name or a token is a group of this stack's account. */
+function logGroupArn(scope: Construct, identifier: string): string {
+  if (!Token.isUnresolved(identifier) && LOG_GROUP_ARN.test(identifier)) {
+    return normalizeLogGroupIdentifier(identifier);
+  }
+  return Stack.of(scope).formatArn({
+    service: "logs",
+    resource: "log-group",
+    resourceName: identifier,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}

@@ -40,8 +40,9 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Kind<number
   };
 }
 
-/** `90m`, `24h`, `7d`: the largest unit that divides the duration. */
+/** `90m`, `24h`, `7d`: the largest unit that divides the duration (hours up to two days, as people say them). */
 export function formatDuration(ms: number): string {
+  if (ms < 2 * DAY_MS && ms % HOUR_MS === 0) return `${ms / HOUR_MS}h`;
   for (const [unit, size] of [
     ["d", DAY_MS],
     ["h", HOUR_MS],

@@ -89,7 +89,7 @@ const threshold = (metric: Metric, envName: string, cli: string, what: string) =
     context: `${metric}Threshold`,
     env: envName,
     cli,
-    doc: `a request matches when its ${what} is strictly above this`,
+    doc: `a request matches when ${what} exceeds this`,
   });
 
 /** The table. Keys are the settings' canonical names; the order is the documentation's order. */
@@ -99,19 +99,19 @@ export const SETTINGS = {
     "promptTokens",
     "PROMPT_TOKENS_THRESHOLD",
     "prompt-tokens",
-    "prompt tokens (input.inputTokenCount)",
+    "its prompt tokens (input.inputTokenCount)",
   ),
   completionTokensThreshold: threshold(
     "completionTokens",
     "COMPLETION_TOKENS_THRESHOLD",
     "completion-tokens",
-    "completion tokens (output.outputTokenCount)",
+    "its completion tokens (output.outputTokenCount)",
   ),
   requestSizeThreshold: threshold(
     "requestSize",
     "REQUEST_SIZE_THRESHOLD",
     "request-size",
-    "request size (code points of the compact input.inputBodyJson)",
+    "its request size (code points of the compact input.inputBodyJson)",
   ),
   minRequests: setting({
     kind: integer(1, 1_000_000_000),

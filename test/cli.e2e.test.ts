@@ -31,6 +31,7 @@ interface Report {
     recordsRead: number;
     recordsInWindow: number;
     recordsMatched: number;
+    recordsExcluded: number;
     malformedLines: number;
   };
 }
@@ -195,6 +196,30 @@ describe("the sample generator and scanner together (npm start)", () => {
     expect(new Set(report.findings.map((f) => f.accountId))).toEqual(new Set(SAMPLE_ABUSIVE));
     expect(report.stats.malformedLines).toBe(1);
     expect(r.stderr).toMatch(/000000\.gz:\d+: record is cut off/);
+  });
+
+  it("--exclude-account and --exclude-identity (repeatable) leave known heavy users out", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-sample-"));
+    expect(run("sample", dir, "--end", "2026-11-20T00:00:00Z").code).toBe(0);
+    const [first, second, ...rest] = SAMPLE_ABUSIVE;
+    const r = run(
+      "scan",
+      "--format",
+      "json",
+      "--end",
+      "2026-11-20T00:00:00Z",
+      "--exclude-account",
+      String(first),
+      "--exclude-identity",
+      `arn:aws:sts::${second}:*`,
+      "--exclude-identity",
+      `arn:aws:iam::${second}:*`,
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(new Set(report.findings.map((f) => f.accountId))).toEqual(new Set(rest));
+    expect(report.stats.recordsExcluded).toBeGreaterThan(0);
   });
 });
 

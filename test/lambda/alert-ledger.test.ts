@@ -10,10 +10,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENV } from "../../config/settings.js";
 import { HOUR_MS } from "../../core/rule.js";
 import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
-import { loadConfig } from "../../lambda/config.js";
 import { runDetection } from "../../lambda/run-detection.js";
 import { decideAlert } from "../../lambda/suppression.js";
-import { detectionDeps, resultRows } from "../helpers/aws.js";
+import { detectionDeps, detectorConfig, resultRows } from "../helpers/aws.js";
 import { startDynalite } from "../helpers/dynalite.js";
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -33,11 +32,7 @@ const windowEnding = (endMs: number) => ({
   dryRun: false,
   window: { startMs: endMs - 24 * HOUR_MS, endMs },
 });
-const config = loadConfig({
-  [ENV.logGroupIdentifiers]: "g",
-  [ENV.alertTopicArn]: "arn:aws:sns:us-east-1:123456789012:alerts",
-  [ENV.suppressFor]: "24h",
-});
+const config = detectorConfig({ [ENV.suppressFor]: "24h" });
 
 let counts: Record<string, number> = {};
 function answerWithCounts() {

@@ -88,14 +88,13 @@ describe("handler", () => {
       findings: 1,
       alertsPublished: 1,
     });
-    const start = logs.commandCalls(StartQueryCommand)[0]?.args[0].input;
-    expect(start).toMatchObject({
+    expect(logs).toHaveReceivedCommandExactlyOnceWith(StartQueryCommand, {
       logGroupIdentifiers: ["/aws/bedrock/invocations"],
       startTime: Date.parse("2026-11-19T11:55:00Z") / 1000,
       endTime: Date.parse("2026-11-20T11:55:00Z") / 1000,
     });
+    expect(sns).toHaveReceivedCommandExactlyOnceWith(PublishCommand, { TopicArn: TOPIC });
     const sent = sns.commandCalls(PublishCommand)[0]?.args[0].input;
-    expect(sent?.TopicArn).toBe(TOPIC);
     expect(JSON.parse(sent?.Message ?? "{}").email).toContain(
       "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1",
     );

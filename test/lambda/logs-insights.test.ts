@@ -42,8 +42,8 @@ describe("runInsightsQuery", () => {
     const clock = fakeClock();
     const out = await runInsightsQuery(client, req, { ...clock, deadlineMs: clock.now() + 600_000 });
 
-    const start = logs.commandCalls(StartQueryCommand)[0]?.args[0].input;
-    expect(start).toMatchObject({
+    expect(logs).toHaveReceivedCommandOnce(StartQueryCommand);
+    expect(logs).toHaveReceivedCommandWith(StartQueryCommand, {
       logGroupIdentifiers: ["bedrock-invocations"],
       startTime: Math.floor(window.startMs / 1000),
       endTime: Math.ceil(window.endMs / 1000),
@@ -51,7 +51,7 @@ describe("runInsightsQuery", () => {
     });
     expect(out.rows).toEqual([{ account: "123456789012", requestCount: "3" }]);
     expect(out.statistics).toEqual({ bytesScanned: 2048, recordsScanned: 10, recordsMatched: 3 });
-    expect(logs.commandCalls(GetQueryResultsCommand)).toHaveLength(3);
+    expect(logs).toHaveReceivedCommandTimes(GetQueryResultsCommand, 3);
     // Backoff grows between polls.
     expect(clock.sleeps).toEqual([1000, 1500, 2250]);
   });
@@ -125,7 +125,7 @@ describe("runInsightsQuery", () => {
     await expect(
       runInsightsQuery(client, req, { ...clock, deadlineMs: clock.now() + 30_000 }),
     ).rejects.toThrow(DeadlineError);
-    expect(logs.commandCalls(StopQueryCommand)[0]?.args[0].input).toEqual({ queryId: "q-5" });
+    expect(logs).toHaveReceivedCommandExactlyOnceWith(StopQueryCommand, { queryId: "q-5" });
     expect(clock.now()).toBeLessThan(Date.parse("2026-11-20T00:10:30Z"));
   });
 
@@ -148,7 +148,7 @@ describe("runInsightsQuery", () => {
     ).rejects.toMatchObject({
       name: "AccessDeniedException",
     });
-    expect(logs.commandCalls(StopQueryCommand)[0]?.args[0].input).toEqual({ queryId: "q-6" });
+    expect(logs).toHaveReceivedCommandExactlyOnceWith(StopQueryCommand, { queryId: "q-6" });
   });
 
   it("other SDK errors propagate unchanged", async () => {

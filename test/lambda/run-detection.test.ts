@@ -127,9 +127,9 @@ describe("runDetection", () => {
       request,
       d,
     );
-    expect(logs.commandCalls(StartQueryCommand)[0]?.args[0].input.queryString).toContain(
-      'filter account not in ["999999999999"]',
-    );
+    expect(logs).toHaveReceivedCommandWith(StartQueryCommand, {
+      queryString: expect.stringContaining('filter account not in ["999999999999"]'),
+    });
     expect(summary.accounts).toEqual(["333333333333"]);
   });
 

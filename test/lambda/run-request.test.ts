@@ -1,13 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ENV } from "../../config/settings.js";
 import { DAY_MS } from "../../core/rule.js";
-import { loadConfig } from "../../lambda/config.js";
 import { EventError, toRunRequest } from "../../lambda/run-request.js";
+import { detectorConfig } from "../helpers/aws.js";
 
-const config = loadConfig({
-  [ENV.logGroupIdentifiers]: "g",
-  [ENV.alertTopicArn]: "arn:aws:sns:us-east-1:123456789012:t",
-});
+const config = detectorConfig();
 const NOW = Date.parse("2026-11-20T12:00:00Z");
 
 describe("toRunRequest", () => {

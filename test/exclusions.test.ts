@@ -1,0 +1,168 @@
+/**
+ * Exclusions belong to the rule: the scanner and the Lambda, given the same records and the same settings,
+ * flag the same accounts with the same numbers. The Lambda side runs runDetection against Logs Insights
+ * mocked at the SDK boundary, answering with the evidence rows Insights computes for those records.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CloudWatchLogsClient,
+  GetQueryResultsCommand,
+  StartQueryCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { findLogFiles, readLogFile } from "../cli/log-files.js";
+import { DEFAULT_SAMPLE_END, writeSampleData } from "../cli/sample-data.js";
+import { scanLogs } from "../cli/scan.js";
+import { ENV } from "../config/settings.js";
+import { groupOf, inWindow, matches } from "../core/evaluator.js";
+import type { InvocationRecord } from "../core/record-reader.js";
+import type { Window } from "../core/rule.js";
+import { runDetection } from "../lambda/run-detection.js";
+import { detectionDeps, detectorConfig, resultRows } from "./helpers/aws.js";
+
+const insights = mockClient(CloudWatchLogsClient);
+const sns = mockClient(SNSClient);
+const END = Date.parse(DEFAULT_SAMPLE_END);
+const WINDOW: Window = { startMs: END - 86_400_000, endMs: END };
+
+/** Insights' timestamp format in result rows. */
+const insightsTime = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+
+/** The evidence rows (account, identity, model) Logs Insights returns for these records and this query. */
+function evidenceRowsFor(records: readonly InvocationRecord[], query: string): Record<string, string>[] {
+  const excluded = new Set(/filter account not in \[([^\]]*)\]/.exec(query)?.[1]?.match(/\d{12}/g) ?? []);
+  const rows = new Map<string, Record<string, string>>();
+  for (const r of records) {
+    if (!inWindow(r.timestampMs, WINDOW) || excluded.has(r.accountId)) continue;
+    const g = groupOf(r);
+    const key = JSON.stringify([g.accountId, g.identityArn, g.modelId]);
+    const max = (a: string | undefined, b: number | null) =>
+      b === null ? (a ?? "") : a === undefined || a === "" ? String(b) : String(Math.max(Number(a), b));
+    const row = rows.get(key);
+    rows.set(key, {
+      account: g.accountId,
+      identityArn: g.identityArn ?? "",
+      identityArnLast: g.identityArn ?? "",
+      model: g.modelId ?? "",
+      requestCount: String(Number(row?.requestCount ?? 0) + 1),
+      maxPromptTokens: max(row?.maxPromptTokens, g.maxPromptTokens),
+      maxRequestSize: max(row?.maxRequestSize, g.maxRequestSize),
+      maxCompletionTokens: max(row?.maxCompletionTokens, g.maxCompletionTokens),
+      maxCacheInclusiveInputTokens: max(row?.maxCacheInclusiveInputTokens, g.maxCacheInclusiveInputTokens),
+      firstSeen: row?.firstSeen ?? insightsTime(r.timestampMs),
+      lastSeen: insightsTime(r.timestampMs),
+    });
+  }
+  return [...rows.values()];
+}
+
+let dir: string;
+let matching: InvocationRecord[];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "bdd-exclusions-"));
+  await writeSampleData(dir, { seed: 42, endMs: END });
+  const { files } = await findLogFiles([dir]);
+  matching = [];
+  for (const f of files) {
+    for await (const item of readLogFile(f.path)) {
+      // Only matching records become rows; sorted so that first/last seen are in time order.
+      if (item.kind === "record" && matches(item.record, detectorConfig().rule)) matching.push(item.record);
+    }
+  }
+  matching.sort((a, b) => a.timestampMs - b.timestampMs);
+});
+
+beforeEach(() => {
+  insights.reset();
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: "m" });
+});
+
+/** What each engine flags: account, request count and maxima. */
+type Flagged = { accountId: string; requestCount: number; maxima: (number | null)[] };
+
+async function scannerFlags(exclusions: Record<string, string>): Promise<Flagged[]> {
+  const rule = detectorConfig(exclusions).rule;
+  const { findings } = await scanLogs([dir], rule, WINDOW);
+  return findings.map((f) => ({
+    accountId: f.accountId,
+    requestCount: f.requestCount,
+    maxima: [f.maxPromptTokens, f.maxRequestSize, f.maxCompletionTokens],
+  }));
+}
+
+async function lambdaFlags(exclusions: Record<string, string>): Promise<Flagged[]> {
+  let n = 0;
+  const byId = new Map<string, Record<string, string>[]>();
+  insights.on(StartQueryCommand).callsFake((input: { queryString: string }) => {
+    const id = `q-${++n}`;
+    byId.set(id, evidenceRowsFor(matching, input.queryString));
+    return { queryId: id };
+  });
+  insights.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) => ({
+    status: "Complete",
+    results: resultRows(byId.get(input.queryId) ?? []),
+  }));
+  const { deps, rec } = detectionDeps();
+  await runDetection(detectorConfig(exclusions), { trigger: "manual", dryRun: true, window: WINDOW }, deps);
+  return rec.lines
+    .filter((l) => l.message === "finding")
+    .map((l) => {
+      const f = l.extra[0] as Record<string, number | null> & { accountId: string };
+      return {
+        accountId: f.accountId,
+        requestCount: Number(f.requestCount),
+        maxima: [f.maxPromptTokens ?? null, f.maxRequestSize ?? null, f.maxCompletionTokens ?? null],
+      };
+    });
+}
+
+describe("scanner and Lambda agree under the same exclusions", () => {
+  it.each<[string, Record<string, string>]>([
+    ["no exclusions", {}],
+    ["an excluded account", { [ENV.excludedAccountIds]: "987654321098" }],
+    [
+      "an excluded identity pattern (some of an account's identities)",
+      { [ENV.excludedIdentityPatterns]: "arn:aws:sts::123456789012:assumed-role/ci-runner/build-2" },
+    ],
+    [
+      "accounts and identities together",
+      {
+        [ENV.excludedAccountIds]: "555566667777",
+        [ENV.excludedIdentityPatterns]: "arn:aws:sts::*:assumed-role/ci-runner/*",
+      },
+    ],
+  ])("%s", async (_, exclusions) => {
+    const scanned = await scannerFlags(exclusions);
+    expect(await lambdaFlags(exclusions)).toEqual(scanned);
+    expect(scanned.length).toBeGreaterThan(0);
+  });
+
+  it("exclusions change what is flagged, in both engines", async () => {
+    const all = (await scannerFlags({})).map((f) => f.accountId);
+    expect(all).toContain("123456789012");
+    const withoutCi = {
+      [ENV.excludedIdentityPatterns]: "arn:aws:sts::123456789012:assumed-role/ci-runner/*",
+    };
+    expect((await scannerFlags(withoutCi)).map((f) => f.accountId)).not.toContain("123456789012");
+    expect((await lambdaFlags(withoutCi)).map((f) => f.accountId)).not.toContain("123456789012");
+    // Excluding one of its identities lowers the account's count by exactly that identity's requests.
+    const one = {
+      [ENV.excludedIdentityPatterns]: "arn:aws:sts::123456789012:assumed-role/ci-runner/build-2",
+    };
+    const before = (await scannerFlags({})).find((f) => f.accountId === "123456789012");
+    const after = (await scannerFlags(one)).find((f) => f.accountId === "123456789012");
+    const build2 = matching.filter(
+      (r) =>
+        inWindow(r.timestampMs, WINDOW) &&
+        r.identityArn === "arn:aws:sts::123456789012:assumed-role/ci-runner/build-2",
+    ).length;
+    expect(build2).toBeGreaterThan(0);
+    expect(after?.requestCount).toBe((before?.requestCount ?? 0) - build2);
+  });
+});

@@ -81,7 +81,7 @@ const setting = <T, N extends Names, D extends T | undefined>(
 /** The largest count the contract reads (15 digits); a higher threshold could never be exceeded. */
 const MAX_COUNT = 999_999_999_999_999;
 
-const threshold = (metric: Metric, envName: string, cli: string, what: string) =>
+const threshold = (metric: Metric, envName: string, cli: string, what: string, verb: "is" | "are") =>
   setting({
     kind: integer(1, MAX_COUNT),
     default: 8000,
@@ -89,7 +89,7 @@ const threshold = (metric: Metric, envName: string, cli: string, what: string) =
     context: `${metric}Threshold`,
     env: envName,
     cli,
-    doc: `a request matches when ${what} exceeds this`,
+    doc: `a request matches when ${what} ${verb} above this`,
   });
 
 /** The table. Keys are the settings' canonical names; the order is the documentation's order. */
@@ -100,18 +100,21 @@ export const SETTINGS = {
     "PROMPT_TOKENS_THRESHOLD",
     "prompt-tokens",
     "its prompt tokens (input.inputTokenCount)",
+    "are",
   ),
   completionTokensThreshold: threshold(
     "completionTokens",
     "COMPLETION_TOKENS_THRESHOLD",
     "completion-tokens",
     "its completion tokens (output.outputTokenCount)",
+    "are",
   ),
   requestSizeThreshold: threshold(
     "requestSize",
     "REQUEST_SIZE_THRESHOLD",
     "request-size",
     "its request size (code points of the compact input.inputBodyJson)",
+    "is",
   ),
   minRequests: setting({
     kind: integer(1, 1_000_000_000),
@@ -516,43 +519,28 @@ const CROSS_RULES: readonly CrossRule[] = [
   },
 ];
 
-/** The zod schema of a view: its settings with defaults, then the cross-field rules it holds. */
-function schemaOf(
-  keys: readonly SettingKey[],
-  opts: { home: Home; required: ReadonlySet<SettingKey>; given: ReadonlySet<SettingKey> },
-) {
-  const shape: Record<string, z.ZodType<unknown, unknown>> = {};
-  for (const k of keys) {
-    const s = specOf(k);
-    shape[k] = z.unknown().transform((v, ctx) => {
-      if (isBlank(v)) {
-        if (s.default === undefined && opts.required.has(k)) {
-          ctx.addIssue({ code: "custom", message: "is required" });
-          return z.NEVER;
-        }
-        return s.default;
-      }
-      const parsed = s.kind.schema.safeParse(v);
-      if (!parsed.success) {
-        for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
-        return z.NEVER;
-      }
-      // A required list that holds nothing (" , ") is as missing as an absent one.
-      if (opts.required.has(k) && Array.isArray(parsed.data) && parsed.data.length === 0) {
+/** Each setting's zod schema: blank input takes the default, anything else goes through the setting's kind. */
+function fieldSchema(k: SettingKey, required: boolean): z.ZodType<unknown, unknown> {
+  const s = specOf(k);
+  return z.unknown().transform((v, ctx) => {
+    if (isBlank(v)) {
+      if (s.default === undefined && required) {
         ctx.addIssue({ code: "custom", message: "is required" });
         return z.NEVER;
       }
-      return parsed.data;
-    });
-  }
-  const inView = new Set(keys);
-  const rules = CROSS_RULES.filter((r) => r.settings.every((k) => inView.has(k)));
-  return z.object(shape).superRefine((values, ctx) => {
-    for (const rule of rules) {
-      for (const p of rule.check(values as Settings, opts.given, opts.home)) {
-        ctx.addIssue({ code: "custom", path: [p.setting], message: p.message });
-      }
+      return s.default;
     }
+    const parsed = s.kind.schema.safeParse(v);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+      return z.NEVER;
+    }
+    // A required list that holds nothing (" , ") is as missing as an absent one.
+    if (required && Array.isArray(parsed.data) && parsed.data.length === 0) {
+      ctx.addIssue({ code: "custom", message: "is required" });
+      return z.NEVER;
+    }
+    return parsed.data;
   });
 }
 
@@ -560,7 +548,8 @@ export type SettingsInput = Partial<Record<SettingKey, unknown>>;
 
 /**
  * Validates a view's input (canonical keys, values as text or typed) once: defaults applied, bounds and
- * cross-field rules checked. Throws SettingsError with every problem, named in `surface`'s words.
+ * cross-field rules checked. Throws SettingsError with every problem, named in `surface`'s words: each
+ * field's own, then every cross-field rule whose fields are all valid.
  */
 export function resolveSettings<K extends SettingKey, R extends K = never>(
   keys: readonly K[],
@@ -570,21 +559,22 @@ export function resolveSettings<K extends SettingKey, R extends K = never>(
 ): Settings<K> & { readonly [P in R]: NonNullable<Settings<P>[P]> } {
   const unknownKeys = Object.keys(input).filter((k) => !(keys as readonly string[]).includes(k));
   if (unknownKeys.length > 0) throw new Error(`not settings of this view: ${unknownKeys.join(", ")}`);
-  const schema = schemaOf(keys, {
-    home: opts.home ?? {},
-    required: new Set(opts.required ?? []),
-    given: new Set(keys.filter((k) => !isBlank(input[k]))),
-  });
-  const parsed = schema.safeParse(Object.fromEntries(keys.map((k) => [k, input[k]])));
-  if (parsed.success) return parsed.data as Settings<K> & { readonly [P in R]: NonNullable<Settings<P>[P]> };
+  const required = new Set<SettingKey>(opts.required ?? []);
+  const values: Partial<Record<SettingKey, unknown>> = {};
   const problems: SettingProblem[] = [];
-  for (const issue of parsed.error.issues) {
-    const setting = issue.path[0];
-    if (typeof setting === "string" && setting in SETTINGS) {
-      problems.push({ setting: setting as SettingKey, message: issue.message });
+  for (const k of keys) {
+    const parsed = fieldSchema(k, required.has(k)).safeParse(input[k]);
+    if (parsed.success) values[k] = parsed.data;
+    else for (const issue of parsed.error.issues) problems.push({ setting: k, message: issue.message });
+  }
+  const given = new Set(keys.filter((k) => !isBlank(input[k])));
+  for (const rule of CROSS_RULES) {
+    if (rule.settings.every((k) => (keys as readonly string[]).includes(k) && k in values)) {
+      problems.push(...rule.check(values as Settings, given, opts.home ?? {}));
     }
   }
-  throw new SettingsError(dedupe(problems), surface);
+  if (problems.length > 0) throw new SettingsError(dedupe(problems), surface);
+  return values as Settings<K> & { readonly [P in R]: NonNullable<Settings<P>[P]> };
 }
 
 function dedupe(problems: SettingProblem[]): SettingProblem[] {
@@ -654,7 +644,9 @@ export function toEnvironment(values: Partial<Settings>): Record<string, string>
   for (const k of VIEWS.env) {
     const v = values[k];
     const s = specOf(k);
-    if (v === undefined || s.env === undefined || k === "region") continue;
+    // Lambda sets AWS_REGION itself; an empty list is the default and needs no variable.
+    if (v === undefined || s.env === undefined || k === "region" || (Array.isArray(v) && v.length === 0))
+      continue;
     env[s.env] = s.kind.write(v);
   }
   return env;

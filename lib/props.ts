@@ -10,7 +10,6 @@ import {
   LOG_GROUP_ARN,
   queriedLogGroups,
   resolveSettings,
-  type SettingKey,
   type Settings,
   type SettingsInput,
   specOf,
@@ -165,7 +164,12 @@ export function planDetector(input: SettingsInput, surface: "prop" | "context", 
   // The created group comes first in the queried list, so it is the default heartbeat when there is one.
   const local = logGroupIdentifiers.filter((id) => !Token.isUnresolved(id));
   const named = settings.heartbeatLogGroup ?? local.find((id) => !LOG_GROUP_ARN.test(id));
-  const firstArn = LOG_GROUP_ARN.exec(local.find((id) => LOG_GROUP_ARN.test(id)) ?? "")?.groups;
+  // An ARN in the stack's own account and region can be alarmed on here; prefer it over other accounts' ones.
+  const arns = local.flatMap((id) => {
+    const g = LOG_GROUP_ARN.exec(id)?.groups;
+    return g ? [g] : [];
+  });
+  const firstArn = arns.find((g) => g.account === home.account && g.region === home.region) ?? arns[0];
   const heartbeat =
     named !== undefined
       ? { name: named }
@@ -174,6 +178,3 @@ export function planDetector(input: SettingsInput, surface: "prop" | "context", 
         : undefined;
   return { settings, logGroupIdentifiers, heartbeat };
 }
-
-/** The settings keys with a prop, for documentation and tests. */
-export const PROP_SETTINGS: readonly SettingKey[] = VIEWS.deploy.filter((k) => specOf(k).prop !== undefined);

@@ -40,9 +40,17 @@ function table(section: keyof typeof SECTIONS): string {
   };
   const rows = keys.map((k) => {
     const repeat = surface === "cli" && Array.isArray(specOf(k).default) ? " (repeatable)" : "";
-    return `| \`${name(k)}\` | ${defaultOf(k)} | ${specOf(k).doc}${repeat} |`;
+    return [`\`${name(k)}\``, defaultOf(k), `${specOf(k).doc}${repeat}`];
   });
-  return [`| ${header} | default | meaning |`, "| --- | --- | --- |", ...rows].join("\n");
+  return alignedTable([[header, "default", "meaning"], ...rows]);
+}
+
+/** A markdown table padded the way the formatter (biome) writes it, so that formatting leaves it alone. */
+function alignedTable(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(3, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(" | ")} |`;
+  const [head = [], ...body] = rows;
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
 const marker = (section: string) =>

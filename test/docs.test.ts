@@ -16,9 +16,9 @@ describe("README settings tables", () => {
     for (const [key, s] of Object.entries(SETTINGS)) {
       const name = "context" in s ? s.context : "env" in s ? s.env : undefined;
       if (name === undefined) continue;
-      expect(readme, key).toMatch(new RegExp(`\\| \`${name}\` \\|`));
+      expect(readme, key).toMatch(new RegExp(`\\| \`${name}\` +\\|`));
     }
-    expect(readme).toMatch(/\| `promptTokensThreshold` \| `8000` \|/);
-    expect(readme).toMatch(/\| `--lookback` \| `24h` \|/);
+    expect(readme).toMatch(/\| `promptTokensThreshold` +\| `8000` +\|/);
+    expect(readme).toMatch(/\| `--lookback` +\| `24h` +\|/);
   });
 });

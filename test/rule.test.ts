@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE, defineRule, SettingsError } from "../config/settings.js";
-import {
-  DAY_MS,
-  parseDuration,
-  parseIsoOption,
-  parseIsoTimestamp,
-  RuleConfigError,
-  resolveWindow,
-} from "../core/rule.js";
+import { DAY_MS, parseDuration, parseIsoOption, parseIsoTimestamp, resolveWindow } from "../core/rule.js";
 
 describe("defineRule", () => {
   it("defaults to the hunt: 8000 for every metric, more than one request, 24 hours", () => {

@@ -1,35 +1,54 @@
-/** The app: cdk.json defaults, `-c` overrides, and one-line errors for bad context. */
+/** The app: defaults from the settings table, `-c` overrides, and one-line errors for bad context. */
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { ENV } from "../../config/settings.js";
-import { buildApp, inContextTerms } from "../../lib/app.js";
-import { CONTEXT_KEYS, ContextError, readDetectorContext } from "../../lib/context.js";
-import { cdkJsonContext, NO_BUNDLING } from "./helpers.js";
+import {
+  CONTEXT_PREFIX,
+  DEFAULT_INVOCATION_LOG_GROUP_NAME,
+  ENV,
+  SETTINGS,
+  type SettingKey,
+  SettingsError,
+  specOf,
+} from "../../config/settings.js";
+import { buildApp } from "../../lib/app.js";
+import { CONTEXT_KEYS, readDetectorContext, UnknownContextKeyError } from "../../lib/context.js";
+import { appWith, cdkJsonContext, NO_BUNDLING } from "./helpers.js";
 
-/** The app as `cdk synth` builds it: cdk.json context, then the overrides (as strings, like `-c`). */
-function appWith(overrides: Record<string, unknown> = {}): App {
-  const context: Record<string, unknown> = { ...cdkJsonContext(), ...NO_BUNDLING };
-  for (const [k, v] of Object.entries(overrides)) context[`bedrockDosDetector:${k}`] = v;
-  return new App({ context });
-}
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 function contextError(overrides: Record<string, unknown>): string {
   try {
     buildApp(appWith(overrides));
   } catch (err) {
-    expect(err).toBeInstanceOf(ContextError);
+    expect([SettingsError, UnknownContextKeyError].some((type) => err instanceof type)).toBe(true);
+    if (err instanceof SettingsError) expect(err.surface).toBe("context");
     const message = (err as Error).message;
     expect(message).not.toContain("\n");
     return message;
   }
-  throw new Error("expected a ContextError");
+  throw new Error("expected a SettingsError or an UnknownContextKeyError");
 }
 
 describe("cdk.json", () => {
-  it("sets a default for every context key, and only known keys", () => {
-    const keys = Object.keys(cdkJsonContext()).filter((k) => k.startsWith("bedrockDosDetector:"));
-    expect(keys.sort()).toEqual(Object.values(CONTEXT_KEYS).sort());
+  it("restates no default and holds only known context keys", () => {
+    const context = cdkJsonContext();
+    const known = new Map(
+      (Object.entries(CONTEXT_KEYS) as [SettingKey, string][]).map(([setting, key]) => [key, setting]),
+    );
+    for (const [key, value] of Object.entries(context)) {
+      if (!key.startsWith(CONTEXT_PREFIX)) continue;
+      const setting = known.get(key);
+      expect(setting, `${key} is no context key`).toBeDefined();
+      if (setting === undefined) continue;
+      // Compared as canonical values: "1d" restates a default of 24 hours as much as "24h" does.
+      const parsed = specOf(setting).kind.schema.safeParse(value);
+      const isDefault =
+        value === "" ||
+        (parsed.success && JSON.stringify(parsed.data) === JSON.stringify(specOf(setting).default));
+      expect(isDefault, `${key} restates the default (defaults live in config/settings.ts)`).toBe(false);
+    }
   });
 
   it("runs the app with tsx", async () => {
@@ -39,8 +58,8 @@ describe("cdk.json", () => {
   });
 });
 
-describe("the app with cdk.json defaults", () => {
-  const stack = buildApp(appWith());
+describe("the app with no context (the settings' defaults)", () => {
+  const stack = buildApp(new App({ context: NO_BUNDLING }));
   const template = Template.fromStack(stack);
 
   it("builds the BedrockDosDetector stack watching /aws/bedrock/model-invocations hourly", () => {
@@ -50,9 +69,9 @@ describe("the app with cdk.json defaults", () => {
       Environment: {
         Variables: {
           [ENV.logGroupIdentifiers]: "/aws/bedrock/model-invocations",
-          [ENV.lookback]: "1d",
+          [ENV.lookback]: "24h",
           [ENV.settleDelay]: "5m",
-          [ENV.suppressFor]: "1d",
+          [ENV.suppressFor]: "24h",
           [ENV.maxAlertsPerRun]: "25",
           [ENV.dryRun]: "false",
           [ENV.promptTokensThreshold]: "8000",
@@ -60,18 +79,23 @@ describe("the app with cdk.json defaults", () => {
           [ENV.requestSizeThreshold]: "8000",
           [ENV.minRequests]: "2",
           [ENV.alertTopicArn]: { Ref: Match.anyValue() },
-          [ENV.alertStateTable]: { Ref: Match.anyValue() },
+          [ENV.alertLedgerTable]: { Ref: Match.anyValue() },
           POWERTOOLS_SERVICE_NAME: "bedrock-dos-detector",
           POWERTOOLS_METRICS_NAMESPACE: "BedrockDosDetector",
           NODE_OPTIONS: "--enable-source-maps",
         },
       },
       Timeout: 600,
+      MemorySize: 512,
     });
     template.resourceCountIs("Custom::AWS", 0);
     template.resourceCountIs("AWS::SNS::Subscription", 0);
     template.resourceCountIs("AWS::Chatbot::SlackChannelConfiguration", 0);
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+  });
+
+  it("is the app cdk.json gives", () => {
+    expect(Template.fromStack(buildApp(appWith())).toJSON()).toEqual(template.toJSON());
   });
 });
 
@@ -95,67 +119,94 @@ describe("context overrides", () => {
       excludedAccountIds: "123456789012",
       excludedIdentityPatterns: '["arn:aws:sts::123456789012:assumed-role/batch/*"]',
       functionTimeout: "5m",
+      functionMemorySize: "1024",
       functionLogRetentionDays: "90",
       heartbeatLogGroup: "/custom/bedrock",
       maxLogSilence: "12h",
       stackName: "BedrockDosDetectorProd",
     });
-    const config = readDetectorContext(app.node);
+    const config = readDetectorContext(app.node, {});
     expect(config.stackName).toBe("BedrockDosDetectorProd");
-    expect(config.detector).toMatchObject({
-      logGroupIdentifiers: ["/custom/bedrock", "arn:aws:logs:eu-west-1:111122223333:log-group:shared"],
+    expect(config.plan.settings).toMatchObject({
+      logGroups: ["/custom/bedrock", "arn:aws:logs:eu-west-1:111122223333:log-group:shared"],
       enableInvocationLogging: false,
-      invocationLogGroupName: undefined,
       alertEmails: ["sec@example.com", "oncall@example.com"],
       slackWorkspaceId: "T012AB3CD",
       slackChannelId: "C0123ABCDEF",
-      thresholds: { promptTokens: 16000, completionTokens: 12000, requestSize: 20000 },
+      promptTokensThreshold: 16000,
+      completionTokensThreshold: 12000,
+      requestSizeThreshold: 20000,
       minRequests: 5,
       maxAlertsPerRun: 10,
       dryRun: true,
       excludedAccountIds: ["123456789012"],
       excludedIdentityPatterns: ["arn:aws:sts::123456789012:assumed-role/batch/*"],
-      functionLogRetention: 90,
-      heartbeatLogGroupName: "/custom/bedrock",
+      functionMemorySize: 1024,
+      functionLogRetentionDays: 90,
+      heartbeatLogGroup: "/custom/bedrock",
+      // Durations in milliseconds.
+      schedule: 30 * MINUTE,
+      lookback: 6 * HOUR,
+      settleDelay: 10 * MINUTE,
+      suppressFor: 12 * HOUR,
+      functionTimeout: 5 * MINUTE,
+      maxLogSilence: 12 * HOUR,
     });
-    expect(config.detector.schedule?.toMinutes()).toBe(30);
-    expect(config.detector.lookback?.toHours()).toBe(6);
-    expect(config.detector.settleDelay?.toMinutes()).toBe(10);
-    expect(config.detector.suppressFor?.toHours()).toBe(12);
-    expect(config.detector.timeout?.toMinutes()).toBe(5);
-    expect(config.detector.maxLogSilence?.toHours()).toBe(12);
+    // No group is created: exactly the listed groups are queried.
+    expect(config.plan.logGroupIdentifiers).toEqual([
+      "/custom/bedrock",
+      "arn:aws:logs:eu-west-1:111122223333:log-group:shared",
+    ]);
+    expect(config.plan.heartbeat).toEqual({ name: "/custom/bedrock" });
     const template = Template.fromStack(buildApp(app));
     template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(30 minutes)" });
+    template.hasResourceProperties("AWS::Lambda::Function", { Timeout: 300, MemorySize: 1024 });
     template.resourceCountIs("AWS::SNS::Subscription", 2);
     template.resourceCountIs("AWS::Chatbot::SlackChannelConfiguration", 1);
+    template.resourceCountIs("Custom::AWS", 0);
   });
 
-  it("with enableInvocationLogging, creates the first log group and queries the rest too", () => {
-    const config = readDetectorContext(
-      appWith({
-        enableInvocationLogging: "true",
-        logGroups: "/bedrock/new,/bedrock/old",
-        invocationLogRetentionDays: "30",
-      }).node,
-    );
-    expect(config.detector).toMatchObject({
+  it("with enableInvocationLogging, creates invocationLogGroupName and queries the logGroups too", () => {
+    const app = appWith({
+      enableInvocationLogging: "true",
+      invocationLogGroupName: "/bedrock/new",
+      logGroups: "/bedrock/old",
+      invocationLogRetentionDays: "30",
+    });
+    const config = readDetectorContext(app.node, {});
+    expect(config.plan.settings).toMatchObject({
       enableInvocationLogging: true,
       invocationLogGroupName: "/bedrock/new",
-      invocationLogRetention: 30,
-      logGroupIdentifiers: ["/bedrock/old"],
+      invocationLogRetentionDays: 30,
+      logGroups: ["/bedrock/old"],
     });
+    // The created group first.
+    expect(config.plan.logGroupIdentifiers).toEqual(["/bedrock/new", "/bedrock/old"]);
+    const template = Template.fromStack(buildApp(app));
+    template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: "/bedrock/new",
+      RetentionInDays: 30,
+    });
+    template.resourceCountIs("Custom::AWS", 1);
   });
 
-  it("ignores the invocation log retention when the stack does not create the group", () => {
-    const config = readDetectorContext(appWith({ invocationLogRetentionDays: 30 }).node);
-    expect(config.detector.invocationLogRetention).toBeUndefined();
+  it("with enableInvocationLogging alone, creates /aws/bedrock/model-invocations and queries only it", () => {
+    const config = readDetectorContext(appWith({ enableInvocationLogging: "true" }).node, {});
+    expect(config.plan.settings.invocationLogGroupName).toBe(DEFAULT_INVOCATION_LOG_GROUP_NAME);
+    expect(config.plan.logGroupIdentifiers).toEqual([DEFAULT_INVOCATION_LOG_GROUP_NAME]);
+    expect(config.plan.heartbeat).toEqual({ name: DEFAULT_INVOCATION_LOG_GROUP_NAME });
   });
 
-  it("treats empty strings as unset", () => {
-    const config = readDetectorContext(appWith({ slackWorkspaceId: "", alertEmails: "", schedule: "" }).node);
-    expect(config.detector.slackWorkspaceId).toBeUndefined();
-    expect(config.detector.alertEmails).toBeUndefined();
-    expect(config.detector.schedule).toBeUndefined();
+  it("treats empty strings as unset: the defaults apply", () => {
+    const config = readDetectorContext(
+      appWith({ slackWorkspaceId: "", alertEmails: "", schedule: "", logGroups: "" }).node,
+      {},
+    );
+    expect(config.plan.settings.slackWorkspaceId).toBeUndefined();
+    expect(config.plan.settings.alertEmails).toEqual([]);
+    expect(config.plan.settings.schedule).toBe(SETTINGS.schedule.default);
+    expect(config.plan.settings.schedule).toBe(HOUR);
+    expect(config.plan.logGroupIdentifiers).toEqual([DEFAULT_INVOCATION_LOG_GROUP_NAME]);
   });
 });
 
@@ -167,98 +218,125 @@ describe("bad context", () => {
       /unknown context key bedrockDosDetector:schedul; known keys: .*schedule/,
     ],
     [
-      "a bad duration",
-      { schedule: "hourly" },
-      /context bedrockDosDetector:schedule "hourly" is not a duration like 90m, 24h or 7d/,
+      "a key that is a construct prop, not a context key",
+      { memorySize: "1024" },
+      /unknown context key bedrockDosDetector:memorySize; known keys: .*functionMemorySize/,
     ],
     [
-      "a bad boolean",
-      { dryRun: "yes" },
-      /context bedrockDosDetector:dryRun must be true or false, got "yes"/,
+      "a bad duration",
+      { schedule: "hourly" },
+      /bedrockDosDetector:schedule is not a duration like 90m, 24h or 7d: "hourly"/,
     ],
+    ["a bad boolean", { dryRun: "yes" }, /bedrockDosDetector:dryRun must be true or false, got "yes"/],
     [
       "a bad number",
       { minRequests: "two" },
-      /context bedrockDosDetector:minRequests must be a whole number greater than 0/,
+      /bedrockDosDetector:minRequests must be a whole number from 1 to [\d,]+, got "two"/,
     ],
     [
       "a zero number",
       { promptTokensThreshold: 0 },
-      /context bedrockDosDetector:promptTokensThreshold must be a whole number greater than 0/,
+      /bedrockDosDetector:promptTokensThreshold must be a whole number from 1 to [\d,]+, got 0/,
+    ],
+    [
+      "too little memory",
+      { functionMemorySize: "64" },
+      /bedrockDosDetector:functionMemorySize must be a whole number from 128 to 10,240, got "64"/,
     ],
     [
       "a bad retention",
       { functionLogRetentionDays: "45" },
-      /CloudWatch Logs has no 45-day retention; use one of 1, 3, 5, 7/,
+      /bedrockDosDetector:functionLogRetentionDays must be a CloudWatch Logs retention \(1, 3, 5, 7, .*\), got 45/,
     ],
+    ["a bad JSON list", { alertEmails: "[oops" }, /bedrockDosDetector:alertEmails is not a valid JSON array/],
     [
-      "a bad JSON list",
-      { alertEmails: "[oops" },
-      /context bedrockDosDetector:alertEmails is not a valid JSON array/,
+      "a list of numbers",
+      { excludedAccountIds: [123] },
+      /bedrockDosDetector:excludedAccountIds must be a list of strings/,
     ],
-    ["a list of numbers", { excludedAccountIds: [123] }, /must be a list of strings/],
     [
       "a bad stack name",
       { stackName: "my stack" },
-      /context bedrockDosDetector:stackName "my stack" is not a stack name/,
+      /bedrockDosDetector:stackName must be a stack name .*, got "my stack"/,
     ],
     [
       "an ARN as the group to create",
-      { enableInvocationLogging: true, logGroups: "arn:aws:logs:us-east-1:123456789012:log-group:x" },
-      /with enableInvocationLogging=true the first entry is the log group to create and must be a name/,
+      {
+        enableInvocationLogging: true,
+        invocationLogGroupName: "arn:aws:logs:us-east-1:123456789012:log-group:x",
+      },
+      /bedrockDosDetector:invocationLogGroupName must be a log group name, got "arn:/,
     ],
     [
-      "no log groups",
-      { logGroups: "" },
+      "no log groups (an empty cdk.json list)",
+      { logGroups: [] },
+      /bedrockDosDetector:logGroups is empty: name at least one log group.*or set bedrockDosDetector:enableInvocationLogging true/,
+    ],
+    [
+      "no log groups (a -c list of blanks)",
+      { logGroups: " , " },
       /bedrockDosDetector:logGroups is empty: name at least one log group/,
     ],
     [
-      "no group to create",
-      { enableInvocationLogging: "true", logGroups: "" },
-      /bedrockDosDetector:logGroups is empty: with enableInvocationLogging=true/,
+      "the created group listed again",
+      { enableInvocationLogging: "true", logGroups: "/aws/bedrock/model-invocations" },
+      /bedrockDosDetector:logGroups lists "\/aws\/bedrock\/model-invocations", the log group bedrockDosDetector:enableInvocationLogging creates: leave it out/,
+    ],
+    [
+      "an invocation log retention without enableInvocationLogging",
+      { invocationLogRetentionDays: 30 },
+      /bedrockDosDetector:invocationLogRetentionDays is only valid with bedrockDosDetector:enableInvocationLogging true/,
     ],
     [
       "a bad email",
       { alertEmails: "ops@" },
-      /bedrockDosDetector:alertEmails: "ops@" is not an email address/,
+      /bedrockDosDetector:alertEmails has "ops@", which is not an email address/,
     ],
     [
       "half a Slack channel",
       { slackChannelId: "C0123ABCDEF" },
-      /slackWorkspaceId and slackChannelId go together/,
+      /bedrockDosDetector:slackWorkspaceId and bedrockDosDetector:slackChannelId go together/,
     ],
     [
       "a schedule shorter than the timeout",
       { schedule: "5m" },
-      /schedule \(5 minutes\) is shorter than the function timeout \(10 minutes\)/,
+      /bedrockDosDetector:schedule \(5m\) is shorter than bedrockDosDetector:functionTimeout \(10m\)/,
     ],
     [
       "a lookback shorter than the schedule",
       { schedule: "24h", lookback: "12h" },
-      /lookback \(12 hours\) is shorter than the schedule/,
+      /bedrockDosDetector:lookback \(12h\) is shorter than bedrockDosDetector:schedule \(24h\)/,
     ],
     [
       "a bad account exclusion",
       { excludedAccountIds: "42" },
-      /bedrockDosDetector:excludedAccountIds "42" is not a 12-digit account id/,
+      /bedrockDosDetector:excludedAccountIds has "42", which is not a 12-digit account id/,
     ],
     [
-      "a bad threshold for the handler",
+      "a function timeout over 15 minutes",
       { functionTimeout: "20m" },
-      /bedrockDosDetector:functionTimeout must be between 1 and 15 minutes/,
+      /bedrockDosDetector:functionTimeout must be whole seconds from 1m to 15m, got 20m/,
     ],
   ])("rejects %s with one line naming the key", (_, overrides, message) => {
     expect(contextError(overrides)).toMatch(message);
   });
 
   it("names context keys instead of construct props", () => {
-    expect(
-      inContextTerms(
-        "BedrockDosDetector: thresholds.promptTokens must be 1+; timeout must be short; alertEmails: bad; the schedule",
-      ),
-    ).toBe(
-      "bedrockDosDetector:promptTokensThreshold must be 1+; bedrockDosDetector:functionTimeout must be short; " +
-        "bedrockDosDetector:alertEmails: bad; the schedule",
+    // thresholds.promptTokens and timeout are the props of these settings.
+    const message = contextError({ promptTokensThreshold: 0, functionTimeout: "20m" });
+    expect(message).toMatch(
+      /^bedrockDosDetector:promptTokensThreshold must be .*; bedrockDosDetector:functionTimeout must be /,
+    );
+    expect(message).not.toContain("thresholds.");
+    expect(message).not.toMatch(/(^|; )timeout /);
+    // A problem naming another setting names it as a context key too.
+    const problem = new SettingsError(
+      [{ setting: "schedule", message: "(5m) is shorter than {functionTimeout} (10m)" }],
+      "prop",
+    );
+    expect(problem.message).toBe("schedule (5m) is shorter than timeout (10m)");
+    expect(problem.as("context").message).toBe(
+      "bedrockDosDetector:schedule (5m) is shorter than bedrockDosDetector:functionTimeout (10m)",
     );
   });
 });

@@ -3,10 +3,17 @@ import { App, Duration } from "aws-cdk-lib";
 import { Annotations, Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { describe, expect, it } from "vitest";
-import { ENV, loadConfig, toEnvironment } from "../../lambda/config.js";
-import { DEFAULT_INVOCATION_LOG_GROUP_NAME } from "../../lib/bedrock-dos-detector.js";
+import {
+  DEFAULT_INVOCATION_LOG_GROUP_NAME,
+  ENV,
+  resolveSettings,
+  SettingsError,
+  toEnvironment,
+  VIEWS,
+} from "../../config/settings.js";
+import { loadConfig } from "../../lambda/config.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
-import { build, only, statementsOf } from "./helpers.js";
+import { build, NO_BUNDLING, only, statementsOf } from "./helpers.js";
 
 const LOG_GROUP = "/aws/bedrock/model-invocations";
 const SHARED_ARN = "arn:aws:logs:us-west-2:111122223333:log-group:/shared/bedrock:*";
@@ -32,14 +39,14 @@ describe("the detector function", () => {
 
   it("gets exactly the handler's environment (validated by its own schema) plus Powertools and source maps", () => {
     const variables = (fn.props.Environment as { Variables: Record<string, unknown> }).Variables;
-    // Written by the handler's own toEnvironment, so the names cannot drift.
+    // The handler's view of the settings with its defaults, written by the settings table's own
+    // toEnvironment, so the names cannot drift.
+    const handlerDefaults = resolveSettings(VIEWS.env, { logGroupIdentifiers: [LOG_GROUP] }, "env");
     expect(variables).toEqual({
       ...toEnvironment({
-        logGroupIdentifiers: [LOG_GROUP],
+        ...handlerDefaults,
         alertTopicArn: stack.resolve(detector.alertTopic.topicArn),
-        alertStateTable: stack.resolve(detector.alertStateTable.tableName),
-        lookback: "1d",
-        suppressFor: "1d",
+        alertLedgerTable: stack.resolve(detector.alertLedger.tableName),
       }),
       POWERTOOLS_SERVICE_NAME: "bedrock-dos-detector",
       POWERTOOLS_METRICS_NAMESPACE: "BedrockDosDetector",
@@ -47,16 +54,18 @@ describe("the detector function", () => {
     });
     expect(variables).toMatchObject({
       [ENV.logGroupIdentifiers]: LOG_GROUP,
-      [ENV.lookback]: "1d",
+      [ENV.alertTopicArn]: stack.resolve(detector.alertTopic.topicArn),
+      [ENV.alertLedgerTable]: stack.resolve(detector.alertLedger.tableName),
+      [ENV.lookback]: "24h",
       [ENV.settleDelay]: "5m",
-      [ENV.suppressFor]: "1d",
+      [ENV.suppressFor]: "24h",
       [ENV.maxAlertsPerRun]: "25",
       [ENV.dryRun]: "false",
       [ENV.promptTokensThreshold]: "8000",
       [ENV.minRequests]: "2",
     });
-    // The literal values load in the handler.
-    const literal = Object.fromEntries(
+    // The literal values load in the handler (Lambda sets AWS_REGION at run time).
+    const literal: Record<string, string> = Object.fromEntries(
       Object.entries(variables).map(([k, v]) => [
         k,
         typeof v === "string"
@@ -66,7 +75,11 @@ describe("the detector function", () => {
             : "table",
       ]),
     );
-    expect(loadConfig(literal).logGroupIdentifiers).toEqual([LOG_GROUP]);
+    const config = loadConfig({ ...literal, [ENV.region]: "us-east-1" });
+    expect(config.logGroupIdentifiers).toEqual([LOG_GROUP]);
+    expect(config.alertLedgerTable).toBe("table");
+    expect(config.rule.lookbackMs).toBe(24 * 3600_000);
+    expect(config.suppressForMs).toBe(24 * 3600_000);
   });
 
   it("retries failed asynchronous runs twice, then sends them to the dead-letter queue", () => {
@@ -151,7 +164,7 @@ describe("least-privilege IAM", () => {
       {
         Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
         Effect: "Allow",
-        Resource: [stack.resolve(detector.alertStateTable.tableArn)],
+        Resource: [stack.resolve(detector.alertLedger.tableArn)],
       },
       {
         Action: ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
@@ -223,6 +236,95 @@ describe("least-privilege IAM", () => {
     expect(Object.keys(template.findResources("AWS::IAM::Role"))).toHaveLength(3);
     expect(Object.keys(policies)).toHaveLength(3);
     expect(template.findResources("AWS::IAM::ManagedPolicy")).toEqual({});
+  });
+});
+
+describe("log groups of several accounts", () => {
+  const NAME = "/aws/bedrock/model-invocations";
+  const HOME = { account: "123456789012", region: "us-east-1" };
+  const MEMBERS = ["111122223333", "444455556666", "777788889999"];
+  const memberArn = (account: string) => `arn:aws:logs:us-east-1:${account}:log-group:${NAME}`;
+  const localArn = (suffix: string) => ({
+    "Fn::Join": [
+      "",
+      ["arn:", { Ref: "AWS::Partition" }, `:logs:us-east-1:123456789012:log-group:${NAME}${suffix}`],
+    ],
+  });
+
+  it("queries same-named groups of different accounts: each is its own group", () => {
+    // The console shows ARNs with a :* suffix.
+    const { stack, detector, template } = build(
+      { logGroupIdentifiers: [NAME, ...MEMBERS.map((a) => `${memberArn(a)}:*`)] },
+      { env: HOME },
+    );
+    const roleId = stack.getLogicalId(detector.function.role?.node.defaultChild as never);
+    const functionPolicies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`),
+    );
+    expect(functionPolicies).toHaveLength(1);
+    const startQuery = statementsOf(functionPolicies[0]).filter(
+      (s) => (s as { Action?: unknown }).Action === "logs:StartQuery",
+    );
+    expect(startQuery).toEqual([
+      {
+        Sid: "StartQueriesOnTheInvocationLogGroups",
+        Action: "logs:StartQuery",
+        Effect: "Allow",
+        Resource: [
+          localArn(""),
+          localArn(":*"),
+          ...MEMBERS.flatMap((a) => [memberArn(a), `${memberArn(a)}:*`]),
+        ],
+      },
+    ]);
+    expect(detector.logGroupIdentifiers).toHaveLength(4);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.logGroupIdentifiers]: [NAME, ...MEMBERS.map(memberArn)].join(","),
+        }),
+      },
+    });
+  });
+
+  /** The SettingsError a stack of HOME throws for these log groups (fails when it throws none). */
+  const rejection = (logGroupIdentifiers: string[]): SettingsError => {
+    try {
+      build({ logGroupIdentifiers }, { env: HOME });
+    } catch (err) {
+      expect(err).toBeInstanceOf(SettingsError);
+      return err as SettingsError;
+    }
+    throw new Error("expected a SettingsError");
+  };
+
+  it("still rejects the same ARN twice (with or without :*)", () => {
+    const arn = memberArn("111122223333");
+    expect(rejection([NAME, arn, arn]).message).toBe(
+      `logGroupIdentifiers lists the log group "${arn}" twice`,
+    );
+    expect(rejection([NAME, `${arn}:*`, arn]).message).toBe(
+      `logGroupIdentifiers lists the log group "${arn}" twice`,
+    );
+  });
+
+  it("rejects a name and the same group's ARN in the stack's own account and region", () => {
+    const own = `arn:aws:logs:us-east-1:123456789012:log-group:${NAME}:*`;
+    expect(rejection([NAME, own]).message).toBe(`logGroupIdentifiers lists the log group "${own}" twice`);
+    expect(rejection([own, NAME]).message).toBe(`logGroupIdentifiers lists the log group "${NAME}" twice`);
+  });
+
+  it("the log-arrival alarm watches the stack's own group even when a member account's ARN comes first", () => {
+    const own = `arn:aws:logs:us-east-1:123456789012:log-group:/own/bedrock`;
+    const { detector, template } = build(
+      { logGroupIdentifiers: [memberArn("111122223333"), own] },
+      { env: HOME },
+    );
+    expect(detector.alarms.invocationLogsStopped).toBeDefined();
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "IncomingLogEvents",
+      Dimensions: [{ Name: "LogGroupName", Value: "/own/bedrock" }],
+    });
   });
 });
 
@@ -734,7 +836,7 @@ describe("invocation logging (enableInvocationLogging)", () => {
 
 describe("the stack", () => {
   it("outputs the function name, topic ARN, dead-letter queue and log groups", () => {
-    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const app = new App({ context: NO_BUNDLING });
     const stack = new DetectorStack(app, "Stack", { detector: { logGroupIdentifiers: [LOG_GROUP, "/b"] } });
     const template = Template.fromStack(stack);
     expect(Object.keys(template.findOutputs("*")).sort()).toEqual(

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { App, Stack, type StackProps } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import { CONTEXT_PREFIX } from "../../config/settings.js";
 import { BedrockDosDetector, type BedrockDosDetectorProps } from "../../lib/bedrock-dos-detector.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -16,6 +17,36 @@ export function cdkJsonContext(): Record<string, unknown> {
     context: Record<string, unknown>;
   };
   return json.context;
+}
+
+/**
+ * The app as `cdk synth` builds it, without bundling: cdk.json context, then the overrides, each under its
+ * context key (`bedrockDosDetector:<key>`), given as `-c` would (strings) or as cdk.json would (JSON values).
+ */
+export function appWith(overrides: Record<string, unknown> = {}): App {
+  const context: Record<string, unknown> = { ...cdkJsonContext(), ...NO_BUNDLING };
+  for (const [k, v] of Object.entries(overrides)) context[`${CONTEXT_PREFIX}${k}`] = v;
+  return new App({ context });
+}
+
+/**
+ * The environment of a child process with no AWS credentials anywhere the default provider chain looks, no
+ * metadata endpoint and no CDK_* variables (no default account or region), so nothing can reach AWS.
+ * Docker is made unavailable too: any attempt to bundle with it fails loudly.
+ */
+export function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith("AWS_") && !k.startsWith("CDK_")) env[k] = v;
+  }
+  return {
+    ...env,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: "/nonexistent/aws-config",
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
+    CDK_DOCKER: "/nonexistent/docker",
+    ...extra,
+  };
 }
 
 export interface Built {

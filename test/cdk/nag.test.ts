@@ -6,13 +6,7 @@ import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../lib/app.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
-import { cdkJsonContext, NO_BUNDLING } from "./helpers.js";
-
-function appWith(overrides: Record<string, unknown> = {}): App {
-  const context: Record<string, unknown> = { ...cdkJsonContext(), ...NO_BUNDLING };
-  for (const [k, v] of Object.entries(overrides)) context[`bedrockDosDetector:${k}`] = v;
-  return new App({ context });
-}
+import { appWith, NO_BUNDLING } from "./helpers.js";
 
 /** Rule ids (with finding) and construct paths of every unacknowledged finding. */
 function findings(scope: IConstruct): string[] {
@@ -38,17 +32,18 @@ function acknowledgements(scope: IConstruct): { path: string; id: string; reason
 }
 
 describe("cdk-nag AwsSolutions", () => {
-  it("finds nothing unacknowledged in the app with cdk.json defaults", () => {
+  it("finds nothing unacknowledged in the app with the default settings", () => {
     const app = appWith();
     buildApp(app);
     expect(findings(app)).toEqual([]);
   });
 
   it("finds nothing unacknowledged with every option on", () => {
+    // The created group is invocationLogGroupName; logGroups lists only the other groups to query.
     const app = appWith({
       enableInvocationLogging: true,
-      logGroups:
-        "/aws/bedrock/model-invocations,/other/group,arn:aws:logs:eu-west-1:111122223333:log-group:shared:*",
+      invocationLogGroupName: "/aws/bedrock/model-invocations",
+      logGroups: "/other/group,arn:aws:logs:eu-west-1:111122223333:log-group:shared:*",
       alertEmails: "sec@example.com",
       slackWorkspaceId: "T012AB3CD",
       slackChannelId: "C0123ABCDEF",

@@ -1,25 +1,12 @@
 /** The post-deploy smoke test script: it must skip cleanly where there are no AWS credentials. */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./helpers.js";
-
-/** No AWS credentials anywhere the default provider chain looks (and no metadata endpoint). */
-function noCredentials(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("AWS_")) env[k] = v;
-  return {
-    ...env,
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_CONFIG_FILE: "/nonexistent/aws-config",
-    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-    AWS_REGION: "us-east-1",
-  };
-}
+import { offlineEnv, REPO_ROOT } from "./helpers.js";
 
 function smoke(...args: string[]) {
   return spawnSync("npx", ["tsx", "scripts/smoke.ts", ...args], {
     cwd: REPO_ROOT,
-    env: noCredentials(),
+    env: offlineEnv({ AWS_REGION: "us-east-1" }),
     encoding: "utf8",
     timeout: 50_000,
   });

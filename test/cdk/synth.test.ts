@@ -7,23 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./helpers.js";
-
-/** The environment without AWS credentials, profiles or metadata endpoints: synth must not need them. */
-function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!k.startsWith("AWS_") && !k.startsWith("CDK_")) env[k] = v;
-  return {
-    ...env,
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_CONFIG_FILE: "/nonexistent/aws-config",
-    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-    // Any attempt to bundle with Docker fails loudly.
-    CDK_DOCKER: "/nonexistent/docker",
-    ...extra,
-  };
-}
+import { offlineEnv, REPO_ROOT } from "./helpers.js";
 
 describe("cdk synth", () => {
   const out = mkdtempSync(join(tmpdir(), "bedrock-dos-synth-"));
@@ -87,7 +71,7 @@ describe("cdk synth", () => {
     });
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe(
-      'error: context bedrockDosDetector:schedule "every hour" is not a duration like 90m, 24h or 7d',
+      'error: bedrockDosDetector:schedule is not a duration like 90m, 24h or 7d: "every hour"',
     );
   });
 });

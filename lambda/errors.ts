@@ -1,8 +1,8 @@
 /** Run failures the handler reports in one line; all of them fail the invocation. */
 
-/** Configuration the service rejected (missing log group, malformed query): fix the deployment. */
-export class DetectorConfigError extends Error {
-  override name = "DetectorConfigError";
+/** CloudWatch Logs rejected the query itself (missing log group, access denied, malformed query): fix the deployment. */
+export class QueryRejectedError extends Error {
+  override name = "QueryRejectedError";
 }
 
 /** The Insights query ended without results (Failed, Cancelled, Timeout, Unknown) or could not start. */

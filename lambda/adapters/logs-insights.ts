@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import type { Row } from "../../core/insights-rows.js";
 import type { Window } from "../../core/rule.js";
-import { DeadlineError, DetectorConfigError, QueryError } from "../errors.js";
+import { DeadlineError, QueryError, QueryRejectedError } from "../errors.js";
 
 export interface QueryRequest {
   readonly logGroupIdentifiers: readonly string[];
@@ -96,13 +96,13 @@ export async function runInsightsQuery(
         continue;
       }
       if (name === "ResourceNotFoundException") {
-        throw new DetectorConfigError(
+        throw new QueryRejectedError(
           `log group not found among ${req.logGroupIdentifiers.join(", ")}: ${detail}`,
           { cause: err },
         );
       }
       if (name === "MalformedQueryException" || name === "InvalidParameterException") {
-        throw new DetectorConfigError(`Logs Insights rejected the query (${name}): ${detail}`, {
+        throw new QueryRejectedError(`Logs Insights rejected the query (${name}): ${detail}`, {
           cause: err,
         });
       }

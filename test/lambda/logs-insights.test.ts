@@ -7,7 +7,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runInsightsQuery } from "../../lambda/adapters/logs-insights.js";
-import { DeadlineError, DetectorConfigError, QueryError } from "../../lambda/errors.js";
+import { DeadlineError, QueryError, QueryRejectedError } from "../../lambda/errors.js";
 import { fakeClock, resultRows } from "../helpers/aws.js";
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -103,7 +103,7 @@ describe("runInsightsQuery", () => {
     logs.on(StartQueryCommand).rejects(awsError("ResourceNotFoundException"));
     const clock = fakeClock();
     const run = runInsightsQuery(client, req, { ...clock, deadlineMs: clock.now() + 600_000 });
-    await expect(run).rejects.toThrow(DetectorConfigError);
+    await expect(run).rejects.toThrow(QueryRejectedError);
     await expect(
       runInsightsQuery(client, req, { ...clock, deadlineMs: clock.now() + 600_000 }),
     ).rejects.toThrow(/log group not found among bedrock-invocations/);

@@ -94,6 +94,26 @@ export function duration(bounds: {
   };
 }
 
+/** Decimal numbers from `min` to `max`, given as numbers or decimal strings (`1.5`). */
+export function decimal(min: number, max: number): Kind<number> {
+  return {
+    schema: z.unknown().transform((v, ctx) => {
+      const x =
+        typeof v === "number"
+          ? v
+          : typeof v === "string" && /^\s*\d+(\.\d+)?\s*$/.test(v)
+            ? Number(v)
+            : Number.NaN;
+      if (!Number.isFinite(x) || x < min || x > max) {
+        ctx.addIssue({ code: "custom", message: `must be a number from ${min} to ${max}, got ${show(v)}` });
+        return z.NEVER;
+      }
+      return x;
+    }),
+    write: String,
+  };
+}
+
 export const boolean: Kind<boolean> = {
   schema: z.unknown().transform((v, ctx) => {
     if (v === true || v === "true") return true;

@@ -21,13 +21,23 @@ export const METRIC = {
   alertsSuppressed: "AlertsSuppressed",
   resultLimitReached: "ResultLimitReached",
   ledgerWriteFailed: "LedgerWriteFailed",
+  /** Periods of the window a run could not query in time (it is catching up). */
+  slicesPending: "SlicesPending",
+  /** Periods a run queried (1 in steady state). */
+  slicesQueried: "SlicesQueried",
 } as const;
 
-/** The alert ledger's key and attribute names (the construct creates the table, the adapter uses it). */
-export const LEDGER = {
-  partitionKey: "accountId",
+/**
+ * The detector's state table: the alert ledger (one item per alerted account) and the stored slices (the
+ * matching requests of each schedule period). Key and attribute names, shared by the construct that creates
+ * the table and the adapters that use it.
+ */
+export const STATE = {
+  partitionKey: "pk",
+  sortKey: "sk",
   ttlAttribute: "expiresAt",
-  windowEnd: "windowEndMs",
-  requestCount: "requestCount",
-  alertedAt: "alertedAt",
+  /** Partition key of an account's last alert: `alert#<accountId>`; sort key `last`. */
+  alertPrefix: "alert#",
+  /** Partition key of every stored slice; sort key `<end ms>#<start ms>#<part>` (13-digit ms, sortable). */
+  slicePartition: "slice",
 } as const;

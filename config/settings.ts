@@ -12,6 +12,7 @@ import { IDENTITY_PATTERN } from "../core/exclusions.js";
 import { DAY_MS, HOUR_MS, MAX_WINDOW_MS, METRICS, type Metric, type Rule } from "../core/rule.js";
 import {
   boolean,
+  decimal,
   duration,
   formatDuration,
   integer,
@@ -169,12 +170,12 @@ export const SETTINGS = {
     doc: `existing log groups with Bedrock invocation logs, names (this account and region) or ARNs (other accounts through cross-account observability); at most ${MAX_LOG_GROUPS} with the created one (default: ${DEFAULT_INVOCATION_LOG_GROUP_NAME}, or none with enableInvocationLogging)`,
   }),
   settleDelay: setting({
-    kind: duration({ min: 1000, max: 6 * HOUR_MS }),
+    kind: duration({ min: 60_000, max: 6 * HOUR_MS, step: 60_000, stepName: "minutes" }),
     default: 5 * 60_000,
     prop: "settleDelay",
     context: "settleDelay",
     env: "SETTLE_DELAY",
-    doc: "allowance for late log delivery: a scheduled window ends this long before the scheduled time",
+    doc: "allowance for late log delivery: a scheduled run queries up to this long before its scheduled time (later events are missed by the live slices)",
   }),
   maxAlertsPerRun: setting({
     kind: integer(1, 1000),
@@ -190,7 +191,31 @@ export const SETTINGS = {
     prop: "suppressFor",
     context: "suppressFor",
     env: "SUPPRESS_FOR",
-    doc: "an account already alerted on is not alerted again for this long unless its request count has doubled",
+    doc: "an account already alerted on is not alerted again for this long unless it escalates",
+  }),
+  escalationCountFactor: setting({
+    kind: decimal(1.01, 1000),
+    default: 2,
+    prop: "escalationCountFactor",
+    context: "escalationCountFactor",
+    env: "ESCALATION_COUNT_FACTOR",
+    doc: "a suppressed account is alerted again when its request count reaches this multiple of the last alert's",
+  }),
+  escalationMaxFactor: setting({
+    kind: decimal(1.01, 1000),
+    default: 1.5,
+    prop: "escalationMaxFactor",
+    context: "escalationMaxFactor",
+    env: "ESCALATION_MAX_FACTOR",
+    doc: "... or a maximum reaches this multiple of the last alert's (a new identity with matching requests always escalates)",
+  }),
+  requeryPreviousSlice: setting({
+    kind: boolean,
+    default: false,
+    prop: "requeryPreviousSlice",
+    context: "requeryPreviousSlice",
+    env: "REQUERY_PREVIOUS_SLICE",
+    doc: "query each period a second time one run later, for events delivered later than settleDelay (doubles the query cost)",
   }),
   dryRun: setting({
     kind: boolean,
@@ -202,10 +227,11 @@ export const SETTINGS = {
   }),
   schedule: setting({
     kind: duration({ min: 60_000, max: DAY_MS, step: 60_000, stepName: "minutes" }),
-    default: HOUR_MS,
+    default: 15 * 60_000,
     prop: "schedule",
     context: "schedule",
-    doc: "how often the detector runs (at least functionTimeout, so runs never overlap)",
+    env: "SCHEDULE",
+    doc: "how often the detector runs, and the period each run queries: divides an hour or a day (5m, 15m, 1h, 6h, ...), at least functionTimeout",
   }),
 
   // ---- Deployment.
@@ -313,11 +339,11 @@ export const SETTINGS = {
     env: "ALERT_TOPIC_ARN",
     doc: "the alert topic",
   }),
-  alertLedgerTable: setting({
+  stateTable: setting({
     kind: text(TABLE_NAME, "a DynamoDB table name"),
     default: undefined,
-    env: "ALERT_LEDGER_TABLE",
-    doc: "the alert ledger (without it every run alerts on every flagged account)",
+    env: "STATE_TABLE",
+    doc: "the state table: alert ledger and stored slices (without it every run queries its whole window and alerts on every flagged account)",
   }),
   region: setting({
     kind: text(REGION, "an AWS region such as us-east-1"),
@@ -435,24 +461,39 @@ export function queriedLogGroups(
 
 const CROSS_RULES: readonly CrossRule[] = [
   {
-    // The scheduled detector: every run queries (and pays for) its whole window.
+    // The scheduled detector: a window is a whole number of periods, so stored slices tile it exactly.
     settings: ["lookback", "schedule"],
-    check: (s) =>
-      s.lookback > MAX_WINDOW_MS
-        ? [
+    check: (s) => {
+      if (s.lookback > MAX_WINDOW_MS) {
+        return [
+          {
+            setting: "lookback",
+            message: `must be at most ${formatDuration(MAX_WINDOW_MS)} for the scheduled detector, got ${formatDuration(s.lookback)}`,
+          },
+        ];
+      }
+      return s.lookback % s.schedule === 0
+        ? []
+        : [
             {
               setting: "lookback",
-              message: `must be at most ${formatDuration(MAX_WINDOW_MS)} for the scheduled detector, got ${formatDuration(s.lookback)}`,
+              message: `(${formatDuration(s.lookback)}) must be a whole number of {schedule} periods (${formatDuration(s.schedule)})`,
             },
-          ]
-        : s.lookback < s.schedule
-          ? [
-              {
-                setting: "lookback",
-                message: `(${formatDuration(s.lookback)}) is shorter than {schedule} (${formatDuration(s.schedule)}): requests between two windows would never be examined`,
-              },
-            ]
-          : [],
+          ];
+    },
+  },
+  {
+    // Runs fire on the period's lattice (cron), so every slice is a whole period aligned to the clock.
+    settings: ["schedule"],
+    check: (s) =>
+      (s.schedule < HOUR_MS ? HOUR_MS : DAY_MS) % s.schedule === 0
+        ? []
+        : [
+            {
+              setting: "schedule",
+              message: `must divide an hour (5m, 10m, 15m, 20m, 30m, ...) or a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h), got ${formatDuration(s.schedule)}`,
+            },
+          ],
   },
   {
     settings: ["schedule", "functionTimeout"],

@@ -10,6 +10,7 @@ import {
   VIEWS,
 } from "../config/settings.js";
 import type { Rule } from "../core/rule.js";
+import type { EscalationPolicy } from "./suppression.js";
 
 export interface DetectorConfig {
   readonly logGroupIdentifiers: readonly string[];
@@ -21,12 +22,16 @@ export interface DetectorConfig {
   readonly maxAlertsPerRun: number;
   readonly dryRun: boolean;
   /**
-   * The alert ledger's table: a retried run never re-sends, and an account already alerted is not alerted
-   * again within `suppressForMs` unless its request count has doubled. Without it, every run alerts on every
-   * flagged account.
+   * The state table: stored slices (each scheduled run queries only its new period) and the alert ledger
+   * (a retried run never re-sends; an alerted account is alerted again only when it escalates). Without it,
+   * every run queries its whole window and alerts on every flagged account.
    */
-  readonly alertLedgerTable: string | undefined;
-  readonly suppressForMs: number;
+  readonly stateTable: string | undefined;
+  /** The schedule period: the length of every stored slice. */
+  readonly schedulePeriodMs: number;
+  readonly escalation: EscalationPolicy;
+  /** Query each period once more on the next run, for late events. */
+  readonly requeryPreviousSlice: boolean;
   readonly region: string;
 }
 
@@ -42,8 +47,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
     settleDelayMs: s.settleDelay,
     maxAlertsPerRun: s.maxAlertsPerRun,
     dryRun: s.dryRun,
-    alertLedgerTable: s.alertLedgerTable,
-    suppressForMs: s.suppressFor,
+    stateTable: s.stateTable,
+    schedulePeriodMs: s.schedule,
+    escalation: {
+      suppressForMs: s.suppressFor,
+      countFactor: s.escalationCountFactor,
+      maxFactor: s.escalationMaxFactor,
+    },
+    requeryPreviousSlice: s.requeryPreviousSlice,
     region: s.region,
   };
 }

@@ -15,6 +15,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { METRIC, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "../config/names.js";
 import { AlertLedger } from "./adapters/alert-ledger.js";
+import { SliceStore } from "./adapters/slice-store.js";
 import { type DetectorConfig, loadConfig } from "./config.js";
 import { type RunSummary, runDetection } from "./run-detection.js";
 import { toRunRequest } from "./run-request.js";
@@ -37,9 +38,9 @@ try {
 // Built once per execution environment and reused across invocations.
 const insights = new CloudWatchLogsClient({});
 const sns = new SNSClient({});
-const ledger = config?.alertLedgerTable
-  ? new AlertLedger(new DynamoDBClient({}), config.alertLedgerTable)
-  : undefined;
+const dynamodb = new DynamoDBClient({});
+const ledger = config?.stateTable ? new AlertLedger(dynamodb, config.stateTable) : undefined;
+const slices = config?.stateTable ? new SliceStore(dynamodb, config.stateTable) : undefined;
 
 async function run(event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<RunSummary> {
   try {
@@ -62,6 +63,7 @@ async function run(event: unknown, context: Pick<Context, "getRemainingTimeInMil
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
       ledger,
+      slices,
     });
     metrics.addMetric(METRIC.runSucceeded, MetricUnit.Count, 1);
     logger.info("run complete", { ...summary });

@@ -1,34 +1,25 @@
 /**
- * One detection run: query Logs Insights for the window, merge the rows into per-account findings with the
- * core's partial aggregates, and publish alerts. Clients, clock, logger and metrics come in as arguments.
+ * One detection run: evaluate the window (from stored slices for scheduled runs, by querying it whole for
+ * manual runs), decide per flagged account whether an alert is due (one alert per incident), and publish.
+ * Clients, clock, logger, metrics and stores come in as arguments.
  */
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { METRIC } from "../config/names.js";
-import {
-  type Aggregates,
-  addGroup,
-  aggregateGroups,
-  type Finding,
-  type MatchGroup,
-  toFindings,
-} from "../core/evaluator.js";
-import {
-  ACCOUNT_ID,
-  buildInsightsQuery,
-  DEFAULT_ROW_LIMIT,
-  MAX_FILTER_ACCOUNT_IDS,
-} from "../core/insights-query.js";
-import { parseRows } from "../core/insights-rows.js";
+import type { Aggregates, Finding } from "../core/evaluator.js";
 import { DAY_MS } from "../core/rule.js";
 import type { AlertLedger } from "./adapters/alert-ledger.js";
 import { publishAlerts } from "./adapters/alert-topic.js";
-import { type QueryOutcome, type QueryStatistics, runInsightsQuery } from "./adapters/logs-insights.js";
+import type { QueryStatistics } from "./adapters/logs-insights.js";
+import type { SliceStore } from "./adapters/slice-store.js";
 import { type AlertContext, buildAlerts } from "./alerts.js";
 import type { DetectorConfig } from "./config.js";
+import { evaluateDirectly } from "./direct-evaluation.js";
 import { PublishError } from "./errors.js";
+import { RunQueries } from "./queries.js";
 import type { RunRequest } from "./run-request.js";
-import { decideAlert } from "./suppression.js";
+import { evaluateFromSlices, type SliceReport } from "./slice-evaluation.js";
+import { type AlertDecision, decideAlert, type LastAlert, LEDGER_MAX_IDENTITIES } from "./suppression.js";
 
 /** The slice of Powertools Logger used here. */
 export interface Log {
@@ -52,11 +43,24 @@ export interface DetectionDeps {
   sleep(ms: number): Promise<void>;
   /** Milliseconds left before the Lambda times out. */
   remainingTimeMs(): number;
-  /** Row limit per query (tests lower it to exercise the fallback). */
+  /** Row limit per query (tests lower it to exercise the fallbacks). */
   readonly rowLimit?: number;
   /** Remembers sent alerts (retry dedup and suppression); without it every flagged account is alerted. */
   readonly ledger?: Pick<AlertLedger, "lastAlert" | "recordAlert">;
+  /** Stored slices; without it scheduled runs query their whole window. */
+  readonly slices?: Pick<SliceStore, "read" | "write">;
 }
+
+/** A window's findings with the aggregates behind them (the identities each account's requests came from). */
+export interface Evaluation {
+  readonly aggregates: Aggregates;
+  readonly findings: Finding[];
+  /** True when rows reached the row limit and a fallback was used. */
+  readonly fellBack: boolean;
+}
+
+/** A finding with the reason its alert is sent (first, escalated: what grew, suppression expired). */
+export type DueFinding = Finding & { readonly alertReason: string };
 
 export interface RunSummary {
   trigger: RunRequest["trigger"];
@@ -69,10 +73,13 @@ export interface RunSummary {
   /** Flagged accounts not alerted: already alerted for this window, or suppressed. */
   alertsSuppressed: number;
   queries: number;
-  /** True when results reached the row limit and the fallback queries were used. */
+  /** True when results reached the row limit and a fallback was used. */
   fellBack: boolean;
   rowsRejected: number;
+  /** What Logs Insights scanned for this run: the cost of the run. */
   statistics: QueryStatistics;
+  /** For runs evaluated from stored slices. */
+  slices?: SliceReport;
 }
 
 /** Time kept back from the Lambda deadline for publishing and reporting. */
@@ -83,115 +90,25 @@ export async function runDetection(
   request: RunRequest,
   deps: DetectionDeps,
 ): Promise<RunSummary> {
-  const limit = deps.rowLimit ?? DEFAULT_ROW_LIMIT;
-  const clock = {
+  const queries = new RunQueries(config, deps, {
     now: deps.now,
     sleep: deps.sleep,
     deadlineMs: deps.now() + deps.remainingTimeMs() - PUBLISH_RESERVE_MS,
-  };
-  const statistics: QueryStatistics = { bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
-  let queries = 0;
-  let rowsRejected = 0;
+  });
+  // Scheduled runs use the live slices; manual runs (backfill, investigation) query their window and leave
+  // the slices alone.
+  const fromSlices = request.trigger === "scheduled" && deps.slices !== undefined;
+  const evaluation: Evaluation & { slices?: SliceReport } =
+    fromSlices && deps.slices
+      ? await evaluateFromSlices(config, request.window, queries, deps, deps.slices)
+      : await evaluateDirectly(config, request.window, queries, deps);
+  const { findings } = evaluation;
 
-  const query = async (shape: "account" | "evidence", onlyAccountIds?: string[]): Promise<QueryOutcome> => {
-    const queryString = buildInsightsQuery(config.rule, request.window, {
-      shape,
-      limit,
-      excludeAccountIds: config.rule.excludedAccountIds,
-      onlyAccountIds,
-    });
-    const out = await runInsightsQuery(
-      deps.insights,
-      { logGroupIdentifiers: config.logGroupIdentifiers, queryString, window: request.window, limit },
-      clock,
-    );
-    queries++;
-    statistics.bytesScanned += out.statistics.bytesScanned;
-    statistics.recordsScanned += out.statistics.recordsScanned;
-    statistics.recordsMatched += out.statistics.recordsMatched;
-    deps.logger.info("query complete", {
-      shape,
-      queryId: out.queryId,
-      rows: out.rows.length,
-      ...out.statistics,
-      durationMs: out.durationMs,
-    });
-    deps.metrics.addMetric(METRIC.queryDuration, "Milliseconds", out.durationMs);
-    return out;
-  };
-
-  const groupsOf = (out: QueryOutcome): MatchGroup[] => {
-    const { groups, rejected } = parseRows(out.rows);
-    rowsRejected += rejected.length;
-    // The reason and the field names only: row values may hold text a caller wrote.
-    for (const r of rejected)
-      deps.logger.warn("result row rejected", { reason: r.reason, fields: Object.keys(r.row) });
-    return groups;
-  };
-
-  // The rule's exclusions, as the scanner applies them: excluded requests count towards nothing.
-  const merge = (groups: MatchGroup[]): Aggregates => aggregateGroups(groups, config.rule).aggregates;
-
-  // One query does it all: Insights bills every byte in the window, so a second query doubles the cost.
-  const primary = await query("evidence");
-  let findings: Finding[];
-  let fellBack = false;
-  if (primary.rows.length < limit) {
-    findings = toFindings(merge(groupsOf(primary)), config.rule);
-  } else {
-    // Rows hit the limit: some (account, identity, model) groups are missing. Find the flagged accounts with
-    // the account-level query, then fetch evidence for those accounts only.
-    fellBack = true;
-    deps.logger.warn("evidence rows reached the row limit; falling back to the account-level query", {
-      limit,
-    });
-    deps.metrics.addMetric(METRIC.resultLimitReached, "Count", 1);
-    const accountRows = await query("account");
-    if (accountRows.rows.length >= limit) {
-      deps.logger.error(
-        "account-level rows reached the row limit too: the lightest flagged accounts may be missing",
-        { limit },
-      );
-    }
-    const accountGroups = groupsOf(accountRows);
-    const flagged = accountGroups.map((g) => g.accountId);
-    // Ids that fit a query filter; past MAX_FILTER_ACCOUNT_IDS (an org-wide incident) alerts go out with
-    // account-level numbers only rather than failing the run on an over-long query.
-    const filterable = flagged.filter((id) => ACCOUNT_ID.test(id));
-    const fits = filterable.length + config.rule.excludedAccountIds.length <= MAX_FILTER_ACCOUNT_IDS;
-    if (!fits) {
-      deps.logger.error(
-        "too many flagged accounts to fetch evidence for; alerting with account-level numbers",
-        {
-          flagged: filterable.length,
-        },
-      );
-    }
-    const queryable = new Set(fits ? filterable : []);
-    const evidence = queryable.size > 0 ? await query("evidence", [...queryable]) : null;
-    if (evidence === null || evidence.rows.length < limit) {
-      const exact = merge(evidence ? groupsOf(evidence) : []);
-      // Accounts whose ids cannot go into a query filter keep their account-level numbers.
-      const approximate = new Set<string>();
-      for (const g of accountGroups) {
-        if (queryable.has(g.accountId)) continue;
-        addGroup(exact, g);
-        approximate.add(g.accountId);
-      }
-      findings = withAccountLevelCaveat(toFindings(exact, config.rule), config, approximate);
-    } else {
-      deps.logger.error(
-        "evidence for the flagged accounts still reached the row limit; alerts carry no identity evidence",
-      );
-      const all = merge(accountGroups);
-      findings = withAccountLevelCaveat(toFindings(all, config.rule), config, new Set(all.keys()));
-    }
-  }
-
-  deps.metrics.addMetric(METRIC.bytesScanned, "Bytes", statistics.bytesScanned);
-  deps.metrics.addMetric(METRIC.recordsScanned, "Count", statistics.recordsScanned);
-  deps.metrics.addMetric(METRIC.recordsMatched, "Count", statistics.recordsMatched);
+  deps.metrics.addMetric(METRIC.bytesScanned, "Bytes", queries.statistics.bytesScanned);
+  deps.metrics.addMetric(METRIC.recordsScanned, "Count", queries.statistics.recordsScanned);
+  deps.metrics.addMetric(METRIC.recordsMatched, "Count", queries.statistics.recordsMatched);
   deps.metrics.addMetric(METRIC.accountsFlagged, "Count", findings.length);
+  if (evaluation.slices) deps.metrics.addMetric(METRIC.slicesQueried, "Count", evaluation.slices.queried);
 
   const ctx: AlertContext = {
     window: request.window,
@@ -199,7 +116,7 @@ export async function runDetection(
     region: config.region,
     logGroupIdentifiers: config.logGroupIdentifiers,
   };
-  const due = await dueForAlert(findings, config, request, deps);
+  const due = await dueForAlert(evaluation, config, request, deps);
   const planned = buildAlerts(due, ctx, config.maxAlertsPerRun);
   const alerts = planned.map((p) => p.alert);
   for (const f of findings) {
@@ -224,7 +141,8 @@ export async function runDetection(
   } else if (alerts.length > 0) {
     try {
       alertsPublished = await publishAlerts(deps.sns, config.alertTopicArn, alerts, async (i) => {
-        for (const f of planned[i]?.findings ?? []) await remember(f, config, request, deps);
+        for (const f of planned[i]?.findings ?? [])
+          await remember(f, evaluation.aggregates, config, request, deps);
       });
     } catch (err) {
       // The alerts that went out before the failure still count; the run fails and is retried.
@@ -247,42 +165,49 @@ export async function runDetection(
     alertsPublished,
     alertsPrepared: alerts.length,
     alertsSuppressed: findings.length - due.length,
-    queries,
-    fellBack,
-    rowsRejected,
-    statistics,
+    queries: queries.queries,
+    fellBack: evaluation.fellBack,
+    rowsRejected: queries.rowsRejected,
+    statistics: queries.statistics,
+    ...(evaluation.slices ? { slices: evaluation.slices } : {}),
   };
+}
+
+/** The identities behind an account's findings, heaviest first (what the ledger remembers). */
+function identitiesOf(aggregates: Aggregates, accountId: string): string[] {
+  const identities = aggregates.get(accountId)?.identities ?? new Map<string, number>();
+  return [...identities].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([arn]) => arn);
 }
 
 /** The findings to alert on now, per the ledger. A ledger that cannot be read means alerting anyway. */
 async function dueForAlert(
-  findings: Finding[],
+  evaluation: Evaluation,
   config: DetectorConfig,
   request: RunRequest,
   deps: DetectionDeps,
-): Promise<Finding[]> {
+): Promise<DueFinding[]> {
   const ledger = deps.ledger;
-  if (!ledger) return findings;
-  const due: Finding[] = [];
-  for (const f of findings) {
-    let last = null;
+  const due: DueFinding[] = [];
+  for (const f of evaluation.findings) {
+    let last: LastAlert | null = null;
     try {
-      last = await ledger.lastAlert(f.accountId);
+      last = ledger ? await ledger.lastAlert(f.accountId) : null;
     } catch (err) {
       deps.logger.error("alert ledger unreadable: alerting without suppression", {
         accountId: f.accountId,
         error: err,
       });
     }
-    const decision = decideAlert(f, last, request.window.endMs, config.suppressForMs);
-    if (decision.send) due.push(f);
-    else
-      deps.logger.info("alert not sent", {
-        accountId: f.accountId,
-        reason: decision.reason,
-        requestCount: f.requestCount,
-        lastAlert: last,
-      });
+    const identities = identitiesOf(evaluation.aggregates, f.accountId);
+    const decision: AlertDecision = decideAlert(f, identities, last, request.window.endMs, config.escalation);
+    deps.logger.info(decision.send ? "alert due" : "alert not sent", {
+      accountId: f.accountId,
+      decision: decision.kind,
+      reason: decision.reason,
+      requestCount: f.requestCount,
+      lastAlert: last && { windowEndMs: last.windowEndMs, requestCount: last.requestCount },
+    });
+    if (decision.send) due.push({ ...f, alertReason: decision.reason });
   }
   return due;
 }
@@ -290,6 +215,7 @@ async function dueForAlert(
 /** Records a sent alert. The alert is out: a ledger failure is logged, not fatal (worst case a repeat alert). */
 async function remember(
   f: Finding,
+  aggregates: Aggregates,
   config: DetectorConfig,
   request: RunRequest,
   deps: DetectionDeps,
@@ -298,8 +224,15 @@ async function remember(
   try {
     await deps.ledger.recordAlert(
       f.accountId,
-      { windowEndMs: request.window.endMs, requestCount: f.requestCount },
-      config.suppressForMs + DAY_MS,
+      {
+        windowEndMs: request.window.endMs,
+        requestCount: f.requestCount,
+        maxPromptTokens: f.maxPromptTokens,
+        maxRequestSize: f.maxRequestSize,
+        maxCompletionTokens: f.maxCompletionTokens,
+        identities: identitiesOf(aggregates, f.accountId).slice(0, LEDGER_MAX_IDENTITIES),
+      },
+      config.escalation.suppressForMs + DAY_MS,
       deps.now(),
     );
   } catch (err) {
@@ -308,11 +241,11 @@ async function remember(
   }
 }
 
-/** Shown on findings whose numbers come from the account-level query, which cannot apply identity exclusions. */
+/** Shown on findings whose numbers come from account-level rows, where identity exclusions cannot apply. */
 export const ACCOUNT_LEVEL_CAVEAT =
   "These numbers come from the account-level query: they include requests of identities excluded by the rule.";
 
-function withAccountLevelCaveat(
+export function withAccountLevelCaveat(
   findings: Finding[],
   config: DetectorConfig,
   accountLevel: ReadonlySet<string>,

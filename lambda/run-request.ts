@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { DAY_MS, parseIsoTimestamp, type Window } from "../core/rule.js";
+import { floorToPeriod } from "../core/slices.js";
 import type { DetectorConfig } from "./config.js";
 
 /** Manual windows longer than this are refused: Insights bills every byte in the range. */
@@ -51,7 +52,9 @@ export function toRunRequest(event: unknown, config: DetectorConfig, nowMs: numb
   if ("scheduledTime" in event || "detail-type" in event) {
     if (!scheduled.success) throw new EventError(`scheduled event: ${describe(scheduled.error)}`);
     const at = "scheduledTime" in scheduled.data ? scheduled.data.scheduledTime : scheduled.data.time;
-    const endMs = at - config.settleDelayMs;
+    // On the period's lattice (the cron schedule fires there plus the settle delay), so the window is whole
+    // stored slices; a scheduled time off the lattice (an invocation by hand) rounds down.
+    const endMs = floorToPeriod(at - config.settleDelayMs, config.schedulePeriodMs);
     return {
       trigger: "scheduled",
       window: { startMs: endMs - config.rule.lookbackMs, endMs },

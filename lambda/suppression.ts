@@ -1,35 +1,93 @@
 /**
- * Alert suppression: overlapping windows (a 24 h window evaluated every hour) flag the same account run after
- * run; on-call staff should hear about it once, and again only if it gets clearly worse. A retried run (same
- * window end) never re-sends.
+ * One alert per incident: an account alerted within the suppression period is not alerted again unless it
+ * escalates: its request count grows by `countFactor`, a maximum by `maxFactor`, or an identity that was not
+ * in the last alert now has matching requests (a leaked key starting after a legitimate batch job). A retried
+ * run (same window end) never re-sends. Every decision carries the reason in plain words.
  */
 import type { Finding } from "../core/evaluator.js";
+import { METRIC_INFO, METRICS } from "../core/rule.js";
 
 /** What the ledger remembers of the last alert for an account. */
 export interface LastAlert {
   readonly windowEndMs: number;
   readonly requestCount: number;
+  readonly maxPromptTokens: number | null;
+  readonly maxRequestSize: number | null;
+  readonly maxCompletionTokens: number | null;
+  /** Identities with matching requests at the last alert (at most LEDGER_MAX_IDENTITIES, heaviest first). */
+  readonly identities: readonly string[];
 }
 
-/** A new alert is due within the suppression period when the request count reaches this multiple. */
-export const ESCALATION_FACTOR = 2;
+/** Identities remembered per alert: enough for any real incident, well inside an item's 400 KB. */
+export const LEDGER_MAX_IDENTITIES = 1000;
+
+export interface EscalationPolicy {
+  readonly suppressForMs: number;
+  /** The request count must reach this multiple of the last alert's. */
+  readonly countFactor: number;
+  /** A maximum must reach this multiple of the last alert's. */
+  readonly maxFactor: number;
+}
 
 export type AlertDecision =
-  | { readonly send: true; readonly reason: "first" | "escalated" | "suppression expired" }
-  | { readonly send: false; readonly reason: "already sent for this window" | "suppressed" };
+  | {
+      readonly send: true;
+      readonly kind: "first" | "escalated" | "suppression expired";
+      readonly reason: string;
+    }
+  | {
+      readonly send: false;
+      readonly kind: "already sent for this window" | "suppressed";
+      readonly reason: string;
+    };
 
+const n = (v: number) => v.toLocaleString("en-US");
+
+/** The alert decision for a finding, given the identities behind it and the last alert. */
 export function decideAlert(
-  finding: Pick<Finding, "requestCount">,
+  finding: Pick<Finding, "requestCount" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
+  identities: readonly string[],
   last: LastAlert | null,
   windowEndMs: number,
-  suppressForMs: number,
+  policy: EscalationPolicy,
 ): AlertDecision {
-  if (!last) return { send: true, reason: "first" };
-  if (last.windowEndMs === windowEndMs) return { send: false, reason: "already sent for this window" };
-  if (windowEndMs - last.windowEndMs >= suppressForMs || windowEndMs < last.windowEndMs) {
-    return { send: true, reason: "suppression expired" };
+  if (!last) return { send: true, kind: "first", reason: "first alert for this account" };
+  if (last.windowEndMs === windowEndMs) {
+    return { send: false, kind: "already sent for this window", reason: "already alerted for this window" };
   }
-  if (finding.requestCount >= ESCALATION_FACTOR * last.requestCount)
-    return { send: true, reason: "escalated" };
-  return { send: false, reason: "suppressed" };
+  // A backfill of an older window, or a last alert older than the suppression period: a new incident.
+  if (windowEndMs < last.windowEndMs || windowEndMs - last.windowEndMs >= policy.suppressForMs) {
+    return {
+      send: true,
+      kind: "suppression expired",
+      reason: `suppression expired (last alert for the window ending ${new Date(last.windowEndMs).toISOString()})`,
+    };
+  }
+  const grew: string[] = [];
+  if (finding.requestCount >= policy.countFactor * last.requestCount) {
+    grew.push(`requests ${n(last.requestCount)} → ${n(finding.requestCount)}`);
+  }
+  for (const m of METRICS) {
+    const field = METRIC_INFO[m].maxField;
+    const now = finding[field];
+    const before = last[field];
+    if (now === null) continue;
+    if (before === null) grew.push(`max ${METRIC_INFO[m].label} none → ${n(now)}`);
+    else if (now >= policy.maxFactor * before)
+      grew.push(`max ${METRIC_INFO[m].label} ${n(before)} → ${n(now)}`);
+  }
+  const known = new Set(last.identities);
+  // Only decidable against a complete list: a truncated one would make every unlisted identity look new.
+  const fresh = last.identities.length < LEDGER_MAX_IDENTITIES ? identities.filter((i) => !known.has(i)) : [];
+  if (fresh.length > 0) {
+    grew.push(
+      `new ${fresh.length === 1 ? "identity" : `identities (${fresh.length})`} ${fresh.slice(0, 3).join(", ")}`,
+    );
+  }
+  if (grew.length > 0) return { send: true, kind: "escalated", reason: `escalated: ${grew.join("; ")}` };
+  return {
+    send: false,
+    kind: "suppressed",
+    reason: `suppressed until ${new Date(last.windowEndMs + policy.suppressForMs).toISOString()} unless it escalates`,
+  };
 }

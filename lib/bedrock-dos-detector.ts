@@ -17,7 +17,6 @@ import type * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { buildAlertLedger } from "./alert-ledger.js";
 import { buildAlertTopic } from "./alert-topic.js";
 import { buildDeadLetterQueue, buildDetectorFunction } from "./detector-function.js";
 import { buildHealthAlarms, type DetectorAlarms } from "./health-alarms.js";
@@ -30,6 +29,7 @@ import {
   propsToInput,
 } from "./props.js";
 import { buildSlackChannel } from "./slack-channel.js";
+import { buildStateTable } from "./state-table.js";
 import { buildTamperAlert } from "./tamper-alert.js";
 
 export { DEFAULT_INVOCATION_LOG_GROUP_NAME } from "../config/settings.js";
@@ -47,8 +47,8 @@ export class BedrockDosDetector extends Construct {
   public readonly alertKey: kms.Key;
   /** Failed scheduler deliveries, failed asynchronous runs and failed tamper-alert deliveries. */
   public readonly deadLetterQueue: sqs.Queue;
-  /** The alert ledger: the last alert per account, for suppression and retry safety. */
-  public readonly alertLedger: dynamodb.Table;
+  /** The state table: the alert ledger (suppression, retry safety) and the stored slices. */
+  public readonly stateTable: dynamodb.Table;
   public readonly schedule: scheduler.Schedule;
   public readonly alarms: DetectorAlarms;
   /** EventBridge rule alerting on changes to Bedrock's invocation logging configuration. */
@@ -76,7 +76,7 @@ export class BedrockDosDetector extends Construct {
       );
     }
     this.deadLetterQueue = buildDeadLetterQueue(this);
-    this.alertLedger = buildAlertLedger(this);
+    this.stateTable = buildStateTable(this);
     if (settings.enableInvocationLogging) {
       this.invocationLogGroup = buildInvocationLogging(this, {
         logGroupName: settings.invocationLogGroupName,
@@ -86,7 +86,7 @@ export class BedrockDosDetector extends Construct {
     const detector = buildDetectorFunction(this, {
       plan: resolved,
       topic: this.alertTopic,
-      ledger: this.alertLedger,
+      stateTable: this.stateTable,
       deadLetterQueue: this.deadLetterQueue,
     });
     this.function = detector.function;

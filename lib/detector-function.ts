@@ -1,6 +1,6 @@
 /**
- * The detector function and what runs it: its least-privilege role and own log group, the rate schedule
- * (the scheduled time in the input, so a retried run evaluates the same window), the asynchronous retry
+ * The detector function and what runs it: its least-privilege role and own log group, the schedule (on the
+ * period's lattice, with the scheduled time in the input, so a retried run evaluates the same window), the retry
  * policy, and the dead-letter queue that failed deliveries and runs end in.
  */
 import { fileURLToPath } from "node:url";
@@ -43,7 +43,8 @@ export function buildDeadLetterQueue(scope: Construct): sqs.Queue {
 export interface DetectorFunctionProps {
   readonly plan: DetectorPlan;
   readonly topic: sns.ITopic;
-  readonly ledger: dynamodb.ITable;
+  /** The state table: alert ledger and stored slices. */
+  readonly stateTable: dynamodb.ITable;
   readonly deadLetterQueue: sqs.IQueue;
 }
 
@@ -80,7 +81,7 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
     }),
   );
   props.topic.grantPublish(role);
-  props.ledger.grant(role, "dynamodb:GetItem", "dynamodb:PutItem");
+  props.stateTable.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");
   const rolePolicy = role.node.tryFindChild("DefaultPolicy");
   if (rolePolicy) {
     for (const arn of logGroupArns) {
@@ -123,7 +124,7 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
         ...settings,
         logGroupIdentifiers: logGroupIdentifiers.map(normalizeLogGroupIdentifier),
         alertTopicArn: props.topic.topicArn,
-        alertLedgerTable: props.ledger.tableName,
+        stateTable: props.stateTable.tableName,
       }),
       POWERTOOLS_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE,
@@ -152,7 +153,7 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
   });
   const schedule = new scheduler.Schedule(scope, "Schedule", {
     description: "Runs the Bedrock DoS detector",
-    schedule: scheduler.ScheduleExpression.rate(Duration.millis(settings.schedule)),
+    schedule: scheduler.ScheduleExpression.cron(latticeCron(settings.schedule, settings.settleDelay)),
     target: new schedulerTargets.LambdaInvoke(fn, {
       role: schedulerRole,
       input: scheduler.ScheduleTargetInput.fromObject({
@@ -172,6 +173,17 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
     );
   }
   return { function: fn, schedule };
+}
+
+/**
+ * A cron schedule that fires on the period's lattice plus the settle delay (UTC): each run's window then ends
+ * on a period boundary, so windows are whole stored slices. The period divides an hour or a day (settings).
+ */
+export function latticeCron(periodMs: number, settleDelayMs: number): scheduler.CronOptionsWithTimezone {
+  const minutes = periodMs / 60_000;
+  const offset = (settleDelayMs % periodMs) / 60_000;
+  if (minutes < 60) return { minute: `${offset}/${minutes}`, hour: "*" };
+  return { minute: String(offset % 60), hour: `${Math.floor(offset / 60)}/${minutes / 60}` };
 }
 
 /** The ARN of a log group identifier (without `:*`); a name or a token is a group of this stack's account. */

@@ -15,7 +15,7 @@ const DERIVED_DEFAULTS: Partial<Record<SettingKey, string>> = {
   logGroupIdentifiers: "(required)",
   alertTopicArn: "(required)",
   region: "(required; set by Lambda)",
-  alertLedgerTable: "none (the stack creates one)",
+  stateTable: "none (the stack creates one)",
 };
 
 function defaultOf(key: SettingKey): string {

@@ -22,43 +22,13 @@ import { groupOf, inWindow, matches } from "../core/evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
 import { runDetection } from "../lambda/run-detection.js";
-import { detectionDeps, detectorConfig, resultRows } from "./helpers/aws.js";
+import { detectionDeps, detectorConfig } from "./helpers/aws.js";
+import { emulateInsights } from "./helpers/insights-emulator.js";
 
 const insights = mockClient(CloudWatchLogsClient);
 const sns = mockClient(SNSClient);
 const END = Date.parse(DEFAULT_SAMPLE_END);
 const WINDOW: Window = { startMs: END - 86_400_000, endMs: END };
-
-/** Insights' timestamp format in result rows. */
-const insightsTime = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
-
-/** The evidence rows (account, identity, model) Logs Insights returns for these records and this query. */
-function evidenceRowsFor(records: readonly InvocationRecord[], query: string): Record<string, string>[] {
-  const excluded = new Set(/filter account not in \[([^\]]*)\]/.exec(query)?.[1]?.match(/\d{12}/g) ?? []);
-  const rows = new Map<string, Record<string, string>>();
-  for (const r of records) {
-    if (!inWindow(r.timestampMs, WINDOW) || excluded.has(r.accountId)) continue;
-    const g = groupOf(r);
-    const key = JSON.stringify([g.accountId, g.identityArn, g.modelId]);
-    const max = (a: string | undefined, b: number | null) =>
-      b === null ? (a ?? "") : a === undefined || a === "" ? String(b) : String(Math.max(Number(a), b));
-    const row = rows.get(key);
-    rows.set(key, {
-      account: g.accountId,
-      identityArn: g.identityArn ?? "",
-      identityArnLast: g.identityArn ?? "",
-      model: g.modelId ?? "",
-      requestCount: String(Number(row?.requestCount ?? 0) + 1),
-      maxPromptTokens: max(row?.maxPromptTokens, g.maxPromptTokens),
-      maxRequestSize: max(row?.maxRequestSize, g.maxRequestSize),
-      maxCompletionTokens: max(row?.maxCompletionTokens, g.maxCompletionTokens),
-      maxCacheInclusiveInputTokens: max(row?.maxCacheInclusiveInputTokens, g.maxCacheInclusiveInputTokens),
-      firstSeen: row?.firstSeen ?? insightsTime(r.timestampMs),
-      lastSeen: insightsTime(r.timestampMs),
-    });
-  }
-  return [...rows.values()];
-}
 
 let dir: string;
 let matching: InvocationRecord[];
@@ -97,17 +67,7 @@ async function scannerFlags(exclusions: Record<string, string>): Promise<Flagged
 }
 
 async function lambdaFlags(exclusions: Record<string, string>): Promise<Flagged[]> {
-  let n = 0;
-  const byId = new Map<string, Record<string, string>[]>();
-  insights.on(StartQueryCommand).callsFake((input: { queryString: string }) => {
-    const id = `q-${++n}`;
-    byId.set(id, evidenceRowsFor(matching, input.queryString));
-    return { queryId: id };
-  });
-  insights.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) => ({
-    status: "Complete",
-    results: resultRows(byId.get(input.queryId) ?? []),
-  }));
+  emulateInsights(insights, () => matching, detectorConfig().rule);
   const { deps, rec } = detectionDeps();
   await runDetection(detectorConfig(exclusions), { trigger: "manual", dryRun: true, window: WINDOW }, deps);
   return rec.lines

@@ -1,10 +1,20 @@
 /**
- * The alert ledger in DynamoDB: one item per account with the window end and request count of its last alert.
- * The only place that talks to DynamoDB. Items expire through the table's TTL attribute.
+ * The alert ledger in the state table: one item per alerted account with the window end, request count,
+ * maxima and identities of its last alert. Items expire through the table's TTL attribute.
  */
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { LEDGER } from "../../config/names.js";
-import type { LastAlert } from "../suppression.js";
+import { STATE } from "../../config/names.js";
+import { type LastAlert, LEDGER_MAX_IDENTITIES } from "../suppression.js";
+
+const key = (accountId: string) => ({
+  [STATE.partitionKey]: { S: `${STATE.alertPrefix}${accountId}` },
+  [STATE.sortKey]: { S: "last" },
+});
+
+const num = (v: { N?: string } | undefined): number | null => {
+  const x = v?.N === undefined ? Number.NaN : Number(v.N);
+  return Number.isFinite(x) ? x : null;
+};
 
 export class AlertLedger {
   constructor(
@@ -14,32 +24,46 @@ export class AlertLedger {
 
   async lastAlert(accountId: string): Promise<LastAlert | null> {
     const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [LEDGER.partitionKey]: { S: accountId } },
-        ConsistentRead: true,
-      }),
+      new GetItemCommand({ TableName: this.tableName, Key: key(accountId), ConsistentRead: true }),
     );
-    const end = Number(out.Item?.[LEDGER.windowEnd]?.N);
-    const count = Number(out.Item?.[LEDGER.requestCount]?.N);
-    return Number.isFinite(end) && Number.isFinite(count) ? { windowEndMs: end, requestCount: count } : null;
+    const item = out.Item;
+    const end = num(item?.windowEndMs);
+    const count = num(item?.requestCount);
+    if (!item || end === null || count === null) return null;
+    return {
+      windowEndMs: end,
+      requestCount: count,
+      maxPromptTokens: num(item.maxPromptTokens),
+      maxRequestSize: num(item.maxRequestSize),
+      maxCompletionTokens: num(item.maxCompletionTokens),
+      identities: item.identities?.L?.flatMap((v) => (v.S === undefined ? [] : [v.S])) ?? [],
+    };
   }
 
-  /** Records an alert; an older window never overwrites a newer one (backfills leave live state alone). */
+  /**
+   * Records an alert; an older window never overwrites a newer one (backfills leave live state alone). The
+   * item expires `keepForMs` after the later of its window end and `nowMs` (a backfill's window may be days old).
+   */
   async recordAlert(accountId: string, alert: LastAlert, keepForMs: number, nowMs: number): Promise<void> {
+    const optional = (name: string, v: number | null) => (v === null ? {} : { [name]: { N: String(v) } });
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            [LEDGER.partitionKey]: { S: accountId },
-            [LEDGER.windowEnd]: { N: String(alert.windowEndMs) },
-            [LEDGER.requestCount]: { N: String(alert.requestCount) },
-            [LEDGER.alertedAt]: { S: new Date(nowMs).toISOString() },
-            [LEDGER.ttlAttribute]: { N: String(Math.ceil((alert.windowEndMs + keepForMs) / 1000)) },
+            ...key(accountId),
+            windowEndMs: { N: String(alert.windowEndMs) },
+            requestCount: { N: String(alert.requestCount) },
+            ...optional("maxPromptTokens", alert.maxPromptTokens),
+            ...optional("maxRequestSize", alert.maxRequestSize),
+            ...optional("maxCompletionTokens", alert.maxCompletionTokens),
+            identities: { L: alert.identities.slice(0, LEDGER_MAX_IDENTITIES).map((S) => ({ S })) },
+            alertedAt: { S: new Date(nowMs).toISOString() },
+            [STATE.ttlAttribute]: {
+              N: String(Math.ceil((Math.max(alert.windowEndMs, nowMs) + keepForMs) / 1000)),
+            },
           },
-          ConditionExpression: "attribute_not_exists(#end) OR #end <= :end",
-          ExpressionAttributeNames: { "#end": LEDGER.windowEnd },
+          ConditionExpression: "attribute_not_exists(windowEndMs) OR windowEndMs <= :end",
           ExpressionAttributeValues: { ":end": { N: String(alert.windowEndMs) } },
         }),
       );

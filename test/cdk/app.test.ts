@@ -62,9 +62,12 @@ describe("the app with no context (the settings' defaults)", () => {
   const stack = buildApp(new App({ context: NO_BUNDLING }));
   const template = Template.fromStack(stack);
 
-  it("builds the BedrockDosDetector stack watching /aws/bedrock/model-invocations hourly", () => {
+  it("builds the BedrockDosDetector stack watching /aws/bedrock/model-invocations every 15 minutes", () => {
     expect(stack.stackName).toBe("BedrockDosDetector");
-    template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(1 hour)" });
+    // Every 15 minutes, 5 minutes (the settle delay) past the quarter hours.
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(5/15 * * * ? *)",
+    });
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: {
         Variables: {
@@ -79,7 +82,7 @@ describe("the app with no context (the settings' defaults)", () => {
           [ENV.requestSizeThreshold]: "8000",
           [ENV.minRequests]: "2",
           [ENV.alertTopicArn]: { Ref: Match.anyValue() },
-          [ENV.alertLedgerTable]: { Ref: Match.anyValue() },
+          [ENV.stateTable]: { Ref: Match.anyValue() },
           POWERTOOLS_SERVICE_NAME: "bedrock-dos-detector",
           POWERTOOLS_METRICS_NAMESPACE: "BedrockDosDetector",
           NODE_OPTIONS: "--enable-source-maps",
@@ -159,7 +162,9 @@ describe("context overrides", () => {
     ]);
     expect(config.plan.heartbeat).toEqual({ name: "/custom/bedrock" });
     const template = Template.fromStack(buildApp(app));
-    template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(30 minutes)" });
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(10/30 * * * ? *)",
+    });
     template.hasResourceProperties("AWS::Lambda::Function", { Timeout: 300, MemorySize: 1024 });
     template.resourceCountIs("AWS::SNS::Subscription", 2);
     template.resourceCountIs("AWS::Chatbot::SlackChannelConfiguration", 1);
@@ -205,7 +210,7 @@ describe("context overrides", () => {
     expect(config.plan.settings.slackWorkspaceId).toBeUndefined();
     expect(config.plan.settings.alertEmails).toEqual([]);
     expect(config.plan.settings.schedule).toBe(SETTINGS.schedule.default);
-    expect(config.plan.settings.schedule).toBe(HOUR);
+    expect(config.plan.settings.schedule).toBe(15 * MINUTE);
     expect(config.plan.logGroupIdentifiers).toEqual([DEFAULT_INVOCATION_LOG_GROUP_NAME]);
   });
 });
@@ -305,7 +310,7 @@ describe("bad context", () => {
     [
       "a lookback shorter than the schedule",
       { schedule: "24h", lookback: "12h" },
-      /bedrockDosDetector:lookback \(12h\) is shorter than bedrockDosDetector:schedule \(24h\)/,
+      /bedrockDosDetector:lookback \(12h\) must be a whole number of bedrockDosDetector:schedule periods \(24h\)/,
     ],
     [
       "a bad account exclusion",

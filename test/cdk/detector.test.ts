@@ -46,7 +46,7 @@ describe("the detector function", () => {
       ...toEnvironment({
         ...handlerDefaults,
         alertTopicArn: stack.resolve(detector.alertTopic.topicArn),
-        alertLedgerTable: stack.resolve(detector.alertLedger.tableName),
+        stateTable: stack.resolve(detector.stateTable.tableName),
       }),
       POWERTOOLS_SERVICE_NAME: "bedrock-dos-detector",
       POWERTOOLS_METRICS_NAMESPACE: "BedrockDosDetector",
@@ -55,7 +55,7 @@ describe("the detector function", () => {
     expect(variables).toMatchObject({
       [ENV.logGroupIdentifiers]: LOG_GROUP,
       [ENV.alertTopicArn]: stack.resolve(detector.alertTopic.topicArn),
-      [ENV.alertLedgerTable]: stack.resolve(detector.alertLedger.tableName),
+      [ENV.stateTable]: stack.resolve(detector.stateTable.tableName),
       [ENV.lookback]: "24h",
       [ENV.settleDelay]: "5m",
       [ENV.suppressFor]: "24h",
@@ -77,9 +77,10 @@ describe("the detector function", () => {
     );
     const config = loadConfig({ ...literal, [ENV.region]: "us-east-1" });
     expect(config.logGroupIdentifiers).toEqual([LOG_GROUP]);
-    expect(config.alertLedgerTable).toBe("table");
+    expect(config.stateTable).toBe("table");
     expect(config.rule.lookbackMs).toBe(24 * 3600_000);
-    expect(config.suppressForMs).toBe(24 * 3600_000);
+    expect(config.escalation.suppressForMs).toBe(24 * 3600_000);
+    expect(config.schedulePeriodMs).toBe(15 * 60_000);
   });
 
   it("retries failed asynchronous runs twice, then sends them to the dead-letter queue", () => {
@@ -87,7 +88,8 @@ describe("the detector function", () => {
       FunctionName: { Ref: fn.id },
       Qualifier: "$LATEST",
       MaximumRetryAttempts: 2,
-      MaximumEventAgeInSeconds: 3600,
+      // One schedule period (15 minutes): a run older than that is superseded by the next one.
+      MaximumEventAgeInSeconds: 900,
       DestinationConfig: { OnFailure: { Destination: stack.resolve(detector.deadLetterQueue.queueArn) } },
     });
   });
@@ -162,9 +164,9 @@ describe("least-privilege IAM", () => {
         Resource: stack.resolve(detector.alertKey.keyArn),
       },
       {
-        Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
         Effect: "Allow",
-        Resource: [stack.resolve(detector.alertLedger.tableArn)],
+        Resource: [stack.resolve(detector.stateTable.tableArn)],
       },
       {
         Action: ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
@@ -334,9 +336,9 @@ describe("the schedule", () => {
     schedule: Duration.minutes(30),
   });
 
-  it("invokes the function at the configured rate with the scheduled time as input", () => {
+  it("invokes the function on the period's lattice plus the settle delay, with the scheduled time as input", () => {
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
-      ScheduleExpression: "rate(30 minutes)",
+      ScheduleExpression: "cron(5/30 * * * ? *)",
       State: "ENABLED",
       FlexibleTimeWindow: { Mode: "OFF" },
       Target: Match.objectLike({
@@ -694,13 +696,19 @@ describe("the logging tamper alert", () => {
   });
 });
 
-describe("the alert ledger table", () => {
+describe("the state table (alert ledger and stored slices)", () => {
   const { template } = build({ logGroupIdentifiers: [LOG_GROUP], suppressFor: Duration.hours(6) });
 
-  it("keys on the account, expires items, bills per request and keeps point-in-time recovery", () => {
+  it("keys on partition and sort key, expires items, bills per request and keeps point-in-time recovery", () => {
     template.hasResourceProperties("AWS::DynamoDB::Table", {
-      KeySchema: [{ AttributeName: "accountId", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "accountId", AttributeType: "S" }],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ],
       TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
       BillingMode: "PAY_PER_REQUEST",
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

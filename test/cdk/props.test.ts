@@ -145,7 +145,7 @@ describe("prop validation", () => {
     [
       "a lookback shorter than the schedule",
       { ...OK, schedule: Duration.hours(6), lookback: Duration.hours(1) },
-      /lookback \(1h\) is shorter than schedule \(6h\): requests between two windows would never be examined/,
+      /lookback \(1h\) must be a whole number of schedule periods \(6h\)/,
     ],
     [
       "a lookback over 31 days",
@@ -155,7 +155,7 @@ describe("prop validation", () => {
     [
       "a settle delay over 6 hours",
       { ...OK, settleDelay: Duration.hours(7) },
-      /settleDelay must be whole seconds from 1s to 6h, got 7h/,
+      /settleDelay must be whole minutes from 1m to 6h, got 7h/,
     ],
     [
       "a zero suppression",
@@ -251,7 +251,7 @@ describe("prop validation", () => {
 
   it("accepts the defaults and fills them in", () => {
     const resolved = plan(OK);
-    expect(resolved.settings.schedule).toBe(60 * MINUTE);
+    expect(resolved.settings.schedule).toBe(15 * MINUTE);
     expect(resolved.settings.functionTimeout).toBe(10 * MINUTE);
     expect(resolved.settings.functionMemorySize).toBe(512);
     expect(resolved.heartbeat).toEqual({ name: "/aws/bedrock/model-invocations" });
@@ -262,6 +262,7 @@ describe("prop validation", () => {
       [ENV.lookback]: "24h",
       [ENV.settleDelay]: "5m",
       [ENV.suppressFor]: "24h",
+      [ENV.schedule]: "15m",
     });
     expect(resolved.settings.slackWorkspaceId).toBeUndefined();
     expect(resolved.settings.slackChannelId).toBeUndefined();

@@ -1,8 +1,8 @@
-/** A real DynamoDB-API server (dynalite) on loopback, with the alert-ledger table. */
+/** A real DynamoDB-API server (dynalite) on loopback, with the detector's state table. */
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
-import { LEDGER } from "../../config/names.js";
+import { STATE } from "../../config/names.js";
 
 export async function startDynalite() {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -18,12 +18,18 @@ export async function startDynalite() {
     client,
     /** A fresh table per test, shaped like the one the CDK construct creates. */
     async createTable(): Promise<string> {
-      const name = `alert-ledger-${++tables}`;
+      const name = `detector-state-${++tables}`;
       await client.send(
         new CreateTableCommand({
           TableName: name,
-          KeySchema: [{ AttributeName: LEDGER.partitionKey, KeyType: "HASH" }],
-          AttributeDefinitions: [{ AttributeName: LEDGER.partitionKey, AttributeType: "S" }],
+          KeySchema: [
+            { AttributeName: STATE.partitionKey, KeyType: "HASH" },
+            { AttributeName: STATE.sortKey, KeyType: "RANGE" },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: STATE.partitionKey, AttributeType: "S" },
+            { AttributeName: STATE.sortKey, AttributeType: "S" },
+          ],
           BillingMode: "PAY_PER_REQUEST",
         }),
       );

@@ -4,9 +4,11 @@ import {
   GetQueryResultsCommand,
   StartQueryCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { STATE } from "../../config/names.js";
 import { ENV } from "../../config/settings.js";
 import { HOUR_MS } from "../../core/rule.js";
 import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
@@ -59,27 +61,52 @@ async function run(endMs: number, ledger: AlertLedger) {
 
 const sentSubjects = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject);
 
+/** A last alert for END with a count and the default maxima. */
+const alerted = (requestCount: number) => ({
+  windowEndMs: END,
+  requestCount,
+  maxPromptTokens: 9000,
+  maxRequestSize: null,
+  maxCompletionTokens: null,
+  identities: ["arn:x"],
+});
+
 describe("alert ledger (DynamoDB)", () => {
   let ledger: AlertLedger;
+  let ledgerTable: string;
   beforeEach(async () => {
     logs.reset();
     sns.reset();
     sns.on(PublishCommand).resolves({ MessageId: "m" });
-    ledger = new AlertLedger(db.client, await db.createTable());
+    ledgerTable = await db.createTable();
+    ledger = new AlertLedger(db.client, ledgerTable);
     counts = { "111111111111": 3, "222222222222": 5 };
     answerWithCounts();
   });
 
   it("stores and reads the last alert; an older window never overwrites a newer one", async () => {
     expect(await ledger.lastAlert("111111111111")).toBeNull();
-    await ledger.recordAlert("111111111111", { windowEndMs: END, requestCount: 3 }, 48 * HOUR_MS, END);
+    const alert = { ...alerted(3), identities: ["arn:aws:iam::111111111111:user/a", "arn:x"] };
+    await ledger.recordAlert("111111111111", alert, 48 * HOUR_MS, END);
     await ledger.recordAlert(
       "111111111111",
-      { windowEndMs: END - HOUR_MS, requestCount: 99 },
+      { ...alerted(99), windowEndMs: END - HOUR_MS },
       48 * HOUR_MS,
       END,
     );
-    expect(await ledger.lastAlert("111111111111")).toEqual({ windowEndMs: END, requestCount: 3 });
+    expect(await ledger.lastAlert("111111111111")).toEqual(alert);
+  });
+
+  it("a backfill's item expires counting from now, not from its (old) window end", async () => {
+    const now = END + 3 * 24 * HOUR_MS;
+    await ledger.recordAlert("333333333333", alerted(3), 48 * HOUR_MS, now);
+    const item = await db.client.send(
+      new GetItemCommand({
+        TableName: ledgerTable,
+        Key: { [STATE.partitionKey]: { S: "alert#333333333333" }, [STATE.sortKey]: { S: "last" } },
+      }),
+    );
+    expect(Number(item.Item?.[STATE.ttlAttribute]?.N)).toBe((now + 48 * HOUR_MS) / 1000);
   });
 
   it("a retried run for the same window sends nothing again", async () => {
@@ -107,7 +134,7 @@ describe("alert ledger (DynamoDB)", () => {
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
   });
 
-  it("the next hourly run is suppressed unless the account's count has doubled", async () => {
+  it("the next run is suppressed unless the account's count has doubled", async () => {
     await run(END, ledger);
     counts = { "111111111111": 6, "222222222222": 6 };
     const next = await run(END + HOUR_MS, ledger);
@@ -123,24 +150,67 @@ describe("alert ledger (DynamoDB)", () => {
 });
 
 describe("decideAlert", () => {
+  const policy = { suppressForMs: HOUR_MS, countFactor: 2, maxFactor: 1.5 };
+  const last = alerted(4);
+  const finding = (requestCount: number, maxPromptTokens = 9000, maxRequestSize: number | null = null) => ({
+    requestCount,
+    maxPromptTokens,
+    maxRequestSize,
+    maxCompletionTokens: null,
+  });
+
   it("covers first, duplicate, suppressed, escalated and expired", () => {
-    const last = { windowEndMs: END, requestCount: 4 };
-    expect(decideAlert({ requestCount: 4 }, null, END, HOUR_MS)).toEqual({ send: true, reason: "first" });
-    expect(decideAlert({ requestCount: 40 }, last, END, HOUR_MS)).toEqual({
-      send: false,
-      reason: "already sent for this window",
-    });
-    expect(decideAlert({ requestCount: 7 }, last, END + 1, HOUR_MS)).toEqual({
-      send: false,
-      reason: "suppressed",
-    });
-    expect(decideAlert({ requestCount: 8 }, last, END + 1, HOUR_MS)).toEqual({
+    expect(decideAlert(finding(4), ["arn:x"], null, END, policy)).toMatchObject({
       send: true,
-      reason: "escalated",
+      kind: "first",
     });
-    expect(decideAlert({ requestCount: 4 }, last, END + HOUR_MS, HOUR_MS)).toEqual({
+    expect(decideAlert(finding(40), ["arn:x"], last, END, policy)).toMatchObject({
+      send: false,
+      kind: "already sent for this window",
+    });
+    expect(decideAlert(finding(7), ["arn:x"], last, END + 1, policy)).toMatchObject({
+      send: false,
+      kind: "suppressed",
+      reason: `suppressed until ${new Date(END + HOUR_MS).toISOString()} unless it escalates`,
+    });
+    expect(decideAlert(finding(8), ["arn:x"], last, END + 1, policy)).toEqual({
       send: true,
-      reason: "suppression expired",
+      kind: "escalated",
+      reason: "escalated: requests 4 → 8",
     });
+    expect(decideAlert(finding(4), ["arn:x"], last, END + HOUR_MS, policy)).toMatchObject({
+      send: true,
+      kind: "suppression expired",
+    });
+  });
+
+  it("escalates when a maximum grows by the factor, or a metric appears", () => {
+    expect(decideAlert(finding(4, 13_499), ["arn:x"], last, END + 1, policy).send).toBe(false);
+    expect(decideAlert(finding(4, 13_500), ["arn:x"], last, END + 1, policy)).toMatchObject({
+      send: true,
+      reason: "escalated: max prompt tokens 9,000 → 13,500",
+    });
+    expect(decideAlert(finding(4, 9000, 20_000), ["arn:x"], last, END + 1, policy)).toMatchObject({
+      send: true,
+      reason: "escalated: max request size none → 20,000",
+    });
+  });
+
+  it("escalates when an identity that was not in the last alert has matching requests (a leaked key)", () => {
+    const leaked = "arn:aws:iam::111111111111:user/leaked";
+    expect(decideAlert(finding(5), ["arn:x", leaked], last, END + 1, policy)).toEqual({
+      send: true,
+      kind: "escalated",
+      reason: `escalated: new identity ${leaked}`,
+    });
+    // The same identity again, after that alert: suppressed.
+    const after = { ...last, requestCount: 5, identities: ["arn:x", leaked] };
+    expect(decideAlert(finding(6), ["arn:x", leaked], after, END + 2, policy).send).toBe(false);
+  });
+
+  it("takes its factors from the settings", () => {
+    const strict = { ...policy, countFactor: 1.25 };
+    expect(decideAlert(finding(5), ["arn:x"], last, END + 1, strict)).toMatchObject({ send: true });
+    expect(detectorConfig({ [ENV.escalationCountFactor]: "1.25" }).escalation.countFactor).toBe(1.25);
   });
 });

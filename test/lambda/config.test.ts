@@ -16,8 +16,10 @@ describe("loadConfig", () => {
       settleDelayMs: 5 * 60_000,
       maxAlertsPerRun: 25,
       dryRun: false,
-      alertLedgerTable: undefined,
-      suppressForMs: 24 * HOUR_MS,
+      stateTable: undefined,
+      schedulePeriodMs: 15 * 60_000,
+      escalation: { suppressForMs: 24 * HOUR_MS, countFactor: 2, maxFactor: 1.5 },
+      requeryPreviousSlice: false,
       region: "us-east-1",
     });
   });
@@ -81,7 +83,10 @@ describe("loadConfig", () => {
     ],
     [{ [ENV.minRequests]: "two" }, /^MIN_REQUESTS must be a whole number from 1 to .*, got "two"$/],
     [{ [ENV.lookback]: "1 day" }, 'LOOKBACK is not a duration like 90m, 24h or 7d: "1 day"'],
-    [{ [ENV.settleDelay]: "7h" }, "SETTLE_DELAY must be whole seconds from 1s to 6h, got 7h"],
+    [{ [ENV.settleDelay]: "7h" }, "SETTLE_DELAY must be whole minutes from 1m to 6h, got 7h"],
+    [{ [ENV.schedule]: "7m" }, "SCHEDULE must divide an hour"],
+    [{ [ENV.lookback]: "100m" }, "LOOKBACK (100m) must be a whole number of SCHEDULE periods (15m)"],
+    [{ [ENV.escalationMaxFactor]: "1" }, 'ESCALATION_MAX_FACTOR must be a number from 1.01 to 1000, got "1"'],
     [{ [ENV.dryRun]: "yes" }, 'DRY_RUN must be true or false, got "yes"'],
     [
       { [ENV.maxAlertsPerRun]: "5000" },
@@ -122,7 +127,7 @@ describe("loadConfig", () => {
       dryRun: true,
       excludedAccountIds: ["111111111111"],
       excludedIdentityPatterns: ["arn:aws:iam::111111111111:user/load-*"],
-      alertLedgerTable: "detector-alerts",
+      stateTable: "detector-alerts",
       suppressFor: 6 * HOUR_MS,
     };
     const c = loadConfig({ ...toEnvironment(settings), [ENV.region]: "us-east-1" });
@@ -131,8 +136,8 @@ describe("loadConfig", () => {
       maxAlertsPerRun: 7,
       dryRun: true,
       settleDelayMs: 120_000,
-      alertLedgerTable: "detector-alerts",
-      suppressForMs: 6 * HOUR_MS,
+      stateTable: "detector-alerts",
+      escalation: { suppressForMs: 6 * HOUR_MS, countFactor: 2, maxFactor: 1.5 },
     });
     expect(c.rule).toMatchObject({
       thresholds: { promptTokens: 12_000, completionTokens: 8000, requestSize: 8000 },

@@ -80,18 +80,19 @@ describe("handler", () => {
 
   it("a scheduled run (EventBridge Scheduler input) queries the settled window and publishes", async () => {
     const handler = await loadHandler(goodEnv);
-    const summary = await handler({ scheduledTime: "2026-11-20T12:00:00Z" }, context);
+    // Without a state table (none in goodEnv) a scheduled run queries its whole window at once.
+    const summary = await handler({ scheduledTime: "2026-11-20T12:05:00Z" }, context);
 
     expect(summary).toMatchObject({
       trigger: "scheduled",
-      window: { start: "2026-11-19T11:55:00.000Z", end: "2026-11-20T11:55:00.000Z" },
+      window: { start: "2026-11-19T12:00:00.000Z", end: "2026-11-20T12:00:00.000Z" },
       findings: 1,
       alertsPublished: 1,
     });
     expect(logs).toHaveReceivedCommandExactlyOnceWith(StartQueryCommand, {
       logGroupIdentifiers: ["/aws/bedrock/invocations"],
-      startTime: Date.parse("2026-11-19T11:55:00Z") / 1000,
-      endTime: Date.parse("2026-11-20T11:55:00Z") / 1000,
+      startTime: Date.parse("2026-11-19T12:00:00Z") / 1000,
+      endTime: Date.parse("2026-11-20T12:00:00Z") / 1000,
     });
     expect(sns).toHaveReceivedCommandExactlyOnceWith(PublishCommand, { TopicArn: TOPIC });
     const sent = sns.commandCalls(PublishCommand)[0]?.args[0].input;
@@ -169,18 +170,22 @@ describe("handler with the alert ledger on a real DynamoDB API (dynalite)", () =
     logs.reset();
     sns.reset();
     logs.on(StartQueryCommand).resolves({ queryId: "q-1" });
-    logs.on(GetQueryResultsCommand).resolves({
-      status: "Complete",
-      results: resultRows([
-        {
-          account: "210987654321",
-          requestCount: "3",
-          maxPromptTokens: "9999",
-          firstSeen: "2026-11-20 01:00:00.000",
-          lastSeen: "2026-11-20 02:00:00.000",
-        },
-      ]),
-    });
+    // The newest period (queried first) holds the heavy requests; the others are empty.
+    logs
+      .on(GetQueryResultsCommand)
+      .resolvesOnce({
+        status: "Complete",
+        results: resultRows([
+          {
+            account: "210987654321",
+            requestCount: "3",
+            maxPromptTokens: "9999",
+            firstSeen: "2026-11-20 11:50:00.000",
+            lastSeen: "2026-11-20 11:55:00.000",
+          },
+        ]),
+      })
+      .resolves({ status: "Complete", results: [] });
     sns.on(PublishCommand).resolves({ MessageId: "m-1" });
     const table = await db.createTable();
     const endpoint = String(
@@ -188,15 +193,22 @@ describe("handler with the alert ledger on a real DynamoDB API (dynalite)", () =
     );
     const handler = await loadHandler({
       ...goodEnv,
-      [ENV.alertLedgerTable]: table,
+      [ENV.stateTable]: table,
+      // Four periods keep the real poll waits short.
+      [ENV.lookback]: "1h",
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
     });
     vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-    const event = { scheduledTime: "2026-11-20T12:00:00Z" };
-    expect(await handler(event, context)).toMatchObject({ alertsPublished: 1 });
-    expect(await handler(event, context)).toMatchObject({ alertsPublished: 0, alertsSuppressed: 1 });
+    const event = { scheduledTime: "2026-11-20T12:05:00Z" };
+    expect(await handler(event, context)).toMatchObject({ alertsPublished: 1, queries: 4 });
+    // The retry reads the slices the first attempt stored: no query, no second alert.
+    expect(await handler(event, context)).toMatchObject({
+      alertsPublished: 0,
+      alertsSuppressed: 1,
+      queries: 0,
+    });
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
     vi.restoreAllMocks();
   });

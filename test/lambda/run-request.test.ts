@@ -8,12 +8,19 @@ const NOW = Date.parse("2026-11-20T12:00:00Z");
 
 describe("toRunRequest", () => {
   it("a scheduled run ends at the scheduled time minus the settle delay and spans the lookback", () => {
-    const r = toRunRequest({ scheduledTime: "2026-11-20T12:00:00Z" }, config, NOW);
+    // The cron schedule fires 5 minutes (the settle delay) past each 15-minute boundary.
+    const r = toRunRequest({ scheduledTime: "2026-11-20T12:05:00Z" }, config, NOW);
     expect(r).toEqual({
       trigger: "scheduled",
       dryRun: false,
-      window: { startMs: Date.parse("2026-11-19T11:55:00Z"), endMs: Date.parse("2026-11-20T11:55:00Z") },
+      window: { startMs: Date.parse("2026-11-19T12:00:00Z"), endMs: Date.parse("2026-11-20T12:00:00Z") },
     });
+  });
+
+  it("a scheduled time off the period's lattice rounds the window end down to a period boundary", () => {
+    const r = toRunRequest({ scheduledTime: "2026-11-20T12:00:00Z" }, config, NOW);
+    expect(r.window.endMs).toBe(Date.parse("2026-11-20T11:45:00Z"));
+    expect((r.window.endMs - r.window.startMs) % (15 * 60_000)).toBe(0);
   });
 
   it("a retried scheduled invocation evaluates the same window, whenever it runs", () => {
@@ -28,7 +35,7 @@ describe("toRunRequest", () => {
       config,
       NOW,
     );
-    expect(r.window.endMs).toBe(Date.parse("2026-11-20T11:55:00Z"));
+    expect(r.window.endMs).toBe(Date.parse("2026-11-20T11:45:00Z"));
   });
 
   it("a manual run uses its own window and dry-run flag", () => {

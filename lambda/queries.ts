@@ -1,0 +1,76 @@
+/**
+ * Logs Insights queries for one run: builds the rule's query text for a window and shape, runs it within the
+ * run's deadline, turns rows into match groups, and keeps the run's totals (queries, bytes, rejected rows).
+ */
+import { METRIC } from "../config/names.js";
+import type { MatchGroup } from "../core/evaluator.js";
+import { buildInsightsQuery, DEFAULT_ROW_LIMIT } from "../core/insights-query.js";
+import { parseRows } from "../core/insights-rows.js";
+import type { Window } from "../core/rule.js";
+import {
+  type QueryClock,
+  type QueryOutcome,
+  type QueryStatistics,
+  runInsightsQuery,
+} from "./adapters/logs-insights.js";
+import type { DetectorConfig } from "./config.js";
+import type { DetectionDeps } from "./run-detection.js";
+
+export class RunQueries {
+  readonly statistics: QueryStatistics = { bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
+  queries = 0;
+  rowsRejected = 0;
+  readonly limit: number;
+
+  constructor(
+    private readonly config: DetectorConfig,
+    private readonly deps: DetectionDeps,
+    readonly clock: QueryClock,
+  ) {
+    this.limit = deps.rowLimit ?? DEFAULT_ROW_LIMIT;
+  }
+
+  /** Runs the rule's query of `shape` over `window`, optionally only for some accounts. */
+  async run(shape: "account" | "evidence", window: Window, onlyAccountIds?: string[]): Promise<QueryOutcome> {
+    const queryString = buildInsightsQuery(this.config.rule, window, {
+      shape,
+      limit: this.limit,
+      excludeAccountIds: this.config.rule.excludedAccountIds,
+      onlyAccountIds,
+    });
+    const out = await runInsightsQuery(
+      this.deps.insights,
+      { logGroupIdentifiers: this.config.logGroupIdentifiers, queryString, window, limit: this.limit },
+      this.clock,
+    );
+    this.queries++;
+    this.statistics.bytesScanned += out.statistics.bytesScanned;
+    this.statistics.recordsScanned += out.statistics.recordsScanned;
+    this.statistics.recordsMatched += out.statistics.recordsMatched;
+    this.deps.logger.info("query complete", {
+      shape,
+      window: { start: new Date(window.startMs).toISOString(), end: new Date(window.endMs).toISOString() },
+      queryId: out.queryId,
+      rows: out.rows.length,
+      ...out.statistics,
+      durationMs: out.durationMs,
+    });
+    this.deps.metrics.addMetric(METRIC.queryDuration, "Milliseconds", out.durationMs);
+    return out;
+  }
+
+  /** True when a query's rows reached the row limit: some groups may be missing. */
+  full(out: QueryOutcome): boolean {
+    return out.rows.length >= this.limit;
+  }
+
+  /** The rows as match groups; rows that cannot be trusted are logged (reason and field names only) and counted. */
+  groupsOf(out: QueryOutcome): MatchGroup[] {
+    const { groups, rejected } = parseRows(out.rows);
+    this.rowsRejected += rejected.length;
+    // The reason and the field names only: row values may hold text a caller wrote.
+    for (const r of rejected)
+      this.deps.logger.warn("result row rejected", { reason: r.reason, fields: Object.keys(r.row) });
+    return groups;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * A simulated day of scheduled runs every 15 minutes against Logs Insights emulated at the SDK boundary and the
+ * real state table on a DynamoDB API (dynalite): a missed run, a retried run and late events. Each period is
+ * queried once, each incident alerts once, and escalations alert again.
+ */
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ENV } from "../../config/settings.js";
+import type { InvocationRecord } from "../../core/record-reader.js";
+import { cellKey } from "../../core/slices.js";
+import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
+import { SliceStore } from "../../lambda/adapters/slice-store.js";
+import { type RunSummary, runDetection } from "../../lambda/run-detection.js";
+import { toRunRequest } from "../../lambda/run-request.js";
+import { detectionDeps, detectorConfig } from "../helpers/aws.js";
+import { startDynalite } from "../helpers/dynalite.js";
+import { emulateInsights } from "../helpers/insights-emulator.js";
+import { rec } from "../helpers/records.js";
+
+const insights = mockClient(CloudWatchLogsClient);
+const sns = mockClient(SNSClient);
+const MINUTE = 60_000;
+const PERIOD = 15 * MINUTE;
+const DAY = Date.parse("2026-11-19T00:00:00Z");
+const at = (hhmm: string) => Date.parse(`2026-11-19T${hhmm}:00Z`);
+
+/** A heavy request (prompt tokens over the threshold) that lands in the logs `delayMs` after it happened. */
+type Timed = InvocationRecord & { arrivesMs: number };
+const heavy = (accountId: string, identity: string, time: number, delayMs = 30_000): Timed => ({
+  ...rec({ accountId, identityArn: identity, promptTokens: 9000, timestamp: new Date(time).toISOString() }),
+  arrivesMs: time + delayMs,
+});
+
+const A = "111111111111";
+const B = "222222222222";
+const C = "333333333333";
+const batchJob = `arn:aws:sts::${A}:assumed-role/batch/nightly`;
+const leakedKey = `arn:aws:iam::${A}:user/leaked`;
+
+let db: Awaited<ReturnType<typeof startDynalite>>;
+beforeAll(async () => {
+  db = await startDynalite();
+});
+afterAll(async () => {
+  await db.stop();
+});
+beforeEach(() => {
+  insights.reset();
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: "m" });
+});
+
+/** Runs the scheduled invocations at `times` (epoch ms) in order; returns each run's summary. */
+async function simulate(
+  records: Timed[],
+  times: number[],
+  env: Record<string, string> = {},
+  remainingTimeMs = 600_000,
+) {
+  const config = detectorConfig({ [ENV.schedule]: "15m", [ENV.lookback]: "24h", ...env });
+  const table = await db.createTable();
+  const store = { ledger: new AlertLedger(db.client, table), slices: new SliceStore(db.client, table) };
+  let now = times[0] ?? DAY;
+  // Logs Insights sees a record once it has arrived.
+  const { queried } = emulateInsights(insights, () => records.filter((r) => r.arrivesMs <= now), config.rule);
+  const summaries: RunSummary[] = [];
+  for (const t of times) {
+    now = t;
+    const { deps } = detectionDeps({ ...store, remainingTimeMs: () => remainingTimeMs }, t);
+    const request = toRunRequest({ scheduledTime: new Date(t).toISOString() }, config, t);
+    summaries.push(await runDetection(config, request, deps));
+  }
+  const subjects = sns.commandCalls(PublishCommand).map((c) => String(c.args[0].input.Subject));
+  return { summaries, queried, subjects, config };
+}
+
+/** Scheduled times of a day at the cron lattice (every 15 minutes, 5 minutes past: the settle delay). */
+const scheduledDay = () => Array.from({ length: 96 }, (_, i) => DAY + i * PERIOD + 5 * MINUTE);
+
+describe("a day of scheduled runs over stored slices", () => {
+  it("queries each period once (missed and retried runs included) and alerts once per incident, again on escalation", async () => {
+    const records: Timed[] = [
+      // Incident 1: a batch job of account A at 02:00-02:20, then quiet.
+      heavy(A, batchJob, at("02:01")),
+      heavy(A, batchJob, at("02:07")),
+      heavy(A, batchJob, at("02:16")),
+      // A leaked key of the same account starts at 10:00: a new identity escalates.
+      heavy(A, leakedKey, at("10:02")),
+      // Incident 2: account B, 3 requests at 14:00, then 3 more at 16:00 (the count doubles).
+      ...["14:01", "14:02", "14:03", "16:01", "16:02", "16:03"].map((t) =>
+        heavy(B, `arn:aws:iam::${B}:user/x`, at(t)),
+      ),
+      // Late events: C's second request arrives 3 minutes late (inside the 5-minute settle delay).
+      heavy(C, `arn:aws:iam::${C}:user/c`, at("20:01")),
+      heavy(C, `arn:aws:iam::${C}:user/c`, at("20:14"), 3 * MINUTE),
+    ];
+    const times = scheduledDay();
+    // A missed run at 06:05, and the 12:05 run retried (same scheduled time).
+    const missed = times.indexOf(at("06:05"));
+    times.splice(missed, 1);
+    times.splice(times.indexOf(at("12:05")), 0, at("12:05"));
+    const { summaries, queried, subjects } = await simulate(records, times);
+
+    // Every period from a day before the first run to the last run's window end, each queried exactly once.
+    const keys = queried.map(cellKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toHaveLength(96 + 95);
+    expect(Math.min(...queried.map((w) => w.startMs))).toBe(DAY - 24 * 60 * MINUTE);
+    expect(Math.max(...queried.map((w) => w.endMs))).toBe(at("23:45"));
+    // The run after the missed one caught up two periods; the retried run queried nothing.
+    expect(summaries.map((s) => s.slices?.queried)).toContain(2);
+    const retried = summaries.filter((s) => s.window.end === new Date(at("12:00")).toISOString());
+    expect(retried.map((s) => s.queries)).toEqual([1, 0]);
+    // Steady state: one period per run. Bytes queried over the day: each record once.
+    expect(summaries.slice(1).every((s) => (s.slices?.queried ?? 0) <= 2)).toBe(true);
+    const bytes = summaries.reduce((n, s) => n + s.statistics.bytesScanned, 0);
+    expect(bytes).toBe(records.length);
+
+    expect(subjects).toEqual([
+      // 02:01 and 02:07 make two (the minimum) by the 02:20 run; the third at 02:16 does not double it.
+      `Bedrock DoS alert: account ${A}, 2 heavy requests`,
+      `Bedrock DoS alert: account ${A}, 4 heavy requests`,
+      `Bedrock DoS alert: account ${B}, 3 heavy requests`,
+      `Bedrock DoS alert: account ${B}, 6 heavy requests`,
+      `Bedrock DoS alert: account ${C}, 2 heavy requests`,
+    ]);
+  });
+
+  it("an event later than the settle delay is missed by the live slices, unless the previous period is re-queried", async () => {
+    const late = [
+      heavy(C, `arn:aws:iam::${C}:user/c`, at("20:01")),
+      heavy(C, `arn:aws:iam::${C}:user/c`, at("20:14"), 10 * MINUTE),
+    ];
+    const times = [at("20:20"), at("20:35"), at("20:50")];
+    const without = await simulate(late, times);
+    expect(without.subjects).toEqual([]);
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+    const withRequery = await simulate(late, times, { [ENV.requeryPreviousSlice]: "true" });
+    expect(withRequery.subjects).toEqual([`Bedrock DoS alert: account ${C}, 2 heavy requests`]);
+    // The previous period is queried twice (once late), never more.
+    const keys = withRequery.queried.map(cellKey);
+    expect(keys.filter((k) => k === cellKey({ startMs: at("20:00"), endMs: at("20:15") }))).toHaveLength(2);
+  });
+
+  it("catches up within the run's time and continues on the next run, newest periods first", async () => {
+    const records = [heavy(A, batchJob, at("01:01")), heavy(A, batchJob, at("01:02"))];
+    // Every query takes a poll (1 s on the fake clock); a short remaining time cuts each run's catch-up.
+    const times = Array.from({ length: 10 }, (_, i) => at("12:05") + i * PERIOD);
+    const { summaries, subjects, queried } = await simulate(records, times, {}, 120_000);
+    const pending = summaries.map((s) => s.slices?.pending ?? -1);
+    expect(pending[0]).toBeGreaterThan(0);
+    // Each run gets further, until nothing is pending.
+    for (let i = 1; i < pending.length; i++) expect(pending[i]).toBeLessThanOrEqual(pending[i - 1] ?? 0);
+    expect(pending.at(-1)).toBe(0);
+    // The first run started with its newest period.
+    expect(queried[0]).toEqual({ startMs: at("11:45"), endMs: at("12:00") });
+    // The 01:00 requests were in the oldest periods: alerted once they were caught up, once.
+    expect(subjects).toEqual([`Bedrock DoS alert: account ${A}, 2 heavy requests`]);
+    expect(new Set(queried.map(cellKey)).size).toBe(queried.length);
+  });
+});

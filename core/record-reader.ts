@@ -45,7 +45,6 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 /** A count per the contract: an integer literal of at most 15 digits (no sign, fraction or exponent). */
 const COUNT = /^(?:0|[1-9]\d{0,14})$/;
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OBJECT = 1;
 const ARRAY = 2;
 /** Characters allowed after a backslash, besides `u`. */

@@ -63,6 +63,8 @@ export interface RunSummary {
   /** True when results reached the row limit and the fallback queries were used. */
   fellBack: boolean;
   rowsRejected: number;
+  /** Values made missing in kept rows (not integers, e.g. a count beyond the safe range). */
+  valuesRejected: number;
   statistics: QueryStatistics;
 }
 
@@ -84,6 +86,7 @@ export async function runDetection(
   const statistics: QueryStatistics = { bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   let queries = 0;
   let rowsRejected = 0;
+  let valuesRejected = 0;
 
   const query = async (shape: "account" | "evidence", onlyAccountIds?: string[]): Promise<QueryOutcome> => {
     const queryString = buildInsightsQuery(config.rule, request.window, {
@@ -113,11 +116,14 @@ export async function runDetection(
   };
 
   const groupsOf = (out: QueryOutcome): MatchGroup[] => {
-    const { groups, rejected } = parseRows(out.rows);
+    const { groups, rejected, rejectedValues } = parseRows(out.rows);
     rowsRejected += rejected.length;
+    valuesRejected += rejectedValues.length;
     // The reason and the field names only: row values may hold text a caller wrote.
     for (const r of rejected)
       deps.log.warn("result row rejected", { reason: r.reason, fields: Object.keys(r.row) });
+    for (const v of rejectedValues)
+      deps.log.warn("result value rejected", { field: v.field, reason: v.reason });
     // Known heavy users are left out before merging, so their requests count towards nothing.
     return groups.filter(
       (g) => !(g.identityArn && excludedIdentities.some((re) => re.test(g.identityArn ?? ""))),
@@ -179,6 +185,7 @@ export async function runDetection(
   deps.metrics.addMetric("RecordsScanned", "Count", statistics.recordsScanned);
   deps.metrics.addMetric("RecordsMatched", "Count", statistics.recordsMatched);
   deps.metrics.addMetric("AccountsFlagged", "Count", findings.length);
+  deps.metrics.addMetric("ResultValuesRejected", "Count", valuesRejected);
 
   const ctx: AlertContext = {
     window: request.window,
@@ -231,6 +238,7 @@ export async function runDetection(
     queries,
     fellBack,
     rowsRejected,
+    valuesRejected,
     statistics,
   };
 }

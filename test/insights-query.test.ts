@@ -9,6 +9,7 @@ import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from
 import { ambiguousIdentity, parseRows } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";
 import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
+import { simulate } from "./helpers/insights-sim.js";
 import { ELASTIC_LOG, rawRecord } from "./helpers/records.js";
 
 const WINDOW: Window = {
@@ -33,7 +34,7 @@ describe("buildInsightsQuery", () => {
   });
 
   it("filters strictly above each threshold and sizes the body with strlen", () => {
-    expect(q).toContain("strlen(inputBody) as requestSize");
+    expect(q).toContain("strlen(coalesce(inputBody, ");
     expect(q).toContain("filter promptTokens > 8000 or completionTokens > 8000 or requestSize > 8000");
   });
 
@@ -125,39 +126,27 @@ describe("buildInsightsQuery", () => {
 });
 
 describe("the query's extraction agrees with the in-process reader on real and generated records", () => {
-  // Runs the query's parse regexes with JavaScript's engine, the way Insights applies them (first match per
-  // parse; `.*` prefixes pick the last), and derives the metrics as the query's `fields` line does.
-  const q = buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "evidence" });
-  const regexes = [...q.matchAll(/parse @message \/(.*)\/$/gm)].map((m) => new RegExp(m[1] ?? ""));
-  const simulate = (message: string) => {
-    const f: Record<string, string | undefined> = {};
-    for (const re of regexes) Object.assign(f, re.exec(message)?.groups ?? {});
-    const num = (v: string | undefined) => (v === undefined ? null : Number(v));
-    return {
-      accountId: f.account,
-      identityArn:
-        parseRows([
-          {
-            ...f,
-            requestCount: "1",
-            firstSeen: "2026-11-19 10:00:00.000",
-            lastSeen: "2026-11-19 10:00:00.000",
-          },
-        ]).groups[0]?.identityArn ?? null,
-      // coalesce(greatest(a, b), a, b)
-      promptTokens:
-        f.promptTokensAfterBody !== undefined && f.promptTokensAny !== undefined
-          ? Math.max(Number(f.promptTokensAfterBody), Number(f.promptTokensAny))
-          : num(f.promptTokensAfterBody ?? f.promptTokensAny),
-      completionTokens: num(f.completionTokens),
-      requestSize: f.inputBody === undefined ? null : [...f.inputBody].length,
-    };
-  };
   const check = (line: string) => {
     const r = readRecord(line);
     if (!r.ok) return 0;
-    const { accountId, identityArn, promptTokens, completionTokens, requestSize } = r.record;
-    expect(simulate(line)).toEqual({ accountId, identityArn, promptTokens, completionTokens, requestSize });
+    const {
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    } = r.record;
+    expect(simulate(line)).toEqual({
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    });
     return 1;
   };
 

@@ -133,8 +133,10 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // request imitates it. With the greedy one above, hiding the real count needs imitations on both sides.
     `| parse @message /"inputBodyJson":.*?,\\s*"inputTokenCount":\\s*(?<${F.promptFirst}>\\d{1,15})\\s*[,}]/`,
     // A body with no count after it (a failed call): it ends where the input object does, before the member
-    // Bedrock writes next (output, else errorCode, else identity or the end of the record).
-    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeOutput}>.*)\\}\\s*,\\s*"output"\\s*:/`,
+    // Bedrock writes next: the output object (which starts with outputContentType: a tool schema's "output"
+    // property does not end the body), else errorCode, else identity or the end of the record. Greedy: text in
+    // the request body cannot shorten it except by imitating `},"output":{"outputContentType"`.
+    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeOutput}>.*)\\}\\s*,\\s*"output"\\s*:\\s*\\{\\s*"outputContentType"/`,
     `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeError}>.*)\\}\\s*,\\s*"errorCode"\\s*:/`,
     `| parse @message /"inputBodyJson":\\s*(?<${F.bodyAtEnd}>.*)\\}\\s*(?:,\\s*"identity"\\s*:|\\}\\s*$)/`,
     // No inline body (offloaded to S3, text delivery off): the counts follow the input's first members.

@@ -9,7 +9,7 @@ import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from
 import { ambiguousIdentity, parseRows } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";
 import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
-import { simulate } from "./helpers/insights-sim.js";
+import { parseFields, simulate } from "./helpers/insights-sim.js";
 import { ELASTIC_LOG, rawRecord } from "./helpers/records.js";
 
 const WINDOW: Window = {
@@ -199,5 +199,91 @@ describe("the query's extraction agrees with the in-process reader on real and g
       for (const line of text.split("\n")) if (line) checked += check(stripExportPrefix(line));
     }
     expect(checked).toBeGreaterThan(1500);
+  });
+});
+
+describe("the query on hostile records (issue 8): agrees with the reader wherever the contract requires", () => {
+  const agree = (line: string) => {
+    const r = readRecord(line);
+    if (!r.ok) throw new Error(r.reason);
+    const {
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    } = r.record;
+    expect(simulate(line)).toEqual({
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    });
+    return r.record;
+  };
+  const streamed = (own: string) =>
+    `"output":{"outputContentType":"application/json","outputBodyJson":[{"chunk":{"bytes":"x"}},` +
+    `{"amazon-bedrock-invocationMetrics":{"inputTokenCount":9001,"outputTokenCount":9002,"invocationLatency":5}}],"outputTokenCount":${own}}`;
+
+  it("a 16-digit look-alike in a tool schema captures nothing and hides nothing", () => {
+    const bodyText =
+      '{"tools":[{"toolSpec":{"inputSchema":{"json":{"a":1,"inputTokenCount":9007199254740993,"cacheReadInputTokenCount":9007199254740993}}}}]}';
+    const line = rawRecord({ bodyText, promptTokens: 9500, completionTokens: 12, cacheWrite: 3 });
+    expect(agree(line)).toMatchObject({ promptTokens: 9500, cacheReadTokens: null, cacheWriteTokens: 3 });
+    for (const v of Object.values(parseFields(line)))
+      if (v && /^\d+$/.test(v)) expect(v.length).toBeLessThanOrEqual(15);
+  });
+
+  it("a 600-level tool schema changes nothing", () => {
+    const bodyText = `{"tools":[${'{"a":['.repeat(600)}1${"]}".repeat(600)}]}`;
+    expect(agree(rawRecord({ bodyText, promptTokens: 9500, completionTokens: 1 })).requestSize).toBe(
+      bodyText.length,
+    );
+  });
+
+  it("a failed call with an inline body and no inputTokenCount gets its request size, in both key orders", () => {
+    const bodyText = JSON.stringify({
+      messages: [{ role: "user", content: "x".repeat(9000) }],
+      tools: [{ o: {}, output: {} }],
+    });
+    const newer = rawRecord({ bodyText }).replace(
+      ',"identity"',
+      ',"errorCode":"ValidationException","identity"',
+    );
+    const newerNoError = rawRecord({ bodyText });
+    const older =
+      '{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-11-19T12:00:00Z","accountId":"1",' +
+      `"identity":{"arn":"arn:aws:iam::1:user/a"},"modelId":"m","input":{"inputContentType":"application/json","inputBodyJson":${bodyText}}}`;
+    const olderError = older.replace(/}$/, ',"errorCode":"ValidationException"}');
+    const withOutput = rawRecord({ bodyText, completionTokens: 5 });
+    for (const line of [newer, newerNoError, older, olderError, withOutput]) {
+      expect(agree(line).requestSize).toBe(bodyText.length);
+    }
+  });
+
+  it("a record's own count that is not an integer literal is missing, never taken from a streamed look-alike", () => {
+    for (const own of ['"9500"', "9500.0", "9.5e3", "-1", "1234567890123456"]) {
+      const line = rawRecord({ body: { p: "hi" }, promptTokens: 1, completionTokens: 1 })
+        .replace('"inputTokenCount":1', `"inputTokenCount":${own}`)
+        .replace(/"output":\{[^}]*\}/, streamed(own));
+      expect(agree(line), own).toMatchObject({ promptTokens: null, completionTokens: null });
+      const s3 = rawRecord({ promptTokens: 1, completionTokens: 1 })
+        .replace('"inputTokenCount":1', `"inputBodyS3Path":"s3://b/k","inputTokenCount":${own}`)
+        .replace(/"output":\{[^}]*\}/, streamed(own));
+      expect(agree(s3), own).toMatchObject({ promptTokens: null, completionTokens: null, requestSize: null });
+    }
+  });
+
+  it("counts without a body: offloaded, not delivered, with cache counts", () => {
+    const s3 = rawRecord({ promptTokens: 9001, completionTokens: 2, cacheWrite: 28_857 }).replace(
+      '"inputTokenCount"',
+      '"inputBodyS3Path":"s3://b/AWSLogs/1/k.json.gz","inputTokenCount"',
+    );
+    expect(agree(s3)).toMatchObject({ promptTokens: 9001, cacheWriteTokens: 28_857, requestSize: null });
   });
 });

@@ -117,6 +117,8 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // The record's own timestamp is @timestamp; StartQuery's bounds are whole seconds and inclusive, so
     // the exact half-open window [start, end) is enforced here in milliseconds.
     `filter toMillis(@timestamp) >= ${window.startMs} and toMillis(@timestamp) < ${window.endMs}`,
+    // `[\s\S]` rather than `.`: a prompt may hold raw U+2028, U+0085 or CR, which `.` does not match, and a
+    // caller must not be able to switch the patterns off with one character.
     // accountId and modelId come before the bodies in every Bedrock key order: the first match is theirs.
     `| parse @message /"accountId":\\s*"(?<${F.account}>[^"]*)"/`,
     `| parse @message /"modelId":\\s*"(?<${F.model}>[^"]*)"/`,
@@ -124,26 +126,27 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // object in a body (tool input, tool schema) could imitate it. Take the first and the last occurrence:
     // when they differ the identity is ambiguous (reported as such, never matched by exclusions).
     `| parse @message /"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identity}>[^"]*)"/`,
-    `| parse @message /.*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"/`,
+    `| parse @message /[\\s\\S]*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"/`,
+    // A body never starts with `n`: `"inputBodyJson":null` is no body, as for the reader.
     // The inline request body and the input's own counts after it. Greedy: the body runs to the last place
     // that looks like the end of the input object (`,"inputTokenCount":…}`), which is the record's own unless
     // a model-written object in the response imitates it (then the body only looks longer).
-    `| parse @message /"inputBodyJson":\\s*(?<${F.body}>.*),\\s*${inputCounts(F.promptAfterBody, F.cacheReadAfterBody, F.cacheWriteAfterBody)}/`,
+    `| parse @message /"inputBodyJson":\\s*(?<${F.body}>[^n\\s][\\s\\S]*),\\s*${inputCounts(F.promptAfterBody, F.cacheReadAfterBody, F.cacheWriteAfterBody)}/`,
     // The first integer count after the body starts: the record's own unless a caller-written object in the
     // request imitates it. With the greedy one above, hiding the real count needs imitations on both sides.
-    `| parse @message /"inputBodyJson":.*?,\\s*"inputTokenCount":\\s*(?<${F.promptFirst}>\\d{1,15})\\s*[,}]/`,
+    `| parse @message /"inputBodyJson":[\\s\\S]*?,\\s*"inputTokenCount":\\s*(?<${F.promptFirst}>\\d{1,15})\\s*[,}]/`,
     // A body with no count after it (a failed call): it ends where the input object does, before the member
     // Bedrock writes next: the output object (which starts with outputContentType: a tool schema's "output"
     // property does not end the body), else errorCode, else identity or the end of the record. Greedy: text in
     // the request body cannot shorten it except by imitating `},"output":{"outputContentType"`.
-    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeOutput}>.*)\\}\\s*,\\s*"output"\\s*:\\s*\\{\\s*"outputContentType"/`,
-    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeError}>.*)\\}\\s*,\\s*"errorCode"\\s*:/`,
-    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyAtEnd}>.*)\\}\\s*(?:,\\s*"identity"\\s*:|\\}\\s*$)/`,
-    // No inline body (offloaded to S3, text delivery off): the counts follow the input's first members.
-    `| parse @message /"input":\\s*\\{\\s*(?:"inputContentType":\\s*"[^"]*"\\s*,\\s*)?(?:"inputBodyS3Path":\\s*"[^"]*"\\s*,\\s*)?${inputCounts(F.promptNoBody, F.cacheReadNoBody, F.cacheWriteNoBody)}/`,
+    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeOutput}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"output"\\s*:\\s*\\{\\s*"outputContentType"/`,
+    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeError}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"errorCode"\\s*:/`,
+    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyAtEnd}>[^n\\s][\\s\\S]*)\\}\\s*(?:,\\s*"identity"\\s*:|\\}\\s*$)/`,
+    // No inline body (offloaded to S3, text delivery off, null): the counts follow the input's first members.
+    `| parse @message /"input":\\s*\\{\\s*(?:"inputContentType":\\s*"[^"]*"\\s*,\\s*)?(?:"inputBodyS3Path":\\s*"[^"]*"\\s*,\\s*|"inputBodyJson":\\s*null\\s*,\\s*)?${inputCounts(F.promptNoBody, F.cacheReadNoBody, F.cacheWriteNoBody)}/`,
     // outputTokenCount closes the output object, after the response body: the last occurrence of the key is
     // its own, whatever its value (a value that is not a count leaves it missing, never a streamed look-alike).
-    `| parse @message /.*"outputTokenCount":\\s*(?:(?<${F.completionTokens}>\\d{1,15})\\s*[,}])?/`,
+    `| parse @message /[\\s\\S]*"outputTokenCount":\\s*(?:(?<${F.completionTokens}>\\d{1,15})\\s*[,}])?/`,
     `| fields coalesce(greatest(${F.promptAfterBody}, ${F.promptFirst}), ${F.promptAfterBody}, ${F.promptFirst}, ${F.promptNoBody}) as ${F.promptTokens}, ` +
       `strlen(coalesce(${F.body}, ${F.bodyBeforeOutput}, ${F.bodyBeforeError}, ${F.bodyAtEnd})) as ${F.requestSize}, ` +
       `coalesce(${F.cacheReadAfterBody}, ${F.cacheReadNoBody}) as ${F.cacheRead}, coalesce(${F.cacheWriteAfterBody}, ${F.cacheWriteNoBody}) as ${F.cacheWrite}`,

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { findLogFiles } from "../cli/log-files.js";
 import { writeSampleData } from "../cli/sample-data.js";
 import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from "../core/insights-query.js";
-import { ambiguousIdentity, parseRows } from "../core/insights-rows.js";
+import { ambiguousIdentity } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";
 import { DEFAULT_RULE, defineRule, type Rule, type Window } from "../core/rule.js";
 import { parseFields, simulate } from "./helpers/insights-sim.js";
@@ -276,6 +276,21 @@ describe("the query on hostile records (issue 8): agrees with the reader whereve
         .replace('"inputTokenCount":1', `"inputBodyS3Path":"s3://b/k","inputTokenCount":${own}`)
         .replace(/"output":\{[^}]*\}/, streamed(own));
       expect(agree(s3), own).toMatchObject({ promptTokens: null, completionTokens: null, requestSize: null });
+    }
+  });
+
+  it("raw line-separator characters in a prompt (U+2028, U+0085, CR) do not switch the patterns off", () => {
+    for (const c of ["\u2028", "\u2029", "\u0085", "\r"]) {
+      const line = rawRecord({
+        bodyText: `{"p":"a${c}b${"x".repeat(9000)}"}`,
+        promptTokens: 9500,
+        completionTokens: 9001,
+      });
+      expect(agree(line), JSON.stringify(c)).toMatchObject({
+        promptTokens: 9500,
+        completionTokens: 9001,
+        requestSize: 9011,
+      });
     }
   });
 

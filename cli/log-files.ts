@@ -177,17 +177,21 @@ class Tracker {
   }
 }
 
+/** A nested object spanning whole lines (indices into the held lines), with the ones nested in it. */
+interface Range {
+  readonly from: number;
+  readonly to: number;
+  readonly inner: Range[];
+}
+
 interface Held {
-  /** The lines (export prefixes stripped), `lines[i]` at file line `firstLine + i`; the record starts at `base`. */
+  /** The lines (export prefixes stripped); the first one is file line `startLine`. */
   lines: string[];
-  firstLine: number;
-  base: number;
+  startLine: number;
   chars: number;
-  bottom: Tracker;
-  /** A tracker started at a line that the bottom one read inside a string (after text cut inside a string). */
-  spawned: Tracker | null;
-  /** Maximal nested objects that span whole lines: read as records if the held text turns out broken. */
-  ranges: [number, number][];
+  tracker: Tracker;
+  /** Whole-line objects inside the held text, outermost first: read as records if the held text is broken. */
+  ranges: Range[];
 }
 
 /**
@@ -196,10 +200,13 @@ interface Held {
  *   malformed line;
  * - a line that starts an object and ends inside it (a pretty-printed record at any indentation, zero
  *   included, or one wrapped over lines) is held until its outermost brace closes, then read once;
- * - if the held text turns out broken (it closes as something that is not a record, a complete record line
- *   interrupts it, the file ends, or it outgrows the caps), it counts as one malformed line, and every
- *   object inside it that spans whole lines and is a record by itself (one pretty-printed after a cut) is read.
- * Each line is scanned by at most three bracket counters and read at most three times: linear on any input.
+ * - held text is broken when it closes as something that is not a record, a complete record line interrupts
+ *   it, a line that starts an object begins inside one of its strings (no record has a line break inside a
+ *   string: the held text was cut inside one), the file ends, or it outgrows the caps. It counts as one
+ *   malformed line, and the objects inside it that span whole lines and are records by themselves (one
+ *   pretty-printed after a cut) are read.
+ * Each line is scanned by one bracket counter, read alone at most once and as part of held text a bounded
+ * number of times (recovery has a budget proportional to the held text): linear on any input.
  */
 export class RecordAssembler {
   private held: Held | null = null;
@@ -221,8 +228,9 @@ export class RecordAssembler {
           return out;
         }
       }
-      this.continueHeld(held, body, startsObject, out);
-      return out;
+      if (this.continueHeld(held, body, startsObject, out)) return out;
+      // The held text was cut inside a string: this line starts afresh.
+      this.flush(out, "record is cut off");
     }
     if (first < 0) return out;
     if (!startsObject) {
@@ -232,77 +240,58 @@ export class RecordAssembler {
     const alone = this.read(body);
     if (alone.ok) out.push({ kind: "record", record: alone.record });
     else if (alone.incomplete) {
-      const bottom = new Tracker(0);
-      bottom.feed(body, 0, false, () => {});
-      this.held = {
-        lines: [body],
-        firstLine: lineNo,
-        base: 0,
-        chars: body.length,
-        bottom,
-        spawned: null,
-        ranges: [],
-      };
+      const tracker = new Tracker(0);
+      tracker.feed(body, 0, false, () => {});
+      this.held = { lines: [body], startLine: lineNo, chars: body.length, tracker, ranges: [] };
     } else out.push({ kind: "malformed", line: lineNo, reason: alone.reason });
     return out;
   }
 
-  private continueHeld(held: Held, body: string, startsObject: boolean, out: FileItem[]): void {
+  /** Feeds a line to the held text; false when the line starts an object inside one of its strings. */
+  private continueHeld(held: Held, body: string, startsObject: boolean, out: FileItem[]): boolean {
     const li = held.lines.length;
+    const addRange = (from: number, to: number) => {
+      let k = held.ranges.length;
+      while (k > 0 && (held.ranges[k - 1]?.from ?? -1) >= from) k--;
+      held.ranges.push({ from, to, inner: held.ranges.splice(k) });
+    };
+    const closed = held.tracker.feed(body, li, startsObject, addRange);
+    if (startsObject && !held.tracker.claimed && closed < 0) return false;
     held.lines.push(body);
     held.chars += body.length + 1;
-    const addRange = (a: number, b: number) => {
-      while (held.ranges.length > 0 && (held.ranges[held.ranges.length - 1]?.[0] ?? -1) >= a)
-        held.ranges.pop();
-      held.ranges.push([a, b]);
-    };
-    const spawned = held.spawned;
-    const bottomClose = held.bottom.feed(body, li, startsObject && spawned === null, addRange);
-    let spawnedClose = -1;
-    if (spawned) spawnedClose = spawned.feed(body, li, startsObject, addRange);
-    const claimant = spawned ?? held.bottom;
-    if (startsObject && !claimant.claimed && bottomClose < 0) {
-      // Read inside a string by the claimant (text cut inside a string before it): count it afresh.
-      const fresh = new Tracker(li);
-      spawnedClose = fresh.feed(body, li, false, addRange);
-      held.spawned = fresh;
-    }
-    const current = held.spawned;
-    if (current && spawnedClose >= 0) {
-      if (spawnedClose === span(body)[1] && body.charCodeAt(spawnedClose) === 0x7d)
-        addRange(current.start, li);
-      held.spawned = null;
-    }
-    if (bottomClose >= 0) {
+    if (closed >= 0) {
       this.held = null;
-      const result = this.read(held.lines.slice(held.base).join("\n"));
-      if (result.ok) {
-        out.push({ kind: "record", record: result.record });
-        return;
+      const result = this.read(held.lines.join("\n"));
+      if (result.ok) out.push({ kind: "record", record: result.record });
+      else {
+        out.push({ kind: "malformed", line: held.startLine, reason: result.reason });
+        this.recover(held, out);
       }
-      out.push({ kind: "malformed", line: held.firstLine + held.base, reason: result.reason });
-      const promoted = held.spawned;
-      this.recover(held, out, promoted ? promoted.start : Number.POSITIVE_INFINITY);
-      if (promoted) {
-        // The fresh tracker's record goes on: it becomes the held one (ranges inside it stay its own).
-        held.bottom = promoted;
-        held.base = promoted.start;
-        held.spawned = null;
-        held.ranges = held.ranges.filter(([a]) => a >= promoted.start);
-        this.held = held;
-      }
-      return;
-    }
-    if (held.chars > MAX_HELD_CHARS || held.lines.length > MAX_HELD_LINES)
+    } else if (held.chars > MAX_HELD_CHARS || held.lines.length > MAX_HELD_LINES) {
       this.flush(out, "record does not end");
+    }
+    return true;
   }
 
-  /** Reads the whole-line objects of broken held text that are records by themselves. */
-  private recover(held: Held, out: FileItem[], before = Number.POSITIVE_INFINITY): void {
-    for (const [a, b] of held.ranges) {
-      if (a >= before) break;
-      const r = this.read(held.lines.slice(a, b + 1).join("\n"));
-      if (r.ok) out.push({ kind: "record", record: r.record });
+  /**
+   * Reads the whole-line objects of broken held text, outermost first (breadth-first, so disjoint ones all
+   * get read): one that is a record is read; one that is not gives way to those nested in it. The budget keeps
+   * hostile nesting linear: each level costs at most the held text, and only a few levels fit.
+   */
+  private recover(held: Held, out: FileItem[]): void {
+    let budget = 4 * held.chars + 1024;
+    let level = held.ranges;
+    while (level.length > 0) {
+      const next: Range[] = [];
+      for (const r of level) {
+        const text = held.lines.slice(r.from, r.to + 1).join("\n");
+        budget -= text.length;
+        if (budget < 0) return;
+        const result = this.read(text);
+        if (result.ok) out.push({ kind: "record", record: result.record });
+        else for (const inner of r.inner) next.push(inner);
+      }
+      level = next;
     }
   }
 
@@ -329,7 +318,7 @@ export class RecordAssembler {
     const held = this.held;
     if (!held) return;
     this.held = null;
-    out.push({ kind: "malformed", line: held.firstLine + held.base, reason });
+    out.push({ kind: "malformed", line: held.startLine, reason });
     this.recover(held, out);
   }
 }

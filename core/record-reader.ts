@@ -2,7 +2,9 @@
  * Reads the few fields the rule needs from one Bedrock model-invocation log record, straight from its JSON
  * text. A single pass over the text that builds no objects for bodies: a 100 KB prompt or a streamed
  * response of hundreds of chunks is skipped, not parsed. Keys are matched structurally (only the record's own
- * `input.inputTokenCount`, never a look-alike inside a prompt or a caller-supplied body object).
+ * `input.inputTokenCount`, never a look-alike inside a prompt or a caller-supplied body object). Follows the
+ * contract's "Reading records": no depth limit, duplicate keys last-wins, counts of at most 15 digits, escapes
+ * validated, raw control characters in strings tolerated.
  */
 import { parseRecordTimestamp } from "./rule.js";
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { inWindow } from "../core/evaluator.js";
 import {
   DAY_MS,
   DEFAULT_RULE,
@@ -99,6 +100,17 @@ describe("record timestamps (exact instants)", () => {
     expect(parseRecordTimestamp("2026-11-19T22:00:00-02:00")).toBe(end);
     expect(parseRecordTimestamp("0050-03-01T00:00:00Z")).toBe(Date.parse("0050-03-01T00:00:00Z"));
     expect(parseRecordTimestamp("2000-02-29T00:00:00Z")).toBe(Date.UTC(2000, 1, 29));
+  });
+
+  it("the evaluator's window keeps 23:59:59.9999 before an end at the next second, and the end itself out", () => {
+    const window = { startMs: Date.UTC(2026, 10, 19), endMs: Date.UTC(2026, 10, 20) };
+    const at = (t: string) => inWindow(parseRecordTimestamp(t) ?? Number.NaN, window);
+    expect(at("2026-11-19T23:59:59.9999Z")).toBe(true);
+    expect(at(`2026-11-19T23:59:59.${"9".repeat(30)}Z`)).toBe(true);
+    expect(at("2026-11-20T00:00:00.0000Z")).toBe(false);
+    expect(at("2026-11-20T01:00:00+01:00")).toBe(false);
+    expect(at("2026-11-19T00:00:00.000000001Z")).toBe(true);
+    expect(at("2026-11-18T23:59:59.99999Z")).toBe(false);
   });
 
   it("is malformed without seconds, a zone, a real date, or with a bare fraction point", () => {

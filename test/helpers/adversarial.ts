@@ -14,6 +14,8 @@ export interface GeneratedRecord {
   readonly bedrockShaped: boolean;
   /** Free-form objects (tool schema, tool call) may imitate record keys: a deviation the README lists. */
   readonly imitation: boolean;
+  /** The input object has its own `inputTokenCount` member (whatever its value). */
+  readonly ownPromptKey: boolean;
 }
 
 /** Keys a caller-written free-form object may use to imitate the record. */
@@ -275,6 +277,7 @@ export function adversarialRecord(opts: RecordOptions): fc.Arbitrary<GeneratedRe
             r.quirk === "none" &&
             (r.prompt !== undefined || (r.cacheRead === undefined && r.cacheWrite === undefined)),
           imitation: r.lookalikes,
+          ownPromptKey: r.prompt !== undefined,
         };
       });
     });

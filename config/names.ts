@@ -20,6 +20,8 @@ export const METRIC = {
   alertsPublished: "AlertsPublished",
   alertsSuppressed: "AlertsSuppressed",
   resultLimitReached: "ResultLimitReached",
+  /** Result values made missing (not integers): the row's other values stand. */
+  resultValuesRejected: "ResultValuesRejected",
   ledgerWriteFailed: "LedgerWriteFailed",
   /** Periods of the window a run could not query in time (it is catching up). */
   slicesPending: "SlicesPending",

@@ -36,14 +36,32 @@ const F = {
   identityLast: ROW.identityArnLast,
   model: ROW.modelId,
   body: "inputBody",
+  bodyBeforeOutput: "inputBodyBeforeOutput",
+  bodyBeforeError: "inputBodyBeforeError",
+  bodyAtEnd: "inputBodyAtEnd",
   promptAfterBody: "promptTokensAfterBody",
-  promptAny: "promptTokensAny",
+  promptFirst: "promptTokensFirst",
+  promptNoBody: "promptTokensNoBody",
   promptTokens: "promptTokens",
   completionTokens: "completionTokens",
   requestSize: "requestSize",
+  cacheReadAfterBody: "cacheReadAfterBody",
+  cacheWriteAfterBody: "cacheWriteAfterBody",
+  cacheReadNoBody: "cacheReadNoBody",
+  cacheWriteNoBody: "cacheWriteNoBody",
   cacheRead: "cacheReadTokens",
   cacheWrite: "cacheWriteTokens",
 } as const;
+
+/**
+ * A count value: captured only when it is an integer literal of at most 15 digits (the contract's counts);
+ * any other value (`"9500"`, `9e3`, a 16-digit literal) is matched but not captured, so it is missing.
+ */
+const count = (name: string) => `(?:(?<${name}>\\d{1,15})|[^,}]*)`;
+/** The input object's own counts after its body or S3 path, in the order Bedrock writes them, then its `}`. */
+const inputCounts = (prompt: string, cacheRead: string, cacheWrite: string) =>
+  `"inputTokenCount":\\s*${count(prompt)}\\s*(?:,\\s*"cacheReadInputTokenCount":\\s*${count(cacheRead)}\\s*)?` +
+  `(?:,\\s*"cacheWriteInputTokenCount":\\s*${count(cacheWrite)}\\s*)?\\}`;
 
 /**
  * `account`: one row per account, mirroring the hunt. `evidence`: one row per account, identity and model.
@@ -99,6 +117,8 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // The record's own timestamp is @timestamp; StartQuery's bounds are whole seconds and inclusive, so
     // the exact half-open window [start, end) is enforced here in milliseconds.
     `filter toMillis(@timestamp) >= ${window.startMs} and toMillis(@timestamp) < ${window.endMs}`,
+    // `[\s\S]` rather than `.`: a prompt may hold raw U+2028, U+0085 or CR, which `.` does not match, and a
+    // caller must not be able to switch the patterns off with one character.
     // accountId and modelId come before the bodies in every Bedrock key order: the first match is theirs.
     `| parse @message /"accountId":\\s*"(?<${F.account}>[^"]*)"/`,
     `| parse @message /"modelId":\\s*"(?<${F.model}>[^"]*)"/`,
@@ -106,23 +126,30 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // object in a body (tool input, tool schema) could imitate it. Take the first and the last occurrence:
     // when they differ the identity is ambiguous (reported as such, never matched by exclusions).
     `| parse @message /"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identity}>[^"]*)"/`,
-    `| parse @message /.*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"/`,
-    // The inline request body and the token count after it. Greedy: the body runs to the last
-    // `,"inputTokenCount":N`, which is the record's own unless a model-written object in the response imitates
-    // it (then the body only looks longer: request size can be raised, not lowered, by such text).
-    `| parse @message /"inputBodyJson":\\s*(?<${F.body}>.*),\\s*"inputTokenCount":\\s*(?<${F.promptAfterBody}>\\d+)\\s*[,}]/`,
-    // The first occurrence: the record's own when there is no inline body (offloaded to S3, text delivery off),
-    // else the record's own or one imitated by a caller-written object in the request body.
-    `| parse @message /"inputTokenCount":\\s*(?<${F.promptAny}>\\d+)\\s*[,}]/`,
-    // outputTokenCount closes the output object, after the response body: the last occurrence is its own.
-    // Every count must be followed by `,` or `}`: only integer literals count (`9e3` and `9000.0` do not).
-    `| parse @message /.*"outputTokenCount":\\s*(?<${F.completionTokens}>\\d+)\\s*[,}]/`,
-    `| parse @message /"cacheReadInputTokenCount":\\s*(?<${F.cacheRead}>\\d+)\\s*[,}]/`,
-    `| parse @message /"cacheWriteInputTokenCount":\\s*(?<${F.cacheWrite}>\\d+)\\s*[,}]/`,
-    // Request size = code points of the compact body text (Bedrock writes compact JSON).
-    // Prompt tokens = the larger of the two: imitations can raise the value, but hiding the real count would
-    // need imitations on both sides of it, in the request and in the model's response.
-    `| fields coalesce(greatest(${F.promptAfterBody}, ${F.promptAny}), ${F.promptAfterBody}, ${F.promptAny}) as ${F.promptTokens}, strlen(${F.body}) as ${F.requestSize}`,
+    `| parse @message /[\\s\\S]*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"/`,
+    // A body never starts with `n`: `"inputBodyJson":null` is no body, as for the reader.
+    // The inline request body and the input's own counts after it. Greedy: the body runs to the last place
+    // that looks like the end of the input object (`,"inputTokenCount":…}`), which is the record's own unless
+    // a model-written object in the response imitates it (then the body only looks longer).
+    `| parse @message /"inputBodyJson":\\s*(?<${F.body}>[^n\\s][\\s\\S]*),\\s*${inputCounts(F.promptAfterBody, F.cacheReadAfterBody, F.cacheWriteAfterBody)}/`,
+    // The first integer count after the body starts: the record's own unless a caller-written object in the
+    // request imitates it. With the greedy one above, hiding the real count needs imitations on both sides.
+    `| parse @message /"inputBodyJson":[\\s\\S]*?,\\s*"inputTokenCount":\\s*(?<${F.promptFirst}>\\d{1,15})\\s*[,}]/`,
+    // A body with no count after it (a failed call): it ends where the input object does, before the member
+    // Bedrock writes next: the output object (which starts with outputContentType: a tool schema's "output"
+    // property does not end the body), else errorCode, else identity or the end of the record. Greedy: text in
+    // the request body cannot shorten it except by imitating `},"output":{"outputContentType"`.
+    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeOutput}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"output"\\s*:\\s*\\{\\s*"outputContentType"/`,
+    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeError}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"errorCode"\\s*:/`,
+    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyAtEnd}>[^n\\s][\\s\\S]*)\\}\\s*(?:,\\s*"identity"\\s*:|\\}\\s*$)/`,
+    // No inline body (offloaded to S3, text delivery off, null): the counts follow the input's first members.
+    `| parse @message /"input":\\s*\\{\\s*(?:"inputContentType":\\s*"[^"]*"\\s*,\\s*)?(?:"inputBodyS3Path":\\s*"[^"]*"\\s*,\\s*|"inputBodyJson":\\s*null\\s*,\\s*)?${inputCounts(F.promptNoBody, F.cacheReadNoBody, F.cacheWriteNoBody)}/`,
+    // outputTokenCount closes the output object, after the response body: the last occurrence of the key is
+    // its own, whatever its value (a value that is not a count leaves it missing, never a streamed look-alike).
+    `| parse @message /[\\s\\S]*"outputTokenCount":\\s*(?:(?<${F.completionTokens}>\\d{1,15})\\s*[,}])?/`,
+    `| fields coalesce(greatest(${F.promptAfterBody}, ${F.promptFirst}), ${F.promptAfterBody}, ${F.promptFirst}, ${F.promptNoBody}) as ${F.promptTokens}, ` +
+      `strlen(coalesce(${F.body}, ${F.bodyBeforeOutput}, ${F.bodyBeforeError}, ${F.bodyAtEnd})) as ${F.requestSize}, ` +
+      `coalesce(${F.cacheReadAfterBody}, ${F.cacheReadNoBody}) as ${F.cacheRead}, coalesce(${F.cacheWriteAfterBody}, ${F.cacheWriteNoBody}) as ${F.cacheWrite}`,
     // The rule: any metric strictly above its threshold; a missing metric never matches.
     `| filter ${F.promptTokens} > ${t.promptTokens} or ${F.completionTokens} > ${t.completionTokens} or ${F.requestSize} > ${t.requestSize}`,
     ...(excluded.length > 0 ? [`| filter ${F.account} not in ${idList(excluded)}`] : []),

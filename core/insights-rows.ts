@@ -1,6 +1,8 @@
 /**
  * Logs Insights result rows (every value a string, any value possibly missing) to match groups, validated.
- * A row that cannot be trusted is rejected with a reason rather than guessed at.
+ * A row without an account, a request count or first/last seen cannot be merged and is rejected with a
+ * reason. A maximum that is not an integer is only that value missing: the maxima come from text a caller can
+ * shape, and one bad value must not hide the row's other values (or the row).
  */
 import type { MatchGroup } from "./evaluator.js";
 import { ROW } from "./insights-query.js";
@@ -10,6 +12,8 @@ export type Row = Readonly<Record<string, string | undefined>>;
 export interface ParsedRows {
   readonly groups: MatchGroup[];
   readonly rejected: { readonly row: Row; readonly reason: string }[];
+  /** Values dropped (made missing) from rows that were kept: the field name and why, never the value. */
+  readonly rejectedValues: { readonly field: string; readonly reason: string }[];
 }
 
 const INTEGER = /^\d+(\.0+)?$/;
@@ -61,6 +65,13 @@ function identityOf(row: Row): string | null {
 export function parseRows(rows: readonly Row[]): ParsedRows {
   const groups: MatchGroup[] = [];
   const rejected: ParsedRows["rejected"] = [];
+  const rejectedValues: ParsedRows["rejectedValues"] = [];
+  const maximum = (row: Row, field: string): number | null => {
+    const v = count(row[field]);
+    if (!Number.isNaN(v)) return v;
+    rejectedValues.push({ field, reason: "not a safe integer" });
+    return null;
+  };
   for (const row of rows) {
     const accountId = row[ROW.accountId]?.trim();
     if (!accountId) {
@@ -75,23 +86,18 @@ export function parseRows(rows: readonly Row[]): ParsedRows {
       });
       continue;
     }
-    const maxima = {
-      maxPromptTokens: count(row[ROW.maxPromptTokens]),
-      maxRequestSize: count(row[ROW.maxRequestSize]),
-      maxCompletionTokens: count(row[ROW.maxCompletionTokens]),
-      maxCacheInclusiveInputTokens: count(row[ROW.maxCacheInclusiveInputTokens]),
-    };
-    const bad = Object.entries(maxima).find(([, v]) => Number.isNaN(v));
-    if (bad) {
-      rejected.push({ row, reason: `${bad[0]} is not an integer` });
-      continue;
-    }
     const first = time(row[ROW.firstSeen]);
     const last = time(row[ROW.lastSeen]);
     if (first === null || last === null) {
       rejected.push({ row, reason: "first or last seen is not a timestamp" });
       continue;
     }
+    const maxima = {
+      maxPromptTokens: maximum(row, ROW.maxPromptTokens),
+      maxRequestSize: maximum(row, ROW.maxRequestSize),
+      maxCompletionTokens: maximum(row, ROW.maxCompletionTokens),
+      maxCacheInclusiveInputTokens: maximum(row, ROW.maxCacheInclusiveInputTokens),
+    };
     groups.push({
       accountId,
       identityArn: identityOf(row),
@@ -102,5 +108,5 @@ export function parseRows(rows: readonly Row[]): ParsedRows {
       lastSeenMs: Math.max(first, last),
     });
   }
-  return { groups, rejected };
+  return { groups, rejected, rejectedValues };
 }

@@ -2,21 +2,24 @@
  * Reads the few fields the rule needs from one Bedrock model-invocation log record, straight from its JSON
  * text. A single pass over the text that builds no objects for bodies: a 100 KB prompt or a streamed
  * response of hundreds of chunks is skipped, not parsed. Keys are matched structurally (only the record's own
- * `input.inputTokenCount`, never a look-alike inside a prompt or a caller-supplied body object).
+ * `input.inputTokenCount`, never a look-alike inside a prompt or a caller-supplied body object). Follows the
+ * contract's "Reading records": no depth limit, duplicate keys last-wins, counts of at most 15 digits, escapes
+ * validated, raw control characters in strings tolerated.
  */
-import { parseIsoTimestamp } from "./rule.js";
+import { parseRecordTimestamp } from "./rule.js";
 
 export interface InvocationRecord {
   readonly timestamp: string;
+  /** Floor of the timestamp's exact instant in ms: comparisons with whole-millisecond bounds stay exact. */
   readonly timestampMs: number;
   readonly accountId: string;
   readonly identityArn: string | null;
   readonly modelId: string | null;
   readonly operation: string | null;
   readonly errorCode: string | null;
-  /** `input.inputTokenCount`, when it is a non-negative integer. */
+  /** `input.inputTokenCount`, when it is an integer literal of at most 15 digits. */
   readonly promptTokens: number | null;
-  /** `output.outputTokenCount`, when it is a non-negative integer. */
+  /** `output.outputTokenCount`, likewise. */
   readonly completionTokens: number | null;
   /** `input.cacheReadInputTokenCount`: evidence only, not part of the rule. */
   readonly cacheReadTokens: number | null;
@@ -41,15 +44,55 @@ class JsonSyntaxError extends Error {
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const MAX_DEPTH = 512;
+/** A count per the contract: an integer literal of at most 15 digits (no sign, fraction or exponent). */
+const COUNT = /^(?:0|[1-9]\d{0,14})$/;
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+const OBJECT = 1;
+const ARRAY = 2;
+/** Characters allowed after a backslash, besides `u`. */
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
-/** A cursor over JSON text with just enough of a parser to skip, measure and read scalars. */
+/** Decodes the raw text of a string whose escapes have been validated. */
+function decodeEscapes(raw: string): string {
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const b = raw.indexOf("\\", i);
+    if (b < 0) return out + raw.slice(i);
+    out += raw.slice(i, b);
+    const e = raw.charAt(b + 1);
+    if (e === "u") {
+      out += String.fromCharCode(Number.parseInt(raw.slice(b + 2, b + 6), 16));
+      i = b + 6;
+    } else {
+      out += SIMPLE_ESCAPES[e] ?? "";
+      i = b + 2;
+    }
+  }
+}
+
+/**
+ * A cursor over JSON text with just enough of a parser to skip, measure and read scalars. Nothing recurses:
+ * nesting is an explicit stack, so a caller's 10,000-level tool schema is just text to skip.
+ */
 class Scanner {
   pos = 0;
   /** Whitespace outside strings skipped while measuring a value (see measureCompact). */
   private skippedWs = 0;
+  /** Index of the next backslash at or after the last string scanned (Infinity: none): keeps scans linear. */
+  private nextBackslash = -1;
+  /** Open containers of the value being skipped (OBJECT or ARRAY), innermost last. */
+  private readonly stack: number[] = [];
 
   constructor(private readonly text: string) {}
 
@@ -81,85 +124,126 @@ class Scanner {
     return this.text.charCodeAt(this.pos);
   }
 
-  /** Skips a string starting at the opening quote; returns the raw text between the quotes. */
-  rawString(): string {
+  /**
+   * Skips a string starting at its opening quote and validates its escapes (`\q` is not JSON). Raw control
+   * characters are accepted as written (the contract's one tolerance). Returns the index of the closing quote.
+   */
+  skipString(): number {
     const t = this.text;
-    if (t.charCodeAt(this.pos) !== QUOTE) this.fail("expected a string");
-    const start = this.pos + 1;
-    let p = start;
+    let p = this.pos + 1;
     for (;;) {
       const q = t.indexOf('"', p);
       if (q < 0) {
         this.pos = t.length;
         this.fail("unterminated string");
       }
-      let backslashes = 0;
-      while (t.charCodeAt(q - 1 - backslashes) === BACKSLASH) backslashes++;
-      if (backslashes % 2 === 0) {
-        this.pos = q + 1;
-        return t.slice(start, q);
+      if (this.nextBackslash < p) {
+        const b = t.indexOf("\\", p);
+        this.nextBackslash = b < 0 ? Number.POSITIVE_INFINITY : b;
       }
-      p = q + 1;
+      const b = this.nextBackslash;
+      if (b > q) {
+        this.pos = q + 1;
+        return q;
+      }
+      const e = t.charCodeAt(b + 1);
+      if (e === 0x75) {
+        for (let i = b + 2; i < b + 6; i++) {
+          if (!isHex(t.charCodeAt(i))) {
+            this.pos = Math.min(i, t.length);
+            this.fail("invalid \\u escape in string");
+          }
+        }
+        p = b + 6;
+      } else if (SIMPLE_ESCAPES[String.fromCharCode(e)] !== undefined) p = b + 2;
+      else {
+        this.pos = b + 1;
+        this.fail("invalid escape in string");
+      }
     }
   }
 
+  /** Reads a string (keys and the few values the rule needs: short). */
   string(): string {
-    const raw = this.rawString();
-    if (!raw.includes("\\")) return raw;
-    try {
-      return JSON.parse(`"${raw}"`) as string;
-    } catch {
-      this.pos -= raw.length + 1;
-      return this.fail("invalid escape in string");
-    }
+    const start = this.pos + 1;
+    const raw = this.text.slice(start, this.skipString());
+    return raw.includes("\\") ? decodeEscapes(raw) : raw;
   }
 
-  number(): number {
+  /** Skips a number; returns its literal. */
+  number(): string {
     NUMBER.lastIndex = this.pos;
     const m = NUMBER.exec(this.text);
     if (!m) return this.fail("invalid value");
     this.pos += m[0].length;
-    return Number(m[0]);
+    return m[0];
   }
 
   literal(word: string): void {
     if (this.text.startsWith(word, this.pos)) this.pos += word.length;
-    else if (word.startsWith(this.text.slice(this.pos))) {
+    else if (word.startsWith(this.text.slice(this.pos, this.pos + word.length))) {
       this.pos = this.text.length;
       this.fail("truncated literal");
     } else this.fail("invalid value");
   }
 
-  /** Skips any JSON value, validating its syntax. */
-  skipValue(depth = 0): void {
-    if (depth > MAX_DEPTH) this.fail("nested too deeply");
-    const c = this.peek();
-    if (c === QUOTE) this.rawString();
-    else if (c === 0x7b) this.members(depth + 1, () => this.skipValue(depth + 1));
-    else if (c === 0x5b) {
-      this.pos++;
-      if (this.peek() === 0x5d) {
-        this.pos++;
-        return;
-      }
-      for (;;) {
-        this.skipValue(depth + 1);
-        const next = this.peek();
-        this.pos++;
-        if (next === 0x5d) return;
-        if (next !== 0x2c) {
-          this.pos--;
-          this.fail("expected , or ] in array");
-        }
-      }
-    } else if (c === 0x74) this.literal("true");
+  private scalar(c: number): void {
+    if (c === QUOTE) this.skipString();
+    else if (c === 0x74) this.literal("true");
     else if (c === 0x66) this.literal("false");
     else if (c === 0x6e) this.literal("null");
     else this.number();
   }
 
-  /** Walks an object's members; `onMember` must consume the value. */
-  members(depth: number, onMember: (key: string) => void): void {
+  private key(): void {
+    if (this.peek() !== QUOTE) this.fail("expected a key");
+    this.skipString();
+    this.expect(0x3a, ":");
+  }
+
+  /** Skips any JSON value, validating its syntax, without recursion. */
+  skipValue(): void {
+    const c = this.peek();
+    if (c !== 0x7b && c !== 0x5b) {
+      this.scalar(c);
+      return;
+    }
+    const stack = this.stack;
+    stack.length = 0;
+    for (;;) {
+      const v = this.peek();
+      if (v === 0x7b || v === 0x5b) {
+        this.pos++;
+        const close = v === 0x7b ? 0x7d : 0x5d;
+        if (this.peek() === close) this.pos++;
+        else {
+          stack.push(v === 0x7b ? OBJECT : ARRAY);
+          if (v === 0x7b) this.key();
+          continue;
+        }
+      } else this.scalar(v);
+      // A value is complete: close what it completes, then move on to the next member or element.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) return;
+        const n = this.peek();
+        if (n === 0x2c) {
+          this.pos++;
+          if (top === OBJECT) this.key();
+          break;
+        }
+        if (n === (top === OBJECT ? 0x7d : 0x5d)) {
+          this.pos++;
+          stack.pop();
+          continue;
+        }
+        this.fail(top === OBJECT ? "expected , or } in object" : "expected , or ] in array");
+      }
+    }
+  }
+
+  /** Walks an object's members; `onMember` must consume the value. Used only for the record's few levels. */
+  members(onMember: (key: string) => void): void {
     this.expect(0x7b, "{");
     if (this.peek() === 0x7d) {
       this.pos++;
@@ -170,7 +254,6 @@ class Scanner {
       const key = this.string();
       this.expect(0x3a, ":");
       this.ws();
-      if (depth > MAX_DEPTH) this.fail("nested too deeply");
       onMember(key);
       const next = this.peek();
       this.pos++;
@@ -210,15 +293,14 @@ class Scanner {
   }
 
   /**
-   * Reads a count: a JSON number written as a non-negative integer (`9000`; not `9000.0`, `9e3` or `-1`).
-   * Anything else is skipped as missing, as the Logs Insights query's `\d+` patterns do.
+   * Reads a count: an integer literal of at most 15 digits (`9000`; not `9000.0`, `9e3`, `-1`, `"9000"` or a
+   * 16-digit literal, which are valid JSON but missing counts).
    */
   optionalCount(): number | null {
     const c = this.peek();
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      const start = this.pos;
-      const n = this.number();
-      return Number.isSafeInteger(n) && /^\d+$/.test(this.text.slice(start, this.pos)) ? n : null;
+      const literal = this.number();
+      return COUNT.test(literal) ? Number(literal) : null;
     }
     this.skipValue();
     return null;
@@ -277,7 +359,8 @@ export function readRecord(text: string): ReadResult {
   };
   try {
     if (s.peek() !== 0x7b) return { ok: false, reason: "not a JSON object" };
-    s.members(1, (key) => {
+    // A key seen twice: the last occurrence wins, as with JSON.parse, so each object member resets what it sets.
+    s.members((key) => {
       switch (key) {
         case "timestamp":
           f.timestamp = s.optionalString();
@@ -295,17 +378,19 @@ export function readRecord(text: string): ReadResult {
           f.errorCode = s.optionalString();
           break;
         case "identity":
+          f.identityArn = null;
           if (s.peek() !== 0x7b) s.skipValue();
           else
-            s.members(2, (k) => {
+            s.members((k) => {
               if (k === "arn") f.identityArn = s.optionalString();
               else s.skipValue();
             });
           break;
         case "input":
+          f.promptTokens = f.requestSize = f.cacheReadTokens = f.cacheWriteTokens = null;
           if (s.peek() !== 0x7b) s.skipValue();
           else
-            s.members(2, (k) => {
+            s.members((k) => {
               // A null body is no body (offloaded or not delivered), like an absent one.
               if (k === "inputBodyJson") f.requestSize = s.optionalMeasure();
               else if (k === "inputTokenCount") f.promptTokens = s.optionalCount();
@@ -315,9 +400,10 @@ export function readRecord(text: string): ReadResult {
             });
           break;
         case "output":
+          f.completionTokens = null;
           if (s.peek() !== 0x7b) s.skipValue();
           else
-            s.members(2, (k) => {
+            s.members((k) => {
               if (k === "outputTokenCount") f.completionTokens = s.optionalCount();
               else s.skipValue();
             });
@@ -330,11 +416,10 @@ export function readRecord(text: string): ReadResult {
   } catch (err) {
     if (err instanceof JsonSyntaxError)
       return { ok: false, reason: `invalid JSON: ${err.message}`, incomplete: err.incomplete };
-    if (err instanceof RangeError) return { ok: false, reason: "invalid JSON: nested too deeply" };
     throw err;
   }
   if (f.timestamp === null) return { ok: false, reason: "record has no timestamp" };
-  const timestampMs = parseIsoTimestamp(f.timestamp);
+  const timestampMs = parseRecordTimestamp(f.timestamp);
   if (timestampMs === null)
     return { ok: false, reason: `timestamp "${f.timestamp.slice(0, 40)}" is not ISO-8601` };
   if (f.accountId === null || f.accountId === "") return { ok: false, reason: "record has no accountId" };

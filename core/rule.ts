@@ -113,33 +113,75 @@ export function parseDuration(text: string, what = "duration"): number {
   return ms;
 }
 
-const ISO_UTC =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
-/** Parses an ISO-8601 timestamp with an explicit zone (`Z` or `+hh:mm`); null if it is not one or not a real date. */
-export function parseIsoTimestamp(text: string): number | null {
-  const m = ISO_UTC.exec(text);
+/** An instant as whole milliseconds (floor) and whether digits below the millisecond are non-zero. */
+export interface Instant {
+  readonly ms: number;
+  readonly subMs: boolean;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil), exact for any year. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Parses `YYYY-MM-DDTHH:MM[:SS[.fraction]](Z|+hh:mm|-hh:mm)` exactly: a real calendar date, a fraction of any
+ * length, the offset applied. No Date.parse: it accepts other shapes and stops at milliseconds. `ms` is the
+ * floor, so comparing it with a whole-millisecond bound is exact (t >= b iff floor(t) >= b for integer b).
+ */
+export function parseInstant(text: string, opts: { requireSeconds?: boolean } = {}): Instant | null {
+  const m = ISO_TIME.exec(text);
   if (!m) return null;
-  const [year, month, day, hour, minute, second, zoneHours, zoneMinutes] = m
-    .slice(1)
-    .map((v) => Number(v ?? 0));
-  // Date.parse rolls 2026-02-31 over to March: check every field is in range for its calendar month.
-  const daysInMonth = new Date(Date.UTC(year ?? 0, month ?? 0, 0)).getUTCDate();
-  if (
-    (month ?? 0) < 1 ||
-    (month ?? 0) > 12 ||
-    (day ?? 0) < 1 ||
-    (day ?? 0) > daysInMonth ||
-    (hour ?? 0) > 23 ||
-    (minute ?? 0) > 59 ||
-    (second ?? 0) > 59 ||
-    (zoneHours ?? 0) > 23 ||
-    (zoneMinutes ?? 0) > 59
-  ) {
-    return null;
-  }
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) ? ms : null;
+  if (opts.requireSeconds && m[6] === undefined) return null;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const zoneHours = Number(m[9] ?? 0);
+  const zoneMinutes = Number(m[10] ?? 0);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59 || zoneHours > 23 || zoneMinutes > 59) return null;
+  const fraction = m[7] ?? "";
+  const offsetMs = (m[8] === "-" ? -1 : 1) * (zoneHours * 60 + zoneMinutes) * 60_000;
+  const ms =
+    daysFromCivil(year, month, day) * DAY_MS +
+    ((hour * 60 + minute) * 60 + second) * 1000 +
+    Number(fraction.slice(0, 3).padEnd(3, "0")) -
+    offsetMs;
+  return { ms, subMs: /[1-9]/.test(fraction.slice(3)) };
+}
+
+/**
+ * A record's `timestamp` per the contract (seconds required, any fraction, an explicit zone), as the floor in
+ * milliseconds: exact against the whole-millisecond window bounds. Null if it is not one.
+ */
+export function parseRecordTimestamp(text: string): number | null {
+  return parseInstant(text, { requireSeconds: true })?.ms ?? null;
+}
+
+/**
+ * Parses an ISO-8601 time with an explicit zone (`Z` or `+hh:mm`) for a window bound; null if it is not one,
+ * not a real date, or finer than a millisecond (bounds are whole milliseconds, so they compare exactly).
+ */
+export function parseIsoTimestamp(text: string): number | null {
+  const instant = parseInstant(text);
+  return instant === null || instant.subMs ? null : instant.ms;
 }
 
 /** Like parseIsoTimestamp, for user input: throws a RuleConfigError naming the option. */
@@ -147,7 +189,7 @@ export function parseIsoOption(text: string, what: string): number {
   const ms = parseIsoTimestamp(text);
   if (ms === null) {
     throw new RuleConfigError(
-      `${what} "${text}" is not an ISO-8601 time with a zone, e.g. 2026-11-20T00:00:00Z`,
+      `${what} "${text}" is not an ISO-8601 time with a zone in whole milliseconds, e.g. 2026-11-20T00:00:00Z`,
     );
   }
   return ms;

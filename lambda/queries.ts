@@ -20,6 +20,8 @@ export class RunQueries {
   readonly statistics: QueryStatistics = { bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   queries = 0;
   rowsRejected = 0;
+  /** Values made missing in kept rows (not integers, e.g. a count beyond the safe range). */
+  valuesRejected = 0;
   readonly limit: number;
 
   constructor(
@@ -66,11 +68,14 @@ export class RunQueries {
 
   /** The rows as match groups; rows that cannot be trusted are logged (reason and field names only) and counted. */
   groupsOf(out: QueryOutcome): MatchGroup[] {
-    const { groups, rejected } = parseRows(out.rows);
+    const { groups, rejected, rejectedValues } = parseRows(out.rows);
     this.rowsRejected += rejected.length;
+    this.valuesRejected += rejectedValues.length;
     // The reason and the field names only: row values may hold text a caller wrote.
     for (const r of rejected)
       this.deps.logger.warn("result row rejected", { reason: r.reason, fields: Object.keys(r.row) });
+    for (const v of rejectedValues)
+      this.deps.logger.warn("result value rejected", { field: v.field, reason: v.reason });
     return groups;
   }
 }

@@ -76,6 +76,8 @@ export interface RunSummary {
   /** True when results reached the row limit and a fallback was used. */
   fellBack: boolean;
   rowsRejected: number;
+  /** Values made missing in kept rows (not integers, e.g. a count beyond the safe range). */
+  valuesRejected: number;
   /** What Logs Insights scanned for this run: the cost of the run. */
   statistics: QueryStatistics;
   /** For runs evaluated from stored slices. */
@@ -108,6 +110,7 @@ export async function runDetection(
   deps.metrics.addMetric(METRIC.recordsScanned, "Count", queries.statistics.recordsScanned);
   deps.metrics.addMetric(METRIC.recordsMatched, "Count", queries.statistics.recordsMatched);
   deps.metrics.addMetric(METRIC.accountsFlagged, "Count", findings.length);
+  deps.metrics.addMetric(METRIC.resultValuesRejected, "Count", queries.valuesRejected);
   if (evaluation.slices) deps.metrics.addMetric(METRIC.slicesQueried, "Count", evaluation.slices.queried);
 
   const ctx: AlertContext = {
@@ -168,6 +171,7 @@ export async function runDetection(
     queries: queries.queries,
     fellBack: evaluation.fellBack,
     rowsRejected: queries.rowsRejected,
+    valuesRejected: queries.valuesRejected,
     statistics: queries.statistics,
     ...(evaluation.slices ? { slices: evaluation.slices } : {}),
   };

@@ -7,9 +7,10 @@ import { findLogFiles } from "../cli/log-files.js";
 import { writeSampleData } from "../cli/sample-data.js";
 import { DEFAULT_RULE, defineRule } from "../config/settings.js";
 import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from "../core/insights-query.js";
-import { ambiguousIdentity, parseRows } from "../core/insights-rows.js";
+import { ambiguousIdentity } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";
 import type { Rule, Window } from "../core/rule.js";
+import { parseFields, simulate } from "./helpers/insights-sim.js";
 import { ELASTIC_LOG, rawRecord } from "./helpers/records.js";
 
 const WINDOW: Window = {
@@ -34,7 +35,7 @@ describe("buildInsightsQuery", () => {
   });
 
   it("filters strictly above each threshold and sizes the body with strlen", () => {
-    expect(q).toContain("strlen(inputBody) as requestSize");
+    expect(q).toContain("strlen(coalesce(inputBody, ");
     expect(q).toContain("filter promptTokens > 8000 or completionTokens > 8000 or requestSize > 8000");
   });
 
@@ -126,39 +127,27 @@ describe("buildInsightsQuery", () => {
 });
 
 describe("the query's extraction agrees with the in-process reader on real and generated records", () => {
-  // Runs the query's parse regexes with JavaScript's engine, the way Insights applies them (first match per
-  // parse; `.*` prefixes pick the last), and derives the metrics as the query's `fields` line does.
-  const q = buildInsightsQuery(DEFAULT_RULE, WINDOW, { shape: "evidence" });
-  const regexes = [...q.matchAll(/parse @message \/(.*)\/$/gm)].map((m) => new RegExp(m[1] ?? ""));
-  const simulate = (message: string) => {
-    const f: Record<string, string | undefined> = {};
-    for (const re of regexes) Object.assign(f, re.exec(message)?.groups ?? {});
-    const num = (v: string | undefined) => (v === undefined ? null : Number(v));
-    return {
-      accountId: f.account,
-      identityArn:
-        parseRows([
-          {
-            ...f,
-            requestCount: "1",
-            firstSeen: "2026-11-19 10:00:00.000",
-            lastSeen: "2026-11-19 10:00:00.000",
-          },
-        ]).groups[0]?.identityArn ?? null,
-      // coalesce(greatest(a, b), a, b)
-      promptTokens:
-        f.promptTokensAfterBody !== undefined && f.promptTokensAny !== undefined
-          ? Math.max(Number(f.promptTokensAfterBody), Number(f.promptTokensAny))
-          : num(f.promptTokensAfterBody ?? f.promptTokensAny),
-      completionTokens: num(f.completionTokens),
-      requestSize: f.inputBody === undefined ? null : [...f.inputBody].length,
-    };
-  };
   const check = (line: string) => {
     const r = readRecord(line);
     if (!r.ok) return 0;
-    const { accountId, identityArn, promptTokens, completionTokens, requestSize } = r.record;
-    expect(simulate(line)).toEqual({ accountId, identityArn, promptTokens, completionTokens, requestSize });
+    const {
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    } = r.record;
+    expect(simulate(line)).toEqual({
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    });
     return 1;
   };
 
@@ -211,5 +200,106 @@ describe("the query's extraction agrees with the in-process reader on real and g
       for (const line of text.split("\n")) if (line) checked += check(stripExportPrefix(line));
     }
     expect(checked).toBeGreaterThan(1500);
+  });
+});
+
+describe("the query on hostile records (issue 8): agrees with the reader wherever the contract requires", () => {
+  const agree = (line: string) => {
+    const r = readRecord(line);
+    if (!r.ok) throw new Error(r.reason);
+    const {
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    } = r.record;
+    expect(simulate(line)).toEqual({
+      accountId,
+      identityArn,
+      promptTokens,
+      completionTokens,
+      requestSize,
+      cacheReadTokens,
+      cacheWriteTokens,
+    });
+    return r.record;
+  };
+  const streamed = (own: string) =>
+    `"output":{"outputContentType":"application/json","outputBodyJson":[{"chunk":{"bytes":"x"}},` +
+    `{"amazon-bedrock-invocationMetrics":{"inputTokenCount":9001,"outputTokenCount":9002,"invocationLatency":5}}],"outputTokenCount":${own}}`;
+
+  it("a 16-digit look-alike in a tool schema captures nothing and hides nothing", () => {
+    const bodyText =
+      '{"tools":[{"toolSpec":{"inputSchema":{"json":{"a":1,"inputTokenCount":9007199254740993,"cacheReadInputTokenCount":9007199254740993}}}}]}';
+    const line = rawRecord({ bodyText, promptTokens: 9500, completionTokens: 12, cacheWrite: 3 });
+    expect(agree(line)).toMatchObject({ promptTokens: 9500, cacheReadTokens: null, cacheWriteTokens: 3 });
+    for (const v of Object.values(parseFields(line)))
+      if (v && /^\d+$/.test(v)) expect(v.length).toBeLessThanOrEqual(15);
+  });
+
+  it("a 600-level tool schema changes nothing", () => {
+    const bodyText = `{"tools":[${'{"a":['.repeat(600)}1${"]}".repeat(600)}]}`;
+    expect(agree(rawRecord({ bodyText, promptTokens: 9500, completionTokens: 1 })).requestSize).toBe(
+      bodyText.length,
+    );
+  });
+
+  it("a failed call with an inline body and no inputTokenCount gets its request size, in both key orders", () => {
+    const bodyText = JSON.stringify({
+      messages: [{ role: "user", content: "x".repeat(9000) }],
+      tools: [{ o: {}, output: {} }],
+    });
+    const newer = rawRecord({ bodyText }).replace(
+      ',"identity"',
+      ',"errorCode":"ValidationException","identity"',
+    );
+    const newerNoError = rawRecord({ bodyText });
+    const older =
+      '{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-11-19T12:00:00Z","accountId":"1",' +
+      `"identity":{"arn":"arn:aws:iam::1:user/a"},"modelId":"m","input":{"inputContentType":"application/json","inputBodyJson":${bodyText}}}`;
+    const olderError = older.replace(/}$/, ',"errorCode":"ValidationException"}');
+    const withOutput = rawRecord({ bodyText, completionTokens: 5 });
+    for (const line of [newer, newerNoError, older, olderError, withOutput]) {
+      expect(agree(line).requestSize).toBe(bodyText.length);
+    }
+  });
+
+  it("a record's own count that is not an integer literal is missing, never taken from a streamed look-alike", () => {
+    for (const own of ['"9500"', "9500.0", "9.5e3", "-1", "1234567890123456"]) {
+      const line = rawRecord({ body: { p: "hi" }, promptTokens: 1, completionTokens: 1 })
+        .replace('"inputTokenCount":1', `"inputTokenCount":${own}`)
+        .replace(/"output":\{[^}]*\}/, streamed(own));
+      expect(agree(line), own).toMatchObject({ promptTokens: null, completionTokens: null });
+      const s3 = rawRecord({ promptTokens: 1, completionTokens: 1 })
+        .replace('"inputTokenCount":1', `"inputBodyS3Path":"s3://b/k","inputTokenCount":${own}`)
+        .replace(/"output":\{[^}]*\}/, streamed(own));
+      expect(agree(s3), own).toMatchObject({ promptTokens: null, completionTokens: null, requestSize: null });
+    }
+  });
+
+  it("raw line-separator characters in a prompt (U+2028, U+0085, CR) do not switch the patterns off", () => {
+    for (const c of ["\u2028", "\u2029", "\u0085", "\r"]) {
+      const line = rawRecord({
+        bodyText: `{"p":"a${c}b${"x".repeat(9000)}"}`,
+        promptTokens: 9500,
+        completionTokens: 9001,
+      });
+      expect(agree(line), JSON.stringify(c)).toMatchObject({
+        promptTokens: 9500,
+        completionTokens: 9001,
+        requestSize: 9011,
+      });
+    }
+  });
+
+  it("counts without a body: offloaded, not delivered, with cache counts", () => {
+    const s3 = rawRecord({ promptTokens: 9001, completionTokens: 2, cacheWrite: 28_857 }).replace(
+      '"inputTokenCount"',
+      '"inputBodyS3Path":"s3://b/AWSLogs/1/k.json.gz","inputTokenCount"',
+    );
+    expect(agree(s3)).toMatchObject({ promptTokens: 9001, cacheWriteTokens: 28_857, requestSize: null });
   });
 });

@@ -12,11 +12,21 @@ import {
   RecordAssembler,
   readLogFile,
 } from "../cli/log-files.js";
-import { rawRecord, SAMPLES } from "./helpers/records.js";
+import { readRecord } from "../core/record-reader.js";
+import { pretty, rawRecord, SAMPLES } from "./helpers/records.js";
 
 function assemble(lines: string[]): FileItem[] {
   const a = new RecordAssembler();
   return [...lines.flatMap((l, i) => a.push(l, i + 1)), ...a.end()];
+}
+/** Assembles while counting the characters handed to the record reader. */
+function assembleCounting(lines: string[]): { items: FileItem[]; charsRead: number } {
+  let charsRead = 0;
+  const a = new RecordAssembler((text) => {
+    charsRead += text.length;
+    return readRecord(text);
+  });
+  return { items: [...lines.flatMap((l, i) => a.push(l, i + 1)), ...a.end()], charsRead };
 }
 const summary = (items: FileItem[]) =>
   items.map((i) => (i.kind === "record" ? `record ${i.record.promptTokens}` : `malformed ${i.line}`));
@@ -88,19 +98,91 @@ describe("RecordAssembler", () => {
     ]);
   });
 
-  it("costs linear time on hostile input: 20,000 lone { lines and 4,000 cut lines", () => {
+  it("stays linear on hostile input: 20,000 lone { lines and 4,000 cut lines, then a record", () => {
     const cut = rawRecord({ promptTokens: 1, body: { p: "x".repeat(300) } }).slice(0, 200);
     const lines = [
       ...Array.from({ length: 20_000 }, () => "{"),
       ...Array.from({ length: 4_000 }, () => cut),
       rawRecord({ promptTokens: 5 }),
     ];
-    const a = new RecordAssembler();
-    let parses = 0;
-    const items = [...lines.flatMap((l, i) => a.push(l, i + 1)), ...a.end()];
-    for (const item of items) if (item.kind === "record") parses++;
-    expect(parses).toBe(1);
-    expect(items.filter((i) => i.kind === "malformed")).toHaveLength(20_000 + 4_000);
+    const { items, charsRead } = assembleCounting(lines);
+    // The lone braces are one broken text; each cut line (cut inside a string) costs only itself.
+    expect(summary(items).at(-1)).toBe("record 5");
+    expect(items.filter((i) => i.kind === "malformed")).toHaveLength(4_000);
+    // Every line is read a bounded number of times, however the broken text nests.
+    expect(charsRead).toBeLessThanOrEqual(6 * lines.reduce((n, l) => n + l.length + 1, 0));
+  });
+
+  it("stays linear when cut text nests deeply: 30,000 lines that each open an array element", () => {
+    const lines = [...Array.from({ length: 30_000 }, () => '{"a":['), rawRecord({ promptTokens: 6 })];
+    const { items, charsRead } = assembleCounting(lines);
+    expect(summary(items)).toEqual(["malformed 1", "record 6"]);
+    expect(charsRead).toBeLessThanOrEqual(6 * lines.reduce((n, l) => n + l.length + 1, 0));
+  });
+});
+
+describe("RecordAssembler: framing after broken text (issue 8)", () => {
+  const record = (n: number) =>
+    rawRecord({ promptTokens: n, body: { messages: [{ role: "user", content: "hi" }] } });
+  const cutInString = rawRecord({ promptTokens: 1, body: { p: "x".repeat(300) } }).slice(0, 250);
+  const cutOutsideString =
+    '{"timestamp":"2026-11-19T12:00:00Z","accountId":"1","input":{"inputBodyJson":{"messages":[';
+
+  it("a one-line record after a cut line is read, however it is spaced", () => {
+    const spaced = JSON.stringify(JSON.parse(record(2)), null, 0)
+      .replace(/^\{"/, '{ "')
+      .replace(/,"/g, ', "');
+    expect(spaced.startsWith('{ "')).toBe(true);
+    expect(summary(assemble([cutInString, spaced]))).toEqual(["malformed 1", "record 2"]);
+    expect(summary(assemble([cutOutsideString, `   ${spaced}`]))).toEqual(["malformed 1", "record 2"]);
+  });
+
+  it("a record pretty-printed without indentation (json.dumps(indent=0)) is one record", () => {
+    const withArrays = rawRecord({
+      promptTokens: 7,
+      bodyText: '{"messages":[{"role":"user","content":[{"text":"a"},{}]}],"tools":[{}]}',
+    });
+    const lines = pretty(withArrays, 0).split("\n");
+    expect(lines.filter((l) => l === "{").length).toBeGreaterThan(2);
+    expect(summary(assemble(lines))).toEqual(["record 7"]);
+    expect(summary(assemble([record(1), ...lines, record(3)]))).toEqual(["record 1", "record 7", "record 3"]);
+  });
+
+  it.each([0, 2, 4])("a record pretty-printed with indent %i after a cut line is read", (indent) => {
+    const lines = pretty(record(8), indent, indent === 4 ? "    " : "").split("\n");
+    for (const cut of [cutInString, cutOutsideString, "{"]) {
+      expect(summary(assemble([cut, ...lines, record(9)])), cut.slice(0, 20)).toEqual([
+        "malformed 1",
+        "record 8",
+        "record 9",
+      ]);
+      expect(summary(assemble([cut, cut, ...lines])).filter((s) => s.startsWith("record"))).toEqual([
+        "record 8",
+      ]);
+    }
+  });
+
+  it("a pretty-printed record after another one cut off part-way is read", () => {
+    const whole = pretty(record(4), 2).split("\n");
+    const partial = pretty(record(1), 2).split("\n").slice(0, 9);
+    expect(summary(assemble([...partial, ...whole]))).toEqual(["malformed 1", "record 4"]);
+    const partial0 = pretty(record(1), 0).split("\n").slice(0, 12);
+    expect(summary(assemble([...partial0, ...pretty(record(4), 0).split("\n")]))).toEqual([
+      "malformed 1",
+      "record 4",
+    ]);
+  });
+
+  it("a record-like object inside a pretty-printed record's body stays part of it", () => {
+    const decoy = rawRecord({
+      promptTokens: 9500,
+      bodyText:
+        '{"tools":[{"timestamp":"2026-11-19T12:00:00Z","accountId":"999999999999","input":{"inputTokenCount":1}}]}',
+    });
+    for (const indent of [0, 2]) {
+      const items = assemble(pretty(decoy, indent).split("\n"));
+      expect(summary(items)).toEqual(["record 9500"]);
+    }
   });
 });
 

@@ -155,7 +155,90 @@ describe("readRecord field extraction", () => {
     expect(readRecord('{"timestamp":"2026-11-19T12:00:00Z","accountId":"1","x":tru}')).toMatchObject({
       ok: false,
     });
-    expect(readRecord(`{"a":${"[".repeat(100_000)}`)).toMatchObject({ ok: false });
+    expect(readRecord(`{"a":${"[".repeat(100_000)}`)).toMatchObject({ ok: false, incomplete: true });
+  });
+});
+
+describe("readRecord on hostile records (issue 8)", () => {
+  it("a tool schema nested 600 (or 100,000) levels deep is skipped, not a malformed record", () => {
+    for (const depth of [600, 100_000]) {
+      const bodyText = `{"tools":[${'{"a":['.repeat(depth)}1${"]}".repeat(depth)}],"p":"x"}`;
+      const r = read(rawRecord({ bodyText, promptTokens: 9500, completionTokens: 3 }));
+      expect(r.promptTokens).toBe(9500);
+      expect(r.requestSize).toBe(bodyText.length);
+    }
+  });
+
+  it("counts are integer literals of at most 15 digits; anything else is missing, never malformed", () => {
+    const withCount = (literal: string) =>
+      rawRecord({ promptTokens: 1, completionTokens: 1 })
+        .replace('"inputTokenCount":1', `"inputTokenCount":${literal}`)
+        .replace('"outputTokenCount":1', `"outputTokenCount":${literal}`);
+    expect(read(withCount("999999999999999")).promptTokens).toBe(999_999_999_999_999);
+    for (const missing of ["1000000000000000", "9007199254740993", "-1", "-0", "9e3", "9000.0", '"9500"']) {
+      const r = read(withCount(missing));
+      expect(r.promptTokens, missing).toBeNull();
+      expect(r.completionTokens, missing).toBeNull();
+    }
+    for (const invalid of ["09000", "+1", "NaN", "0x10", "1."]) {
+      expect(readRecord(withCount(invalid)).ok, invalid).toBe(false);
+    }
+  });
+
+  it("a look-alike count in a tool schema with 16 digits changes nothing", () => {
+    const bodyText =
+      '{"tools":[{"inputSchema":{"inputTokenCount":9007199254740993,"cacheReadInputTokenCount":9007199254740993}}]}';
+    expect(read(rawRecord({ bodyText, promptTokens: 9500 })).promptTokens).toBe(9500);
+  });
+
+  it("duplicate keys: the last occurrence wins, whole objects included", () => {
+    const base = rawRecord({ promptTokens: 9000, completionTokens: 9000 });
+    const dupInput = base.replace(',"output"', ',"input":{"inputTokenCount":5},"output"');
+    expect(read(dupInput)).toMatchObject({ promptTokens: 5, requestSize: null });
+    const nullInput = base.replace(',"output"', ',"input":null,"output"');
+    expect(read(nullInput).promptTokens).toBeNull();
+    const dupCount = base.replace('"inputTokenCount":9000', '"inputTokenCount":9000,"inputTokenCount":"x"');
+    expect(read(dupCount).promptTokens).toBeNull();
+    const dupAccount = base.replace('"accountId":"111111111111"', '"accountId":"1","accountId":"2"');
+    expect(read(dupAccount).accountId).toBe("2");
+    expect(readRecord(base.replace('"accountId":"111111111111"', '"accountId":"1","accountId":7')).ok).toBe(
+      false,
+    );
+  });
+
+  it("escaped key names are the keys they spell, as JSON.parse reads them", () => {
+    const text = rawRecord({ promptTokens: 9000 }).replace('"inputTokenCount"', '"input\\u0054okenCount"');
+    expect(read(text).promptTokens).toBe(9000);
+  });
+
+  it("an invalid escape anywhere makes the record malformed", () => {
+    for (const bodyText of ['{"p":"a\\qb"}', '{"p":"\\u12G4"}', '{"p\\x":1}']) {
+      expect(readRecord(rawRecord({ bodyText, promptTokens: 9000 })), bodyText).toMatchObject({ ok: false });
+    }
+    expect(read(rawRecord({ bodyText: '{"p":"\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9"}' })).requestSize).toBe(30);
+  });
+
+  it("raw control characters inside strings are accepted as written", () => {
+    const r = read(rawRecord({ bodyText: '{"p":"a\tb\u0001"}'.replace("\\t", "\t"), promptTokens: 1 }));
+    expect(r.promptTokens).toBe(1);
+  });
+
+  it("timestamps: any fraction length and offsets, malformed without seconds", () => {
+    expect(read(rawRecord({ timestamp: "2026-11-19T23:59:59.99999999999Z" })).timestampMs).toBe(
+      Date.UTC(2026, 10, 19, 23, 59, 59, 999),
+    );
+    expect(read(rawRecord({ timestamp: "2026-11-20T01:00:00+01:00" })).timestampMs).toBe(
+      Date.UTC(2026, 10, 20),
+    );
+    expect(readRecord(rawRecord({ timestamp: "2026-11-19T12:00Z" })).ok).toBe(false);
+  });
+
+  it("stays linear on hostile text: a million backslashes, quotes and brackets", () => {
+    const n = 1_000_000;
+    expect(readRecord(`{"a":"${"\\\\".repeat(n)}`)).toMatchObject({ ok: false, incomplete: true });
+    expect(readRecord(`{"a":[${'"x",'.repeat(n)}`)).toMatchObject({ ok: false, incomplete: true });
+    const manyStrings = `{"timestamp":"2026-11-19T12:00:00Z","accountId":"1","x":[${'"a",'.repeat(n)}"\\n"]}`;
+    expect(read(manyStrings).accountId).toBe("1");
   });
 });
 

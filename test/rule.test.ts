@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE, defineRule, SettingsError } from "../config/settings.js";
-import { DAY_MS, parseDuration, parseIsoOption, parseIsoTimestamp, resolveWindow } from "../core/rule.js";
+import { inWindow } from "../core/evaluator.js";
+import {
+  DAY_MS,
+  parseDuration,
+  parseIsoOption,
+  parseIsoTimestamp,
+  parseRecordTimestamp,
+  RuleConfigError,
+  resolveWindow,
+} from "../core/rule.js";
 
 describe("defineRule", () => {
   it("defaults to the hunt: 8000 for every metric, more than one request, 24 hours", () => {
@@ -59,7 +68,9 @@ describe("durations and times", () => {
     expect(parseIsoTimestamp("2028-02-29T00:00:00Z")).toBe(Date.UTC(2028, 1, 29));
     expect(parseIsoTimestamp("2026-11-19T24:00:00Z")).toBeNull();
     expect(parseIsoTimestamp("2026-11-19T10:60:00Z")).toBeNull();
-    expect(parseIsoTimestamp("2026-11-19T10:00:00.123456789Z")).toBe(Date.UTC(2026, 10, 19, 10, 0, 0, 123));
+    expect(parseIsoTimestamp("2026-11-19T10:00:00.123000000Z")).toBe(Date.UTC(2026, 10, 19, 10, 0, 0, 123));
+    // A bound finer than a millisecond cannot be compared exactly with whole-millisecond windows: refused.
+    expect(parseIsoTimestamp("2026-11-19T10:00:00.123456789Z")).toBeNull();
     expect(() => parseIsoOption("yesterday", "--start")).toThrow(
       '--start "yesterday" is not an ISO-8601 time',
     );
@@ -79,5 +90,46 @@ describe("durations and times", () => {
     expect(() => resolveWindow(DEFAULT_RULE, { nowMs: 0, startMs: 0, endMs: 32 * DAY_MS })).toThrow(
       "longer than 31 days",
     );
+  });
+});
+
+describe("record timestamps (exact instants)", () => {
+  it("takes a fraction of any length and any offset, and compares exactly with whole-millisecond bounds", () => {
+    const end = Date.UTC(2026, 10, 20);
+    // 23:59:59.9999 is before the next second: inside [start, end).
+    const late = parseRecordTimestamp("2026-11-19T23:59:59.9999Z") ?? Number.NaN;
+    expect(late < end).toBe(true);
+    expect(parseRecordTimestamp(`2026-11-19T23:59:59.${"9".repeat(40)}Z`)).toBe(end - 1);
+    expect(parseRecordTimestamp(`2026-11-20T00:00:00.${"0".repeat(30)}Z`)).toBe(end);
+    expect(parseRecordTimestamp("2026-11-20T01:30:00.5+01:30")).toBe(end + 500);
+    expect(parseRecordTimestamp("2026-11-19T22:00:00-02:00")).toBe(end);
+    expect(parseRecordTimestamp("0050-03-01T00:00:00Z")).toBe(Date.parse("0050-03-01T00:00:00Z"));
+    expect(parseRecordTimestamp("2000-02-29T00:00:00Z")).toBe(Date.UTC(2000, 1, 29));
+  });
+
+  it("the evaluator's window keeps 23:59:59.9999 before an end at the next second, and the end itself out", () => {
+    const window = { startMs: Date.UTC(2026, 10, 19), endMs: Date.UTC(2026, 10, 20) };
+    const at = (t: string) => inWindow(parseRecordTimestamp(t) ?? Number.NaN, window);
+    expect(at("2026-11-19T23:59:59.9999Z")).toBe(true);
+    expect(at(`2026-11-19T23:59:59.${"9".repeat(30)}Z`)).toBe(true);
+    expect(at("2026-11-20T00:00:00.0000Z")).toBe(false);
+    expect(at("2026-11-20T01:00:00+01:00")).toBe(false);
+    expect(at("2026-11-19T00:00:00.000000001Z")).toBe(true);
+    expect(at("2026-11-18T23:59:59.99999Z")).toBe(false);
+  });
+
+  it("is malformed without seconds, a zone, a real date, or with a bare fraction point", () => {
+    for (const bad of [
+      "2026-11-19T12:00Z",
+      "2026-11-19T12:00:00",
+      "2026-11-19 12:00:00Z",
+      "2026-11-19T12:00:00.Z",
+      "2026-11-19t12:00:00z",
+      "1900-02-29T00:00:00Z",
+      "2026-11-19T12:00:00+24:00",
+      "2026-11-19T12:00:60Z",
+    ]) {
+      expect(parseRecordTimestamp(bad), bad).toBeNull();
+    }
   });
 });

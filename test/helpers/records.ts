@@ -57,3 +57,40 @@ export function rec(p: Partial<InvocationRecord> & { accountId: string }): Invoc
     ...p,
   };
 }
+
+/**
+ * Pretty-prints raw JSON text as Python's `json.dumps(indent=n)` lays it out (indent 0 included: every member
+ * on its own line, no indentation), keeping every string and number exactly as written. `margin` indents the
+ * whole record.
+ */
+export function pretty(text: string, indent: number, margin = ""): string {
+  let out = "";
+  let depth = 0;
+  const nl = () => `\n${margin}${" ".repeat(indent * depth)}`;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charAt(i);
+    if (c === '"') {
+      let j = i + 1;
+      while (text.charAt(j) !== '"') j += text.charAt(j) === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      let j = i + 1;
+      while (/\s/.test(text.charAt(j))) j++;
+      if (text.charAt(j) === close) {
+        out += c + close;
+        i = j;
+      } else {
+        depth++;
+        out += c + nl();
+      }
+    } else if (c === "}" || c === "]") {
+      depth--;
+      out += nl() + c;
+    } else if (c === ",") out += `,${nl()}`;
+    else if (c === ":") out += ": ";
+    else if (!/\s/.test(c)) out += c;
+  }
+  return margin + out;
+}

@@ -69,11 +69,32 @@ describe("parseRows", () => {
     [{ ...row, account: undefined }, "no account id"],
     [{ ...row, requestCount: undefined }, "request count"],
     [{ ...row, requestCount: "0" }, "request count"],
-    [{ ...row, maxPromptTokens: "12abc" }, "maxPromptTokens is not an integer"],
     [{ ...row, firstSeen: "yesterday" }, "first or last seen"],
   ])("rejects %j with a reason", (bad, reason) => {
     const { groups, rejected } = parseRows([bad]);
     expect(groups).toEqual([]);
     expect(rejected[0]?.reason).toContain(reason);
+  });
+
+  it("a maximum that is not a safe integer is missing: the row's other values and the other rows stand", () => {
+    const { groups, rejected, rejectedValues } = parseRows([
+      { ...row, maxPromptTokens: "12abc", maxCacheInclusiveInputTokens: "9007199254740993" },
+      { ...row, account: "210987654321" },
+    ]);
+    expect(rejected).toEqual([]);
+    expect(groups).toHaveLength(2);
+    expect(groups[0]).toMatchObject({
+      maxPromptTokens: null,
+      maxCacheInclusiveInputTokens: null,
+      maxRequestSize: 12000,
+      maxCompletionTokens: 15,
+      requestCount: 3,
+    });
+    expect(groups[1]?.maxPromptTokens).toBe(9001);
+    expect(rejectedValues).toEqual([
+      { field: "maxPromptTokens", reason: "not a safe integer" },
+      { field: "maxCacheInclusiveInputTokens", reason: "not a safe integer" },
+    ]);
+    expect(JSON.stringify(rejectedValues)).not.toContain("12abc");
   });
 });

@@ -112,6 +112,26 @@ describe("runDetection", () => {
     expect(JSON.parse(published()[0]?.Message ?? "{}").email).toContain("(unknown)");
   });
 
+  it("a value out of range costs only that value: the row and every other row stand, counted and logged without text", async () => {
+    answer(() => [
+      { ...row("222222222222", "arn:x", "m1", 1), maxCacheInclusiveInputTokens: "9007199254740993" },
+      { ...row("222222222222", "arn:y", "m1", 1, 9500), maxRequestSize: "1e400" },
+    ]);
+    const { d, rec } = deps();
+    const summary = await runDetection(config(), request, d);
+    expect(summary).toMatchObject({
+      findings: 1,
+      accounts: ["222222222222"],
+      rowsRejected: 0,
+      valuesRejected: 2,
+    });
+    const warnings = rec.lines.filter((l) => l.message === "result value rejected");
+    expect(warnings).toHaveLength(2);
+    expect(JSON.stringify(warnings)).not.toMatch(/9007199254740993|1e400/);
+    const alert = JSON.parse(published()[0]?.Message ?? "{}");
+    expect(alert.email).toContain("9,500");
+  });
+
   it("excluded accounts are filtered in the query, excluded identities in the merge", async () => {
     answer(() => [
       row("222222222222", "arn:aws:sts::222222222222:assumed-role/batch/nightly", "m1", 5),
@@ -208,7 +228,10 @@ describe("runDetection", () => {
     const q = logs.commandCalls(StartQueryCommand)[0]?.args[0].input.queryString ?? "";
     expect(q.split("\n").at(-3)).toMatch(/^\| stats /);
     // The body is only measured (strlen), never selected; stats then returns aggregates only.
-    expect(q.replaceAll("strlen(inputBody)", "")).not.toMatch(/(display|fields)[^\n]*(inputBody\b|@message)/);
+    expect(q).toContain("strlen(coalesce(inputBody, ");
+    expect(q.replaceAll(/strlen\(coalesce\([^)]*\)\)/g, "")).not.toMatch(
+      /(display|fields)[^\n]*(inputBody\w*|@message)/,
+    );
     const sent = JSON.stringify(published());
     expect(sent).toContain("arn:aws:iam::222222222222:user/real");
     expect(sent).not.toContain("evil.example");

@@ -208,15 +208,24 @@ export function toFindings(
 }
 
 export interface EvaluationStats {
+  /** Every record read, copies included. */
   recordsRead: number;
+  /** Records in the window, copies included (only matching copies are recognised). */
   recordsInWindow: number;
+  /** Matching records, each counted once. */
   recordsMatched: number;
+  /** Matching records skipped as copies of one already counted (same account and requestId). */
+  duplicates: number;
 }
 
-/** Streaming evaluation: feed records one at a time; memory grows with accounts, not records. */
+/**
+ * Streaming evaluation: feed records one at a time. Memory grows with accounts and with the matching
+ * records' ids (kept to count a record delivered twice, to S3 and to CloudWatch, once), not with all records.
+ */
 export class RuleEvaluator {
   readonly aggregates: Aggregates = new Map();
-  readonly stats: EvaluationStats = { recordsRead: 0, recordsInWindow: 0, recordsMatched: 0 };
+  readonly stats: EvaluationStats = { recordsRead: 0, recordsInWindow: 0, recordsMatched: 0, duplicates: 0 };
+  private readonly matchedIds = new Set<string>();
 
   constructor(
     readonly rule: Rule,
@@ -228,6 +237,16 @@ export class RuleEvaluator {
     if (!inWindow(record.timestampMs, this.window)) return;
     this.stats.recordsInWindow++;
     if (!matches(record, this.rule)) return;
+    // A record without a requestId cannot be told from another: never treated as a copy.
+    if (record.requestId !== null) {
+      // Account in the key: a hostile or mixed-up log reusing an id cannot hide another account's request.
+      const key = `${record.accountId}\u0000${record.requestId}`;
+      if (this.matchedIds.has(key)) {
+        this.stats.duplicates++;
+        return;
+      }
+      this.matchedIds.add(key);
+    }
     this.stats.recordsMatched++;
     addGroup(this.aggregates, groupOf(record));
   }

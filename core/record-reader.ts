@@ -10,6 +10,8 @@ export interface InvocationRecord {
   readonly timestamp: string;
   readonly timestampMs: number;
   readonly accountId: string;
+  /** Bedrock's id of the call: the same in every copy of a record (S3 and CloudWatch); null if absent. */
+  readonly requestId: string | null;
   readonly identityArn: string | null;
   readonly modelId: string | null;
   readonly operation: string | null;
@@ -248,6 +250,7 @@ function countSurrogatePairs(text: string, start: number, end: number): number {
 interface Fields {
   timestamp: string | null;
   accountId: string | null;
+  requestId: string | null;
   identityArn: string | null;
   modelId: string | null;
   operation: string | null;
@@ -265,6 +268,7 @@ export function readRecord(text: string): ReadResult {
   const f: Fields = {
     timestamp: null,
     accountId: null,
+    requestId: null,
     identityArn: null,
     modelId: null,
     operation: null,
@@ -284,6 +288,9 @@ export function readRecord(text: string): ReadResult {
           break;
         case "accountId":
           f.accountId = s.optionalString();
+          break;
+        case "requestId":
+          f.requestId = s.optionalString() || null;
           break;
         case "modelId":
           f.modelId = s.optionalString();

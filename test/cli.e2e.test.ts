@@ -31,6 +31,7 @@ interface Report {
     recordsRead: number;
     recordsInWindow: number;
     recordsMatched: number;
+    duplicates: number;
     malformedLines: number;
   };
 }
@@ -88,6 +89,7 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
       recordsRead: 6,
       recordsInWindow: 5,
       recordsMatched: 4,
+      duplicates: 0,
       malformedLines: 1,
     });
   });
@@ -128,6 +130,25 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
   });
 });
 
+describe("records delivered to S3 and to CloudWatch (then exported) are counted once", () => {
+  it("the copies in the export are skipped and counted as duplicates; one heavy request is no finding", () => {
+    const root = mkdtempSync(join(tmpdir(), "bdd-dup-"));
+    const records = [
+      rawRecord({ accountId: "123456789012", promptTokens: 20_000, timestamp: "2026-11-19T10:00:00Z" }),
+      rawRecord({ accountId: "123456789012", promptTokens: 30_000, timestamp: "2026-11-19T10:05:00Z" }),
+      rawRecord({ accountId: "210987654321", promptTokens: 90_000, timestamp: "2026-11-19T11:00:00Z" }),
+      rawRecord({ accountId: "210987654321", promptTokens: 10, timestamp: "2026-11-19T11:01:00Z" }),
+    ];
+    mkdirSync(join(root, "s3"));
+    writeFileSync(join(root, "s3", "batch.json.gz"), gzipSync(records.join("\n")));
+    const exported = records.map((r) => `${JSON.parse(r).timestamp.replace("Z", ".000Z")} ${r}`);
+    writeFileSync(join(root, "export.log"), exported.join("\n"));
+    const report = scanJson("--start", "2026-11-19T00:00:00Z", "--end", "2026-11-20T00:00:00Z", root);
+    expect(report.findings.map((f) => [f.accountId, f.requestCount])).toEqual([["123456789012", 2]]);
+    expect(report.stats).toMatchObject({ recordsRead: 8, recordsMatched: 3, duplicates: 3 });
+  });
+});
+
 describe("scan over Elastic's fixtures with lowered thresholds", () => {
   // Expected accounts derived independently: Elastic's extracted tokens and the contract's request sizes.
   const expected = JSON.parse(readFileSync(ELASTIC_EXPECTED, "utf8")) as {
@@ -139,13 +160,23 @@ describe("scan over Elastic's fixtures with lowered thresholds", () => {
   const sizes = [
     1896, 143, 302, 246, 211, 269, 269, 269, 510, 3433, 500, 3461, 1112, 269, 269, 269, 269, 177, 349,
   ];
-  const t = { prompt: 300, completion: 250, size: 3000 };
-  const hits = expected.filter(
+  // Elastic's test records reuse requestIds (its variants of one call): a copy counts once, the first wins.
+  const requestIds = [...readFileSync(ELASTIC_LOG, "utf8").matchAll(/"requestId":\s*"([^"]+)"/g)].map(
+    (m) => m[1],
+  );
+  expect(requestIds).toHaveLength(expected.length);
+  const t = { prompt: 300, completion: 60, size: 3000 };
+  const seen = new Set<string>();
+  const matching = expected.filter(
     (e) =>
       e["input.inputTokenCount"] > t.prompt ||
       e["output.outputTokenCount"] > t.completion ||
       (sizes[e.line - 1] ?? 0) > t.size,
   );
+  const hits = matching.filter((e) => {
+    const key = `${e.accountId} ${requestIds[e.line - 1]}`;
+    return !seen.has(key) && seen.add(key);
+  });
   const all = ["--start", "2024-01-01T00:00:00Z", "--end", "2027-01-01T00:00:00Z"];
   const lowered = [
     "--prompt-tokens",
@@ -164,15 +195,24 @@ describe("scan over Elastic's fixtures with lowered thresholds", () => {
     const report = scanJson(...all, ...lowered, "--min-requests", "1", ELASTIC_LOG);
     expect(report.findings.map((f) => f.accountId)).toEqual(order);
     expect(order).toContain("<redacted>");
-    expect(report.stats).toMatchObject({ recordsRead: 19, malformedLines: 0, recordsMatched: hits.length });
+    expect(report.stats).toMatchObject({
+      recordsRead: 19,
+      malformedLines: 0,
+      recordsMatched: hits.length,
+      duplicates: matching.length - hits.length,
+    });
+    expect(report.stats.duplicates).toBeGreaterThan(0);
   });
 
-  it("default min requests: only accounts with more than one heavy record", () => {
+  it("default min requests: only accounts with more than one heavy request (copies count once)", () => {
     const counts = new Map<string, number>();
     for (const h of hits) counts.set(h.accountId, (counts.get(h.accountId) ?? 0) + 1);
     const repeat = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
     const report = scanJson(...all, ...lowered, ELASTIC_LOG);
     expect(report.findings.map((f) => f.accountId)).toEqual(repeat);
+    expect(repeat).toEqual(["891377031307"]);
+    // Two heavy records, one requestId: one request, so not flagged.
+    expect(matching.filter((e) => e.accountId === "795142007471")).toHaveLength(2);
     expect(report.findings[0]?.maxRequestSize).toBe(
       Math.max(...hits.filter((h) => h.accountId === repeat[0]).map((h) => sizes[h.line - 1] ?? 0)),
     );

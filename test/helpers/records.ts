@@ -51,6 +51,7 @@ export function rec(p: Partial<InvocationRecord> & { accountId: string }): Invoc
   return {
     timestamp,
     timestampMs: p.timestampMs ?? Date.parse(timestamp),
+    requestId: null,
     identityArn: "arn:aws:iam::111111111111:user/alice",
     modelId: "m",
     operation: "InvokeModel",

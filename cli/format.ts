@@ -10,6 +10,10 @@ export function toJsonReport(result: ScanResult, rule: Rule, window: Window): st
       rule: { thresholds: { ...rule.thresholds }, minRequests: rule.minRequests },
       findings: result.findings,
       stats: result.stats,
+      recordSpan: result.recordSpan && {
+        first: new Date(result.recordSpan.firstMs).toISOString(),
+        last: new Date(result.recordSpan.lastMs).toISOString(),
+      },
       fileErrors: result.fileErrors,
     },
     null,

@@ -15,8 +15,11 @@ export class InputError extends Error {
   override name = "InputError";
 }
 
-/** Files CloudWatch Logs writes next to an export to test bucket permissions: not log data. */
-const NOT_LOG_FILES = new Set(["aws-logs-write-test"]);
+/** Files CloudWatch Logs and Bedrock write to test bucket permissions: not log data. */
+export const NOT_LOG_FILES: ReadonlySet<string> = new Set([
+  "aws-logs-write-test",
+  "amazon-bedrock-logs-permission-check",
+]);
 
 export interface LogFile {
   readonly path: string;

@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import {
+  DAY_MS,
   DEFAULT_RULE,
   defineRule,
   METRIC_INFO,
@@ -21,7 +22,7 @@ import {
 import { toJsonReport, toTableReport } from "./format.js";
 import { InputError } from "./log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
-import { scanLogs } from "./scan.js";
+import { type ScanResult, scanLogs } from "./scan.js";
 
 export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
@@ -92,27 +93,62 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   const { rule, window } = ruleAndWindow(opts);
   const format = opts.format ?? (process.stdout.isTTY ? "table" : "json");
   const bar = opts.progress && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-  let malformed = 0;
+  // Kept until the end: with no record at all they are not worth a line each (see below).
+  const malformedShown: string[] = [];
   const result = await scanLogs(paths, rule, window, {
     onMalformed(location, reason) {
-      malformed++;
-      if (malformed <= MALFORMED_SHOWN) {
-        bar?.clear();
-        process.stderr.write(`${location}: ${reason}\n`);
-      }
+      if (malformedShown.length < MALFORMED_SHOWN) malformedShown.push(`${location}: ${reason}`);
     },
     onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
   });
   bar?.clear();
-  if (malformed > MALFORMED_SHOWN) {
-    process.stderr.write(`... and ${malformed - MALFORMED_SHOWN} more malformed lines (skipped)\n`);
-  }
   for (const e of result.fileErrors) process.stderr.write(`error: ${e}\n`);
+  const span = result.recordSpan;
+  if (span === null) {
+    // Nothing to judge is not "nothing found": a cron job or an incident review must not take it for a clean bill.
+    const s = result.stats;
+    const first = malformedShown[0];
+    const read =
+      s.filesRead === 0 && result.fileErrors.length === 0
+        ? "no files there"
+        : `${s.filesRead} file(s) read, ${s.malformedLines} line(s) that are not records` +
+          (first === undefined ? "" : `, the first ${first}`);
+    process.stderr.write(`error: no Bedrock invocation records found in ${listPaths(paths)} (${read})\n`);
+    return EXIT_USAGE;
+  }
+  for (const m of malformedShown) process.stderr.write(`${m}\n`);
+  if (result.stats.malformedLines > MALFORMED_SHOWN) {
+    const more = result.stats.malformedLines - MALFORMED_SHOWN;
+    process.stderr.write(`... and ${more} more malformed lines (skipped)\n`);
+  }
+  if (result.stats.recordsInWindow === 0)
+    process.stderr.write(`${outsideWindowNote(result, span, window)}\n`);
   process.stdout.write(
     format === "json" ? `${toJsonReport(result, rule, window)}\n` : toTableReport(result, rule, window),
   );
   if (result.fileErrors.length > 0) return EXIT_USAGE;
   return opts.failOnFindings && result.findings.length > 0 ? EXIT_FINDINGS : 0;
+}
+
+const listPaths = (paths: readonly string[]): string =>
+  paths.length <= 3 ? paths.join(", ") : `${paths.slice(0, 3).join(", ")} and ${paths.length - 3} more`;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const day = (ms: number) => iso(ms).slice(0, 10);
+
+/** Says that records were read but none is in the window, when they are, and the options that cover them. */
+function outsideWindowNote(
+  result: ScanResult,
+  span: { firstMs: number; lastMs: number },
+  window: Window,
+): string {
+  // Whole UTC days that hold every record; the end is excluded, so it is the day after the last record.
+  const end = Math.floor(span.lastMs / DAY_MS) * DAY_MS + DAY_MS;
+  return (
+    `note: none of the ${result.stats.recordsRead} records read is in the window ${iso(window.startMs)} .. ` +
+    `${iso(window.endMs)}; they span ${iso(span.firstMs)} .. ${iso(span.lastMs)}: ` +
+    `use --start ${day(span.firstMs)} --end ${day(end)}`
+  );
 }
 
 /** The window and rule options shared by `scan` and `query`, named and defaulted from the rule module. */

@@ -11,7 +11,11 @@ import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord } from "./helpers/records.js";
 const CLI = "dist/cli.mjs";
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
+  return runWith({}, ...args);
+}
+
+function runWith(options: { input?: string | Buffer }, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000, ...options });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -237,10 +241,97 @@ describe("the sample generator and scanner together (npm start)", () => {
   });
 });
 
+describe("honest empty results", () => {
+  it.each([
+    ["an empty directory", {}, /\(no files there\)$/],
+    [
+      "only files that are not logs",
+      { "notes.txt": "hello\n", "data.csv": "a,b\n1,2\n" },
+      /not a JSON object\)$/,
+    ],
+  ])("%s: one line on stderr, nothing on stdout, exit code 2", (_, files, detail) => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-empty-"));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    for (const extra of [[], ["--fail-on-findings"], ["--format", "table"]]) {
+      const r = run("scan", ...extra, dir);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^error: no Bedrock invocation records found in ${dir} `));
+      expect(r.stderr.trim()).toMatch(detail);
+    }
+  });
+
+  it("records but none in the window: stderr says how many, their span and the options that cover them", () => {
+    // The Elastic records are from 2024-2026; the default window is the last 24 hours.
+    const r = run("scan", "--format", "json", "--fail-on-findings", ELASTIC_LOG);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("none of the 19 records read is in the window" + "");
+    expect(r.stderr).toContain("they span 2024-04-18T22:54:57.000Z .. 2026-08-10T21:12:39.000Z");
+    const hint = /use (--start \S+ --end \S+)$/m.exec(r.stderr)?.[1];
+    expect(hint).toBe("--start 2024-04-18 --end 2026-08-11");
+    const report = JSON.parse(r.stdout) as Report & { recordSpan: unknown };
+    expect(report.findings).toEqual([]);
+    expect(report.recordSpan).toEqual({
+      first: "2024-04-18T22:54:57.000Z",
+      last: "2026-08-10T21:12:39.000Z",
+    });
+    // Following the hint reads every record.
+    const again = scanJson(...(hint ?? "").split(" "), ELASTIC_LOG);
+    expect(again.stats.recordsInWindow).toBe(19);
+  });
+
+  it("no note when some records are in the window", () => {
+    const r = run("scan", "--format", "json", "--start", "2026-08-10", "--end", "2026-08-11", ELASTIC_LOG);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("stdin", () => {
+  const window = ["--start", "2026-11-19T00:00:00Z", "--end", "2026-11-20T00:00:00Z", "--min-requests", "1"];
+  const lines = [
+    rawRecord({ accountId: "123456789012", promptTokens: 9_001 }),
+    `2026-11-19T12:00:00.000Z ${rawRecord({ accountId: "210987654321", completionTokens: 9_001 })}`,
+  ].join("\n");
+
+  it.each([
+    ["-", Buffer.from(lines)],
+    ["/dev/stdin", gzipSync(lines)],
+  ])("%s reads stdin (gzip recognised by its magic bytes)", (path, input) => {
+    const r = runWith({ input }, "scan", "--format", "json", ...window, path);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.findings.map((f) => f.accountId)).toEqual(["123456789012", "210987654321"]);
+    expect(report.stats).toMatchObject({ filesRead: 1, recordsRead: 2 });
+  });
+
+  it("stdin and files together; malformed stdin lines are named stdin:line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-stdin-"));
+    writeFileSync(join(dir, "a.json"), rawRecord({ accountId: "333333333333", promptTokens: 9_001 }));
+    const r = runWith({ input: `${lines}\nnot json\n` }, "scan", "--format", "json", ...window, dir, "-");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("stdin:3: not a JSON object");
+    expect((JSON.parse(r.stdout) as Report).findings).toHaveLength(3);
+  });
+
+  it("empty stdin is no records: exit code 2", () => {
+    const r = runWith({ input: "" }, "scan", "-");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      "error: no Bedrock invocation records found in - (1 file(s) read, 0 line(s) that are not records)",
+    );
+  });
+});
+
 describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
   it.each([
     [["scan", "/no/such/path"], /^error: \/no\/such\/path: no such file or directory$/],
-    [["scan", "--start", "yesterday", "."], /^error: --start "yesterday" is not an ISO-8601 time/],
+    [["scan", "--start", "yesterday", "."], /^error: --start "yesterday" is not an ISO-8601 date or time/],
+    [
+      ["scan", "--start", "2026-02-30", "."],
+      /^error: --start "2026-02-30" is not a real date: 2026-02 has 28 days$/,
+    ],
     [
       ["scan", "--start", "2026-11-20T00:00:00Z", "--end", "2026-11-19T00:00:00Z", "."],
       /must be before its end/,

@@ -19,7 +19,7 @@ import {
   resolveWindow,
   type Window,
 } from "../core/rule.js";
-import { toJsonReport, toTableReport } from "./format.js";
+import { toCsvReport, toJsonReport, toTableReport, wrapText } from "./format.js";
 import { InputError } from "./log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
 import { type ScanResult, scanLogs } from "./scan.js";
@@ -42,7 +42,8 @@ interface ScanOptions {
   completionTokens?: number;
   requestSize?: number;
   minRequests?: number;
-  format?: "table" | "json";
+  format?: "table" | "json" | "csv";
+  wide?: boolean;
   progress: boolean;
   failOnFindings?: boolean;
 }
@@ -123,8 +124,13 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   }
   if (result.stats.recordsInWindow === 0)
     process.stderr.write(`${outsideWindowNote(result, span, window)}\n`);
+  const width = process.stdout.isTTY ? process.stdout.columns : undefined;
   process.stdout.write(
-    format === "json" ? `${toJsonReport(result, rule, window)}\n` : toTableReport(result, rule, window),
+    format === "json"
+      ? `${toJsonReport(result, rule, window)}\n`
+      : format === "csv"
+        ? toCsvReport(result, window)
+        : toTableReport(result, rule, window, { width, wide: opts.wide }),
   );
   if (result.fileErrors.length > 0) return EXIT_USAGE;
   return opts.failOnFindings && result.findings.length > 0 ? EXIT_FINDINGS : 0;
@@ -154,7 +160,10 @@ function outsideWindowNote(
 /** The window and rule options shared by `scan` and `query`, named and defaulted from the rule module. */
 function addRuleOptions(cmd: Command): Command {
   cmd
-    .option("--start <iso>", "window start, included (default: end minus --lookback)")
+    .option(
+      "--start <iso>",
+      "window start, included; a date alone is midnight UTC (default: end minus --lookback)",
+    )
     .option("--end <iso>", "window end, excluded (default: now)")
     .option("--lookback <duration>", "window length when --start is not given, e.g. 90m, 24h, 7d", "24h");
   for (const m of METRICS) {
@@ -175,10 +184,16 @@ function addRuleOptions(cmd: Command): Command {
   );
 }
 
+/** Help lines fit the terminal (80 columns when it is not one), and no wider than 100 to stay readable. */
+const helpWidth = (): number =>
+  Math.max(40, Math.min(process.stdout.isTTY ? process.stdout.columns : 80, 100));
+
 export function buildProgram(): Command {
   const program = new Command("bedrock-dos-detector")
+    // Descriptions are single paragraphs: commander wraps them at word boundaries to this width.
+    .configureHelp({ helpWidth: helpWidth() })
     .description(
-      "Finds AWS accounts whose Amazon Bedrock calls look like denial-of-service or resource exhaustion:\n" +
+      "Finds AWS accounts whose Amazon Bedrock calls look like denial-of-service or resource exhaustion: " +
         "several requests over the prompt-token, completion-token or request-size threshold in one window.",
     )
     .version("0.1.0");
@@ -186,29 +201,38 @@ export function buildProgram(): Command {
   const scan = addRuleOptions(
     program
       .command("scan")
+      .summary("scan Bedrock model-invocation logs (files, directories, stdin, S3) for heavy accounts")
       .description(
-        "Scan Bedrock model-invocation log files (JSON lines, .gz, CloudWatch export lines) for heavy accounts.\n" +
-          "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...",
+        "Scan Bedrock model-invocation logs (JSON lines, gzip, CloudWatch export lines) for heavy accounts. " +
+          "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...; " +
+          "- or /dev/stdin reads standard input; s3://bucket/prefix/ reads S3 with the AWS SDK's default " +
+          "credentials and region (under the Bedrock layout, only the window's hours are listed).",
       )
-      .argument("<path...>", "log files or directories"),
+      .argument("<path...>", "log files, directories, - (stdin) or s3://bucket/prefix/"),
   );
   scan
     .addOption(
-      new Option("--format <format>", "output format (default: table on a terminal, json otherwise)").choices(
-        ["table", "json"],
-      ),
+      new Option(
+        "--format <format>",
+        "output format: table, json or csv (default: table on a terminal, json otherwise)",
+      ).choices(["table", "json", "csv"]),
     )
+    .option("--wide", "table: every column on one line, whatever the terminal's width")
     .option("--no-progress", "no progress bar on stderr")
     .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
     .addHelpText(
       "after",
-      `
-Examples:
-  bedrock-dos-detector scan ./AWSLogs
-  bedrock-dos-detector scan --start 2026-11-19T00:00:00Z --end 2026-11-20T00:00:00Z logs/ export.log
-  bedrock-dos-detector scan --lookback 7d --prompt-tokens 32000 --format json s3-copy/ > findings.json
-
-Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad options or unreadable input.`,
+      () =>
+        "\nExamples:\n" +
+        "  bedrock-dos-detector scan ./AWSLogs\n" +
+        "  bedrock-dos-detector scan --start 2026-11-19 --end 2026-11-20 logs/ export.log\n" +
+        "  bedrock-dos-detector scan --lookback 7d --format csv s3://my-logs/ > week.csv\n" +
+        "  gunzip -c batch.json.gz | bedrock-dos-detector scan -\n\n" +
+        `${wrapText(
+          "Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad options, unreadable " +
+            "input or no records found at all.",
+          helpWidth(),
+        )}\n`,
     )
     .action(async (paths: string[], opts: ScanOptions) => {
       process.exitCode = await runScan(paths, opts);
@@ -217,9 +241,11 @@ Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad optio
   addRuleOptions(
     program
       .command("query")
+      .summary("print the rule as CloudWatch Logs Insights query text")
       .description(
-        "Print the rule as CloudWatch Logs Insights query text, to paste into the console (the hunt's account-level\n" +
-          "shape by default). Select the time range in the console too; the query also filters to the exact window.",
+        "Print the rule as CloudWatch Logs Insights query text, to paste into the console (the hunt's " +
+          "account-level shape by default). Select the time range in the console too; the query also filters " +
+          "to the exact window.",
       ),
   )
     .addOption(

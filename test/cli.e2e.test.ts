@@ -1,5 +1,5 @@
 /** The real CLI bundle (dist/cli.mjs, built as `npm ci` builds it) in a child process, on real files. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -324,6 +324,42 @@ describe("stdin", () => {
   });
 });
 
+describe("a reader that stops early (| head)", () => {
+  // 400 flagged accounts: a report far larger than a pipe's buffer, so the write must meet the closed pipe.
+  const dir = mkdtempSync(join(tmpdir(), "bdd-pipe-"));
+  const records = Array.from({ length: 400 }, (_, i) =>
+    rawRecord({ accountId: String(100000000000 + i), promptTokens: 9_001 + i }),
+  );
+  writeFileSync(join(dir, "many.json"), [...records, "not json"].join("\n"));
+  const scan = `${process.execPath} ${CLI} scan --start 2026-11-19 --end 2026-11-20 --min-requests 1`;
+
+  it("| head -c 1 on the JSON report: exit code 0, no internal error", () => {
+    const pipeline = `${scan} --format json ${dir} | head -c 1 > /dev/null; echo "exit=\${PIPESTATUS[0]}"`;
+    const r = spawnSync("bash", ["-c", pipeline], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).not.toMatch(/internal error|EPIPE/);
+    expect(r.stdout.trim()).toBe("exit=0");
+  });
+
+  it.each([
+    ["stdout", [1]],
+    ["stderr", [2]],
+    ["stdout and stderr", [1, 2]],
+  ])("%s closed before the scan writes: exit code 0", async (_, closed) => {
+    // The reader is gone before the records arrive on stdin, so every write meets a closed pipe.
+    const child = spawn(
+      process.execPath,
+      [CLI, "scan", "--start", "2026-11-19", "--end", "2026-11-20", "-"],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    for (const fd of closed) (fd === 1 ? child.stdout : child.stderr).destroy();
+    const exit = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+    child.stdin.end(`${records.slice(0, 50).join("\n")}\nnot json\nnot json either\n`);
+    expect(await exit).toBe(0);
+  });
+});
+
 describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
   it.each([
     [["scan", "/no/such/path"], /^error: \/no\/such\/path: no such file or directory$/],
@@ -339,7 +375,7 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
     [["scan", "--lookback", "forever", "."], /--lookback "forever" is not a duration/],
     [["scan", "--prompt-tokens", "abc", "."], /option '--prompt-tokens <n>' argument 'abc' is invalid/],
     [["scan", "--min-requests", "0", "."], /must be a positive integer/],
-    [["scan", "--format", "xml", "."], /Allowed choices are table, json/],
+    [["scan", "--format", "xml", "."], /Allowed choices are table, json, csv/],
     [["scan", "--bogus", "."], /unknown option '--bogus'/],
     [["scan"], /missing required argument 'path'/],
   ])("%j", (args, message) => {
@@ -382,6 +418,48 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
       expect(r.stdout).toContain(opt);
     }
   });
+});
+
+describe("output that fits", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bdd-fit-"));
+  const arn = "arn:aws:sts::123456789012:assumed-role/batch-role/session-1";
+  writeFileSync(
+    join(dir, "a.json"),
+    [1, 2]
+      .map((i) => rawRecord({ accountId: "123456789012", promptTokens: 9_000 + i, identityArn: arn }))
+      .join("\n"),
+  );
+  const day = ["--start", "2026-11-19", "--end", "2026-11-20"];
+  const widest = (text: string) => Math.max(...text.split("\n").map((l) => l.length));
+
+  it("the table fits 100 columns when the terminal is unknown; --wide puts every column on one line", () => {
+    const table = run("scan", "--format", "table", ...day, dir);
+    expect(table.code).toBe(0);
+    expect(widest(table.stdout)).toBeLessThanOrEqual(100);
+    expect(table.stdout).toContain(`    top identity: ${arn} (2)`);
+    const wide = run("scan", "--format", "table", "--wide", ...day, dir);
+    expect(wide.stdout).toMatch(new RegExp(`^123456789012 .*${arn} \\(2\\)$`, "m"));
+  });
+
+  it("--format csv: a header and one CRLF-terminated row per finding", () => {
+    const r = run("scan", "--format", "csv", ...day, dir);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\r\n");
+    expect(lines[0]).toMatch(/^accountId,requestCount,maxPromptTokens,/);
+    expect(lines[1]).toMatch(new RegExp(`^123456789012,2,9002,,,9002,.*,${arn},2,1,`));
+    expect(lines.slice(2)).toEqual([""]);
+  });
+
+  it.each([["--help"], ["scan", "--help"], ["query", "--help"]])(
+    "%s wraps at word boundaries within 80 columns",
+    (...args) => {
+      const r = run(...args);
+      expect(r.code).toBe(0);
+      expect(widest(r.stdout)).toBeLessThanOrEqual(80);
+      // A line never ends in the middle of a word that the next line finishes (no hard breaks in prose).
+      expect(r.stdout).not.toMatch(/account-level\n/);
+    },
+  );
 });
 
 describe("query: the rule as Logs Insights text for the console", () => {

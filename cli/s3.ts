@@ -20,11 +20,18 @@ let sdk: Promise<{ mod: S3Module; client: S3Client }> | undefined;
 
 /** One client for the run, made on first use: the SDK is imported only when an s3:// path is scanned. */
 function s3(): Promise<{ mod: S3Module; client: S3Client }> {
-  sdk ??= import("@aws-sdk/client-s3").then((mod) => ({
-    mod,
-    // Redirects: a bucket in another Region than the configured one still works.
-    client: new mod.S3Client({ followRegionRedirects: true }),
-  }));
+  // The SDK's notice about its future Node.js versions is not the scan's business (engines: node >= 20).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  sdk ??= import("@aws-sdk/client-s3").then(
+    (mod) => ({
+      mod,
+      // Redirects: a bucket in another Region than the configured one still works.
+      client: new mod.S3Client({ followRegionRedirects: true }),
+    }),
+    () => {
+      throw new InputError("s3:// paths need the AWS SDK: @aws-sdk/client-s3 is not installed (npm install)");
+    },
+  );
   return sdk;
 }
 

@@ -45,6 +45,14 @@ describe("README", () => {
     ]);
   });
 
+  it("the scanner's option table lists every option of scan --help", () => {
+    const help = spawnSync(process.execPath, ["dist/cli.mjs", "scan", "--help"], { encoding: "utf8" }).stdout;
+    const options = [...help.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]).filter((o) => o !== "--help");
+    expect(options).toContain("--wide");
+    const table = README.slice(README.indexOf("## The scanner"), README.indexOf("## The scheduled detector"));
+    for (const option of options) expect(table, option).toContain(`| \`${option}`);
+  });
+
   it("no command that redirects or pipes its output runs npm without -s (its banner would go along)", () => {
     const piped = README.split("\n").filter((l) => /npm run (?!-s )\S+ -- .*\s[>|]\s/.test(l));
     expect(piped).toEqual([]);

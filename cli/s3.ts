@@ -231,8 +231,12 @@ export function describeS3Error(err: unknown): string {
   };
   const name = e.Code ?? e.name ?? "";
   const status = e.$metadata?.httpStatusCode;
-  if (name === "CredentialsProviderError" || /Could not load credentials/i.test(e.message ?? "")) {
-    return "no AWS credentials found (set AWS_PROFILE, or run `aws configure` or `aws sso login`)";
+  const hint = "(set AWS_PROFILE, or run `aws configure` or `aws sso login`)";
+  if (/Could not load credentials from any providers/i.test(e.message ?? ""))
+    return `no AWS credentials found ${hint}`;
+  if (name === "CredentialsProviderError" || name === "TokenProviderError") {
+    // A named profile that is missing, an expired SSO session: the SDK's own words say which.
+    return `AWS credentials: ${(e.message ?? "").split("\n")[0]} ${hint}`;
   }
   if (/Region is missing/i.test(e.message ?? "")) return "no AWS region configured (set AWS_REGION)";
   if (name === "NoSuchBucket") return "no such bucket";

@@ -218,6 +218,12 @@ describe("S3 errors: one line, exit code 2, no stack trace", () => {
       /: no AWS credentials found \(set AWS_PROFILE/,
     ],
     [
+      "an endpoint nobody listens on",
+      [`s3://${BUCKET}/x/`],
+      { AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" },
+      /^error: s3:\/\/bedrock-logs\/x\/: cannot reach S3 \(ECONNREFUSED\)$/,
+    ],
+    [
       "no Region",
       [`s3://${BUCKET}/x/`],
       { AWS_REGION: undefined },

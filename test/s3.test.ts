@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { datePrefixes, parseS3Url } from "../cli/s3.js";
+import { datePrefixes, describeS3Error, parseS3Url } from "../cli/s3.js";
 import { DAY_MS } from "../core/rule.js";
 
 const at = (iso: string) => Date.parse(iso);
@@ -36,5 +36,36 @@ describe("parseS3Url", () => {
     expect(parseS3Url("s3://logs/AWSLogs/")).toEqual({ bucket: "logs", prefix: "AWSLogs/" });
     expect(parseS3Url("s3://logs")).toEqual({ bucket: "logs", prefix: "" });
     expect(() => parseS3Url("s3://")).toThrow("not an S3 location");
+  });
+});
+
+describe("describeS3Error: the SDK's errors a user can fix, in one line", () => {
+  const sdkError = (name: string, message: string, status?: number) =>
+    Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+
+  it.each([
+    [
+      sdkError("CredentialsProviderError", "Could not load credentials from any providers"),
+      /^no AWS credentials found/,
+    ],
+    [
+      sdkError(
+        "CredentialsProviderError",
+        "The SSO session associated with this profile has expired.\nRun aws sso login",
+      ),
+      /^AWS credentials: The SSO session associated with this profile has expired\. \(set AWS_PROFILE/,
+    ],
+    [sdkError("ExpiredToken", "The provided token has expired.", 400), /^the AWS credentials have expired$/],
+    [sdkError("AccessDenied", "Access Denied", 403), /^access denied \(AccessDenied\)/],
+    [sdkError("Forbidden", "", 403), /^access denied \(Forbidden\)/],
+    [sdkError("NoSuchBucket", "The specified bucket does not exist", 404), /^no such bucket$/],
+    [
+      sdkError("SlowDown", "Please reduce your request rate.\nmore", 503),
+      /^SlowDown: Please reduce your request rate\.$/,
+    ],
+  ])("%s", (err, message) => {
+    const text = describeS3Error(err);
+    expect(text).toMatch(message);
+    expect(text).not.toContain("\n");
   });
 });

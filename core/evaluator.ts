@@ -218,6 +218,15 @@ export interface EvaluationStats {
   duplicates: number;
 }
 
+const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
+
+/** 32 hex digits as a 16-character string of their bytes (a flat string: built from char codes). */
+function packHex(hex: string): string {
+  const codes: number[] = [];
+  for (let i = 0; i < hex.length; i += 2) codes.push(Number.parseInt(hex.slice(i, i + 2), 16));
+  return String.fromCharCode(...codes);
+}
+
 /**
  * Streaming evaluation: feed records one at a time. Memory grows with accounts and with the matching
  * records' ids (kept to count a record delivered twice, to S3 and to CloudWatch, once), not with all records.
@@ -225,7 +234,8 @@ export interface EvaluationStats {
 export class RuleEvaluator {
   readonly aggregates: Aggregates = new Map();
   readonly stats: EvaluationStats = { recordsRead: 0, recordsInWindow: 0, recordsMatched: 0, duplicates: 0 };
-  private readonly matchedIds = new Set<string>();
+  /** Per account (a log reusing an id cannot hide another account's request): the matching ids seen. */
+  private readonly matchedIds = new Map<string, { uuids: Set<string>; others: Set<string> }>();
 
   constructor(
     readonly rule: Rule,
@@ -238,17 +248,29 @@ export class RuleEvaluator {
     this.stats.recordsInWindow++;
     if (!matches(record, this.rule)) return;
     // A record without a requestId cannot be told from another: never treated as a copy.
-    if (record.requestId !== null) {
-      // Account in the key: a hostile or mixed-up log reusing an id cannot hide another account's request.
-      const key = `${record.accountId}\u0000${record.requestId}`;
-      if (this.matchedIds.has(key)) {
-        this.stats.duplicates++;
-        return;
-      }
-      this.matchedIds.add(key);
+    if (record.requestId !== null && this.seenBefore(record.accountId, record.requestId)) {
+      this.stats.duplicates++;
+      return;
     }
     this.stats.recordsMatched++;
     addGroup(this.aggregates, groupOf(record));
+  }
+
+  /** Remembers the id; true when it was already there. */
+  private seenBefore(accountId: string, requestId: string): boolean {
+    let ids = this.matchedIds.get(accountId);
+    if (!ids) {
+      ids = { uuids: new Set(), others: new Set() };
+      this.matchedIds.set(accountId, ids);
+    }
+    // Kept as fresh compact strings: the reader's strings are slices that would keep each whole record alive.
+    const uuid = UUID.exec(requestId);
+    const [set, key] = uuid
+      ? [ids.uuids, packHex(uuid.slice(1).join(""))]
+      : [ids.others, JSON.stringify(requestId)];
+    if (set.has(key)) return true;
+    set.add(key);
+    return false;
   }
 
   findings(topEvidence?: number): Finding[] {

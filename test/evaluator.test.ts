@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { matches, RuleEvaluator, UNKNOWN } from "../core/evaluator.js";
 import { readRecord } from "../core/record-reader.js";
@@ -168,6 +169,27 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
     const { stats } = evaluate([rec(light), rec(light)]);
     expect(stats).toEqual({ recordsRead: 2, recordsInWindow: 2, recordsMatched: 0, duplicates: 0 });
   });
+});
+
+describe("the ids remembered for duplicates stay small", () => {
+  it.each(["uuid", "other"])(
+    "%s ids: 400 records of 50 KB leave far less than their text in memory",
+    (kind) => {
+      // The reader's strings are slices of the record text: kept as they are, each would pin ~50 KB.
+      const r = spawnSync(
+        process.execPath,
+        ["--expose-gc", "--import", "tsx", "test/helpers/retained-heap.ts", "400", "50", kind],
+        { encoding: "utf8", timeout: 60_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const { retained, stats } = JSON.parse(r.stdout) as {
+        retained: number;
+        stats: { recordsMatched: number };
+      };
+      expect(stats.recordsMatched).toBe(400);
+      expect(retained).toBeLessThan(2_000_000); // the texts are 20 MB
+    },
+  );
 });
 
 describe("order", () => {

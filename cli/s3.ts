@@ -85,11 +85,21 @@ const REGIONS_DIR = /^(?:.*\/)?AWSLogs\/\d{12}\/BedrockModelInvocationLogs\/?$/;
 
 const withSlash = (p: string) => (p.endsWith("/") ? p : `${p}/`);
 
+type S3Object = { key: string; size: number | null };
+
+/** What to read under one location: prefixes to list whole, and objects already listed on the way. */
+interface Plan {
+  prefixes: string[];
+  objects: S3Object[];
+}
+
 /**
  * The prefixes to list for one location. Under the Bedrock layout: the window's date folders of each region
- * (accounts and regions found by listing one level with a delimiter); elsewhere the prefix itself.
+ * (accounts and regions found by listing one level with a delimiter). A folder or bucket that holds an
+ * `AWSLogs/` folder (a key prefix in Bedrock's logging configuration) gets the same for it, and its other
+ * contents listed whole. Anything else: the prefix itself.
  */
-async function prefixesToList(loc: S3Location, window: Window): Promise<string[]> {
+async function planListing(loc: S3Location, window: Window): Promise<Plan> {
   const p = loc.prefix;
   const region = REGION_DIR.exec(p);
   if (region) {
@@ -99,22 +109,35 @@ async function prefixesToList(loc: S3Location, window: Window): Promise<string[]
     const out = datePrefixes(window)
       .filter((d) => d.startsWith(given) || given.startsWith(d))
       .map((d) => base + (d.length >= given.length ? d : given));
-    return [...new Set(out)];
+    return { prefixes: [...new Set(out)], objects: [] };
   }
   let children: string[] | undefined;
   if (ACCOUNTS_DIR.test(p)) {
-    children = (await listDirs(loc.bucket, withSlash(p))).filter((c) => /\/\d{12}\/$/.test(c));
+    children = (await listLevel(loc.bucket, withSlash(p))).dirs.filter((c) => /\/\d{12}\/$/.test(c));
     children = children.map((c) => `${c}BedrockModelInvocationLogs/`);
   } else if (ACCOUNT_DIR.test(p)) children = [`${withSlash(p)}BedrockModelInvocationLogs/`];
   if (children || REGIONS_DIR.test(p)) {
     const regionsDirs = children ?? [withSlash(p)];
-    const regions = (await mapPool(regionsDirs, LIST_CONCURRENCY, (d) => listDirs(loc.bucket, d))).flat();
-    const lists = await mapPool(regions, LIST_CONCURRENCY, (r) =>
-      prefixesToList({ ...loc, prefix: r }, window),
+    const levels = await mapPool(regionsDirs, LIST_CONCURRENCY, (d) => listLevel(loc.bucket, d));
+    const plans = await mapPool(
+      levels.flatMap((l) => l.dirs),
+      LIST_CONCURRENCY,
+      (r) => planListing({ ...loc, prefix: r }, window),
     );
-    return lists.flat();
+    return { prefixes: plans.flatMap((x) => x.prefixes), objects: plans.flatMap((x) => x.objects) };
   }
-  return [p];
+  if (p === "" || p.endsWith("/")) {
+    const level = await listLevel(loc.bucket, p);
+    const awsLogs = `${p}AWSLogs/`;
+    if (level.dirs.includes(awsLogs)) {
+      const logs = await planListing({ ...loc, prefix: awsLogs }, window);
+      return {
+        prefixes: [...logs.prefixes, ...level.dirs.filter((d) => d !== awsLogs)],
+        objects: [...logs.objects, ...level.objects],
+      };
+    }
+  }
+  return { prefixes: [p], objects: [] };
 }
 
 /** Runs `fn` over items, at most `limit` at a time, results in the items' order. */
@@ -131,10 +154,23 @@ async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) =
   return out;
 }
 
-/** The "folders" one level below a prefix. */
-async function listDirs(bucket: string, prefix: string): Promise<string[]> {
-  const { mod, client } = await s3();
+/** One level below a prefix: its "folders" and the objects directly in it. */
+async function listLevel(bucket: string, prefix: string): Promise<{ dirs: string[]; objects: S3Object[] }> {
   const dirs: string[] = [];
+  const objects = await listObjects(bucket, prefix, (page) => {
+    for (const c of page.CommonPrefixes ?? []) if (c.Prefix) dirs.push(c.Prefix);
+  });
+  return { dirs, objects };
+}
+
+/** The objects under a prefix that may hold log records: all of them, or one level with `onLevel`. */
+async function listObjects(
+  bucket: string,
+  prefix: string,
+  onLevel?: (page: { CommonPrefixes?: { Prefix?: string }[] }) => void,
+): Promise<S3Object[]> {
+  const { mod, client } = await s3();
+  const objects: S3Object[] = [];
   let token: string | undefined;
   do {
     const page = await send(
@@ -142,28 +178,13 @@ async function listDirs(bucket: string, prefix: string): Promise<string[]> {
         new mod.ListObjectsV2Command({
           Bucket: bucket,
           Prefix: prefix,
-          Delimiter: "/",
+          Delimiter: onLevel ? "/" : undefined,
           ContinuationToken: token,
         }),
       ),
       `s3://${bucket}/${prefix}`,
     );
-    for (const c of page.CommonPrefixes ?? []) if (c.Prefix) dirs.push(c.Prefix);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return dirs;
-}
-
-/** Every object under a prefix that may hold log records. */
-async function listObjects(bucket: string, prefix: string): Promise<{ key: string; size: number | null }[]> {
-  const { mod, client } = await s3();
-  const objects: { key: string; size: number | null }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await send(
-      client.send(new mod.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
-      `s3://${bucket}/${prefix}`,
-    );
+    onLevel?.(page);
     for (const o of page.Contents ?? []) {
       const key = o.Key;
       if (key === undefined || key.endsWith("/")) continue;
@@ -182,9 +203,11 @@ export async function findS3Sources(urls: readonly string[], window: Window): Pr
   const sources: LogSource[] = [];
   const seen = new Set<string>();
   for (const loc of locations) {
-    const prefixes = await prefixesToList(loc, window);
-    const lists = await mapPool(prefixes, LIST_CONCURRENCY, (p) => listObjects(loc.bucket, p));
-    for (const { key, size } of lists.flat().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+    const plan = await planListing(loc, window);
+    const lists = await mapPool(plan.prefixes, LIST_CONCURRENCY, (p) => listObjects(loc.bucket, p));
+    for (const { key, size } of [...plan.objects, ...lists.flat()].sort((a, b) =>
+      a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    )) {
       const name = `s3://${loc.bucket}/${key}`;
       if (seen.has(name)) continue;
       seen.add(name);

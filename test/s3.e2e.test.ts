@@ -50,7 +50,25 @@ const listed = () =>
 const gets = () => s3.requests.filter((r) => r.includes("x-id=GetObject"));
 
 beforeAll(async () => {
-  s3 = await startS3([BUCKET, "plain", "many"]);
+  s3 = await startS3([BUCKET, "plain", "many", "keyprefix"]);
+  // A key prefix in the logging configuration, with other things beside its AWSLogs/.
+  const kp = "team-a/AWSLogs/123456789012/BedrockModelInvocationLogs/eu-west-1";
+  await s3.put(
+    "keyprefix",
+    `${kp}/2026/11/19/10/a.json.gz`,
+    gzipSync(heavy("444444444444", "2026-11-19T10:00:00Z")),
+  );
+  await s3.put(
+    "keyprefix",
+    `${kp}/2026/11/10/10/old.json.gz`,
+    gzipSync(heavy("444444444444", "2026-11-10T10:00:00Z")),
+  );
+  await s3.put(
+    "keyprefix",
+    "team-a/exports/task/000000",
+    `2026-11-19T11:00:00.000Z ${heavy("444444444444", "2026-11-19T11:00:00Z")}\n`,
+  );
+  await s3.put("keyprefix", "team-a/direct.json", heavy("444444444444", "2026-11-19T12:00:00Z"));
   // Bedrock's layout: the window's day, the hour after it (late delivery), and a week before.
   await s3.put(
     BUCKET,
@@ -142,6 +160,23 @@ describe("scan s3:// under Bedrock's layout", () => {
     expect((JSON.parse(day.stdout) as Report).stats.recordsRead).toBe(2);
     expect(listed()).toHaveLength(24);
     expect(listed().every((p) => p.startsWith(`${REGION_DIR}/2026/11/19/`))).toBe(true);
+  });
+
+  it("the bucket root and a key prefix that holds AWSLogs/: hours there, the rest listed whole", async () => {
+    const root = await run(["scan", "--format", "json", ...DAY, `s3://${BUCKET}/`]);
+    expect(root.code, root.stderr).toBe(0);
+    expect((JSON.parse(root.stdout) as Report).stats.recordsRead).toBe(3);
+    expect(gets().some((g) => g.includes("2026/11/12"))).toBe(false);
+    s3.requests.length = 0;
+    const kp = await run(["scan", "--format", "json", ...DAY, "s3://keyprefix/team-a/"]);
+    expect(kp.code, kp.stderr).toBe(0);
+    const report = JSON.parse(kp.stdout) as Report;
+    expect(report.findings).toEqual([
+      expect.objectContaining({ accountId: "444444444444", requestCount: 3 }),
+    ]);
+    expect(report.stats.filesRead).toBe(3);
+    expect(gets().some((g) => g.includes("2026/11/10"))).toBe(false);
+    expect(listed()).toContain("team-a/exports/");
   });
 
   it("a window with no objects in its hours is no records found: exit code 2", async () => {

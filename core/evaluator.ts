@@ -131,8 +131,20 @@ function absorb(into: AccountAggregate, from: AccountAggregate): void {
   for (const [k, n] of from.models) bump(into.models, k, n);
 }
 
+/**
+ * A flat copy of a string. The record reader's strings are slices of the record's text: kept as map keys,
+ * each would keep a whole record (up to megabytes) alive.
+ */
+const fresh = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
+
 /** Adds a group of matching requests to the aggregates (mutates `into`). */
-export function addGroup(into: Aggregates, g: MatchGroup): void {
+export function addGroup(into: Aggregates, group: MatchGroup): void {
+  const g: MatchGroup = {
+    ...group,
+    accountId: fresh(group.accountId),
+    identityArn: group.identityArn === null ? null : fresh(group.identityArn),
+    modelId: group.modelId === null ? null : fresh(group.modelId),
+  };
   const existing = into.get(g.accountId);
   if (existing) absorb(existing, aggregateOf(g));
   else into.set(g.accountId, aggregateOf(g));
@@ -261,7 +273,7 @@ export class RuleEvaluator {
     let ids = this.matchedIds.get(accountId);
     if (!ids) {
       ids = { uuids: new Set(), others: new Set() };
-      this.matchedIds.set(accountId, ids);
+      this.matchedIds.set(fresh(accountId), ids);
     }
     // Kept as fresh compact strings: the reader's strings are slices that would keep each whole record alive.
     const uuid = UUID.exec(requestId);

@@ -171,9 +171,9 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
   });
 });
 
-describe("the ids remembered for duplicates stay small", () => {
+describe("what the evaluator keeps stays small: ids, account, identity and model keys", () => {
   it.each(["uuid", "other"])(
-    "%s ids: 400 records of 50 KB leave far less than their text in memory",
+    "%s ids: 400 records of 50 KB, 400 accounts, leave far less than their text in memory",
     (kind) => {
       // The reader's strings are slices of the record text: kept as they are, each would pin ~50 KB.
       const r = spawnSync(

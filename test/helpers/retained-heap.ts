@@ -1,6 +1,6 @@
 /**
- * Run with `node --expose-gc --import tsx`: reads `count` matching records of about `kb` KB each, with
- * distinct requestIds, into one evaluator, drops the texts, and prints how much heap stays in use.
+ * Run with `node --expose-gc --import tsx`: reads `count` matching records of about `kb` KB each, each with
+ * its own account and requestId, into one evaluator, drops the texts, and prints how much heap stays in use.
  */
 import { RuleEvaluator } from "../../core/evaluator.js";
 import { readRecord } from "../../core/record-reader.js";
@@ -17,7 +17,7 @@ for (let i = 0; i < Number(count); i++) {
   const requestId = kind === "uuid" ? crypto.randomUUID() : `req-${i}-${"n".repeat(20)}`;
   const body = { prompt: `${i} ${"lorem ipsum ".repeat((Number(kb) * 1024) / 12)}` };
   const r = readRecord(
-    rawRecord({ requestId, promptTokens: 9_001, body, accountId: String(100000000000 + (i % 7)) }),
+    rawRecord({ requestId, promptTokens: 9_001, body, accountId: String(100000000000 + i) }),
   );
   if (r.ok) evaluator.add(r.record);
 }

@@ -315,6 +315,12 @@ describe("stdin", () => {
     expect((JSON.parse(r.stdout) as Report).findings).toHaveLength(3);
   });
 
+  it("stdin named twice (- and /dev/stdin) is read once", () => {
+    const r = runWith({ input: lines }, "scan", "--format", "json", ...window, "-", "/dev/stdin");
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Report).stats).toMatchObject({ filesRead: 1, recordsRead: 2 });
+  });
+
   it("empty stdin is no records: exit code 2", () => {
     const r = runWith({ input: "" }, "scan", "-");
     expect(r.code).toBe(2);

@@ -1,11 +1,14 @@
 // Process entry point of the bundled CLI (dist/cli.mjs).
 import { main } from "./main.js";
 
-process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  // `... | head` closes the pipe early: not an error worth a stack trace.
-  if (err.code === "EPIPE") process.exit(0);
-  throw err;
-});
+// `... | head` closes the pipe early (stdout, and stderr with 2>&1): nobody is reading, so the rest is dropped
+// and the scan ends as it would have, without an error (the output was wanted only up to there).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") return;
+    throw err;
+  });
+}
 
 // Not a user mistake: a bug. Keep the stack so it can be reported.
 const internalError = (err: unknown) => {

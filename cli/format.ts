@@ -10,6 +10,10 @@ export function toJsonReport(result: ScanResult, rule: Rule, window: Window): st
       rule: { thresholds: { ...rule.thresholds }, minRequests: rule.minRequests },
       findings: result.findings,
       stats: result.stats,
+      recordSpan: result.recordSpan && {
+        first: new Date(result.recordSpan.firstMs).toISOString(),
+        last: new Date(result.recordSpan.lastMs).toISOString(),
+      },
       fileErrors: result.fileErrors,
     },
     null,
@@ -18,6 +22,7 @@ export function toJsonReport(result: ScanResult, rule: Rule, window: Window): st
 }
 
 const num = (n: number | null): string => (n === null ? "-" : n.toLocaleString("en-US"));
+const plural = (n: number, word: string): string => `${num(n)} ${word}${n === 1 ? "" : "s"}`;
 const shortTime = (iso: string): string => iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, "Z");
 
 function identityLabel(f: Finding): string {
@@ -34,6 +39,23 @@ function modelLabel(f: Finding): string {
   return `${top.modelId}${more}`;
 }
 
+/**
+ * Greedy word wrap: lines of at most `width` characters, continuation lines after `indent` (which is not
+ * counted in `width`). A word longer than a line stays whole.
+ */
+export function wrapText(text: string, width: number, indent = ""): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${indent}`);
+}
+
 /** Renders rows as aligned columns; `right` marks the numeric columns. */
 export function renderTable(header: string[], rows: string[][], right: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -45,47 +67,181 @@ export function renderTable(header: string[], rows: string[][], right: ReadonlyS
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-export function toTableReport(result: ScanResult, rule: Rule, window: Window): string {
+/** A table column: its header, its label on a detail line, and its cell for a finding. */
+interface Column {
+  readonly header: string;
+  readonly label: string;
+  readonly numeric: boolean;
+  readonly cell: (f: Finding) => string;
+}
+
+/** In order of importance: the columns that do not fit the width go, with all after them, to detail lines. */
+const COLUMNS: readonly Column[] = [
+  { header: "ACCOUNT", label: "account", numeric: false, cell: (f) => f.accountId },
+  { header: "REQUESTS", label: "requests", numeric: true, cell: (f) => num(f.requestCount) },
+  { header: "MAX PROMPT", label: "max prompt tokens", numeric: true, cell: (f) => num(f.maxPromptTokens) },
+  { header: "MAX REQ SIZE", label: "max request size", numeric: true, cell: (f) => num(f.maxRequestSize) },
+  {
+    header: "MAX COMPL",
+    label: "max completion tokens",
+    numeric: true,
+    cell: (f) => num(f.maxCompletionTokens),
+  },
+  { header: "FIRST SEEN", label: "first seen", numeric: false, cell: (f) => shortTime(f.firstSeen) },
+  { header: "LAST SEEN", label: "last seen", numeric: false, cell: (f) => shortTime(f.lastSeen) },
+  { header: "TOP MODEL", label: "top model", numeric: false, cell: modelLabel },
+  { header: "TOP IDENTITY (REQUESTS)", label: "top identity", numeric: false, cell: identityLabel },
+];
+
+/** The default width when the terminal's is not known (output to a file or a pipe). */
+export const DEFAULT_TABLE_WIDTH = 100;
+const DETAIL_INDENT = "    ";
+
+export interface TableOptions {
+  /** Columns that fit this width go in the row, the rest on indented detail lines below it. */
+  readonly width?: number;
+  /** Every column in the row, whatever the width. */
+  readonly wide?: boolean;
+}
+
+function findingsTable(findings: readonly Finding[], width: number): string {
+  const cells = findings.map((f) => COLUMNS.map((c) => c.cell(f)));
+  const colWidth = (i: number) =>
+    Math.max((COLUMNS[i] as Column).header.length, ...cells.map((r) => (r[i] ?? "").length));
+  let shown = 1;
+  let used = colWidth(0);
+  while (shown < COLUMNS.length && used + 2 + colWidth(shown) <= width) used += 2 + colWidth(shown++);
+  const right = new Set(COLUMNS.slice(0, shown).flatMap((c, i) => (c.numeric ? [i] : [])));
+  const table = renderTable(
+    COLUMNS.slice(0, shown).map((c) => c.header),
+    cells.map((r) => r.slice(0, shown)),
+    right,
+  ).split("\n");
+  if (shown === COLUMNS.length) return table.join("\n");
+  // Detail items packed on lines of the width, the same way for every finding (breaks decided on the widest
+  // value), so they line up; an item longer than a line (a long ARN) gets a line of its own.
+  const details = COLUMNS.slice(shown).map((c, k) => ({ label: `${c.label}: `, index: shown + k }));
+  const itemWidth = (d: (typeof details)[number]) => d.label.length + colWidth(d.index);
+  const lines: (typeof details)[] = [];
+  let used2 = 0;
+  for (const d of details) {
+    const last = lines[lines.length - 1];
+    if (last && DETAIL_INDENT.length + used2 + 2 + itemWidth(d) <= width) {
+      last.push(d);
+      used2 += 2 + itemWidth(d);
+    } else {
+      lines.push([d]);
+      used2 = itemWidth(d);
+    }
+  }
+  const out = table.slice(0, 2);
+  cells.forEach((r, i) => {
+    out.push(table[i + 2] ?? "");
+    for (const line of lines) {
+      const text = line.map((d) => `${d.label}${r[d.index] ?? ""}`.padEnd(itemWidth(d))).join("  ");
+      out.push(DETAIL_INDENT + text.trimEnd());
+    }
+  });
+  return out.join("\n");
+}
+
+export function toTableReport(
+  result: ScanResult,
+  rule: Rule,
+  window: Window,
+  options: TableOptions = {},
+): string {
+  const width = options.wide ? Number.POSITIVE_INFINITY : (options.width ?? DEFAULT_TABLE_WIDTH);
+  // Continuation lines align under the text, past the label.
+  const wrap = (text: string, label = "") =>
+    label.padEnd(label ? 9 : 0) +
+    (options.wide ? text : wrapText(text, width - (label ? 9 : 0), " ".repeat(label ? 9 : 0)));
   const w = `${new Date(window.startMs).toISOString()} .. ${new Date(window.endMs).toISOString()}`;
-  const limits = METRICS.map((m) => `${METRIC_INFO[m].label} > ${num(rule.thresholds[m])}`).join(", ");
+  const same = METRICS.every((m) => rule.thresholds[m] === rule.thresholds.promptTokens);
+  const limits = same
+    ? `${METRICS.map((m) => METRIC_INFO[m].label)
+        .join(", ")
+        .replace(/, (?=[^,]*$)/, " or ")} > ${num(rule.thresholds.promptTokens)}`
+    : METRICS.map((m) => `${METRIC_INFO[m].label} > ${num(rule.thresholds[m])}`).join(", ");
   const s = result.stats;
   const out = [
-    `Window   ${w} (end excluded)`,
-    `Rule     ${limits}; at least ${rule.minRequests} such requests per account`,
-    `Scanned  ${num(s.filesRead)} files, ${num(s.recordsRead)} records, ${num(s.recordsInWindow)} in window, ` +
-      `${num(s.recordsMatched)} over a threshold, ${num(s.malformedLines)} malformed line(s)`,
+    wrap(`${w} (end excluded)`, "Window"),
+    wrap(`${limits}; at least ${rule.minRequests} per account`, "Rule"),
+    wrap(
+      `${plural(s.filesRead, "file")}, ${plural(s.recordsRead, "record")}, ${num(s.recordsInWindow)} in window, ` +
+        `${num(s.recordsMatched)} matching, ${plural(s.duplicates, "duplicate")}, ` +
+        `${plural(s.malformedLines, "malformed line")}`,
+      "Scanned",
+    ),
     "",
   ];
   if (result.findings.length === 0) {
-    out.push("No account made enough heavy requests in this window: nothing to report.");
+    out.push(wrap("No account made enough heavy requests in this window: nothing to report."));
   } else {
     out.push(`${result.findings.length} account(s) flagged, heaviest first:`, "");
-    const header = [
-      "ACCOUNT",
-      "REQUESTS",
-      "MAX PROMPT TOK",
-      "MAX REQ SIZE",
-      "MAX COMPL TOK",
-      "FIRST SEEN",
-      "LAST SEEN",
-      "TOP MODEL",
-      "TOP IDENTITY (REQUESTS)",
-    ];
-    const rows = result.findings.map((f) => [
-      f.accountId,
-      num(f.requestCount),
-      num(f.maxPromptTokens),
-      num(f.maxRequestSize),
-      num(f.maxCompletionTokens),
-      shortTime(f.firstSeen),
-      shortTime(f.lastSeen),
-      modelLabel(f),
-      identityLabel(f),
-    ]);
-    out.push(renderTable(header, rows, new Set([1, 2, 3, 4])));
+    out.push(findingsTable(result.findings, width));
   }
   if (result.fileErrors.length > 0) {
-    out.push("", `${result.fileErrors.length} file(s) could not be read to the end (see errors above).`);
+    out.push(
+      "",
+      wrap(`${result.fileErrors.length} file(s) could not be read to the end (see errors above).`),
+    );
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The CSV columns: the finding's JSON fields, flattened, then the window (rows stay meaningful when appended). */
+const CSV_HEADER = [
+  "accountId",
+  "requestCount",
+  "maxPromptTokens",
+  "maxRequestSize",
+  "maxCompletionTokens",
+  "maxCacheInclusiveInputTokens",
+  "firstSeen",
+  "lastSeen",
+  "topIdentity",
+  "topIdentityRequests",
+  "identityCount",
+  "topModel",
+  "topModelRequests",
+  "modelCount",
+  "windowStart",
+  "windowEnd",
+];
+
+/**
+ * One CSV field per RFC 4180: quoted when it holds a comma, a quote or a line break (quotes doubled). Text a
+ * spreadsheet would run as a formula (`=`, `+`, `-`, `@` first: log fields are not trusted) gets a leading `'`.
+ */
+export function csvField(value: string | number | null): string {
+  if (value === null) return "";
+  let text = String(value);
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The findings as CSV (RFC 4180: CRLF line ends, a header row), for spreadsheets. */
+export function toCsvReport(result: ScanResult, window: Window): string {
+  const start = new Date(window.startMs).toISOString();
+  const end = new Date(window.endMs).toISOString();
+  const rows = result.findings.map((f) => [
+    f.accountId,
+    f.requestCount,
+    f.maxPromptTokens,
+    f.maxRequestSize,
+    f.maxCompletionTokens,
+    f.maxCacheInclusiveInputTokens,
+    f.firstSeen,
+    f.lastSeen,
+    f.topIdentities[0]?.identityArn ?? null,
+    f.topIdentities[0]?.requestCount ?? null,
+    f.identityCount,
+    f.topModels[0]?.modelId ?? null,
+    f.topModels[0]?.requestCount ?? null,
+    f.modelCount,
+    start,
+    end,
+  ]);
+  return [CSV_HEADER, ...rows].map((r) => `${r.map(csvField).join(",")}\r\n`).join("");
 }

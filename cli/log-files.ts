@@ -4,9 +4,9 @@
  * memory at a time (a record that spans lines is held until it closes), so memory stays flat.
  */
 import { createReadStream } from "node:fs";
-import { open, readdir, realpath, stat } from "node:fs/promises";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import {
   type InvocationRecord,
@@ -20,8 +20,11 @@ export class InputError extends Error {
   override name = "InputError";
 }
 
-/** Files CloudWatch Logs writes next to an export to test bucket permissions: not log data. */
-const NOT_LOG_FILES = new Set(["aws-logs-write-test"]);
+/** Files CloudWatch Logs and Bedrock write to test bucket permissions: not log data. */
+export const NOT_LOG_FILES: ReadonlySet<string> = new Set([
+  "aws-logs-write-test",
+  "amazon-bedrock-logs-permission-check",
+]);
 
 export interface LogFile {
   readonly path: string;
@@ -96,14 +99,39 @@ export function describeFsError(err: unknown): string {
   }
 }
 
-async function isGzip(path: string): Promise<boolean> {
-  const fh = await open(path, "r");
-  try {
-    const { bytesRead, buffer } = await fh.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await fh.close();
+/**
+ * Reads the first bytes of a stream to tell gzip by its magic bytes (1f 8b), whatever the name; the stream
+ * returned yields every byte, the peeked ones first.
+ */
+async function sniffGzip(raw: Readable): Promise<{ gzip: boolean; bytes: Readable }> {
+  const it: AsyncIterator<Buffer> = raw[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < 2) {
+    const next = await it.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    size += next.value.length;
   }
+  const first = Buffer.concat(head);
+  const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  async function* replay(): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    if (done) return;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  // objectMode off: consumers see plain byte chunks, as from a file stream.
+  const bytes = Readable.from(replay(), { objectMode: false });
+  bytes.on("close", () => raw.destroy());
+  return { gzip, bytes };
 }
 
 /** What reading a file yields: a record, or a malformed line with its 1-based line number. */
@@ -360,16 +388,30 @@ async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string
  * Streams the records of one file. `onBytes` reports raw (on-disk) bytes consumed, for progress. Records
  * before a read error are yielded; then an InputError says where the file broke off.
  */
-export async function* readLogFile(path: string, onBytes?: (n: number) => void): AsyncGenerator<FileItem> {
-  let gzip: boolean;
+export function readLogFile(path: string, onBytes?: (n: number) => void): AsyncGenerator<FileItem> {
+  return readLogStream(path, createReadStream(path), onBytes);
+}
+
+/**
+ * Streams the records of raw log bytes (a file, stdin, an S3 object), gzip or not; `name` is how errors name
+ * the source. `onBytes` reports raw bytes consumed. Records before a read error are yielded; then an
+ * InputError says where the input broke off.
+ */
+export async function* readLogStream(
+  name: string,
+  source: Readable,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<FileItem> {
+  if (onBytes) source.on("data", (chunk: Buffer) => onBytes(chunk.length));
+  let sniffed: { gzip: boolean; bytes: Readable };
   try {
-    gzip = await isGzip(path);
+    sniffed = await sniffGzip(source);
   } catch (err) {
-    throw new InputError(`${path}: ${describeFsError(err)}`);
+    source.destroy();
+    throw new InputError(`${name}: ${describeError(err)}`);
   }
-  const raw = createReadStream(path);
-  if (onBytes) raw.on("data", (chunk) => onBytes(chunk.length));
-  const { text, failure } = gzip ? gunzipKeepingOutput(raw) : { text: raw, failure: () => undefined };
+  const raw = sniffed.bytes;
+  const { text, failure } = sniffed.gzip ? gunzipKeepingOutput(raw) : { text: raw, failure: () => undefined };
   let lineNo = 0;
   const assembler = new RecordAssembler();
   let failed: unknown;
@@ -382,14 +424,21 @@ export async function* readLogFile(path: string, onBytes?: (n: number) => void):
     failed = failure();
   } catch (err) {
     failed = err;
+  } finally {
+    // Also when the consumer stops early: no stream is left open.
     raw.destroy();
   }
   yield* assembler.end();
   if (failed !== undefined) {
     const code = (failed as { code?: string }).code;
-    const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeFsError(failed);
-    throw new InputError(`${path}: ${detail} (after line ${lineNo})`);
+    const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeError(failed);
+    throw new InputError(`${name}: ${detail} (after line ${lineNo})`);
   }
+}
+
+/** A read error in one line: file-system codes in words, an InputError (e.g. from S3) as its message. */
+function describeError(err: unknown): string {
+  return err instanceof InputError ? err.message : describeFsError(err);
 }
 
 /**

@@ -15,11 +15,18 @@ import {
   specOf,
 } from "../config/settings.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
-import { parseIsoOption, type Rule, RuleConfigError, resolveWindow, type Window } from "../core/rule.js";
-import { toJsonReport, toTableReport } from "./format.js";
+import {
+  DAY_MS,
+  parseIsoOption,
+  type Rule,
+  RuleConfigError,
+  resolveWindow,
+  type Window,
+} from "../core/rule.js";
+import { toCsvReport, toJsonReport, toTableReport, wrapText } from "./format.js";
 import { InputError } from "./log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
-import { scanLogs } from "./scan.js";
+import { type ScanResult, scanLogs } from "./scan.js";
 
 export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
@@ -38,7 +45,8 @@ const optionKey = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.t
 type RuleOptions = { start?: string; end?: string } & Record<string, unknown>;
 
 interface ScanOptions extends RuleOptions {
-  format?: "table" | "json";
+  format?: "table" | "json" | "csv";
+  wide?: boolean;
   progress: boolean;
   failOnFindings?: boolean;
 }
@@ -86,27 +94,67 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   const { rule, window } = ruleAndWindow(opts);
   const format = opts.format ?? (process.stdout.isTTY ? "table" : "json");
   const bar = opts.progress && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-  let malformed = 0;
+  // Kept until the end: with no record at all they are not worth a line each (see below).
+  const malformedShown: string[] = [];
   const result = await scanLogs(paths, rule, window, {
     onMalformed(location, reason) {
-      malformed++;
-      if (malformed <= MALFORMED_SHOWN) {
-        bar?.clear();
-        process.stderr.write(`${location}: ${reason}\n`);
-      }
+      if (malformedShown.length < MALFORMED_SHOWN) malformedShown.push(`${location}: ${reason}`);
     },
     onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
   });
   bar?.clear();
-  if (malformed > MALFORMED_SHOWN) {
-    process.stderr.write(`... and ${malformed - MALFORMED_SHOWN} more malformed lines (skipped)\n`);
-  }
   for (const e of result.fileErrors) process.stderr.write(`error: ${e}\n`);
+  const span = result.recordSpan;
+  if (span === null) {
+    // Nothing to judge is not "nothing found": a cron job or an incident review must not take it for a clean bill.
+    const s = result.stats;
+    const first = malformedShown[0];
+    const read =
+      s.filesRead === 0 && result.fileErrors.length === 0
+        ? "no files there"
+        : `${s.filesRead} file(s) read, ${s.malformedLines} line(s) that are not records` +
+          (first === undefined ? "" : `, the first ${first}`);
+    process.stderr.write(`error: no Bedrock invocation records found in ${listPaths(paths)} (${read})\n`);
+    return EXIT_USAGE;
+  }
+  for (const m of malformedShown) process.stderr.write(`${m}\n`);
+  if (result.stats.malformedLines > MALFORMED_SHOWN) {
+    const more = result.stats.malformedLines - MALFORMED_SHOWN;
+    process.stderr.write(`... and ${more} more malformed lines (skipped)\n`);
+  }
+  if (result.stats.recordsInWindow === 0)
+    process.stderr.write(`${outsideWindowNote(result, span, window)}\n`);
+  const width = process.stdout.isTTY ? process.stdout.columns : undefined;
   process.stdout.write(
-    format === "json" ? `${toJsonReport(result, rule, window)}\n` : toTableReport(result, rule, window),
+    format === "json"
+      ? `${toJsonReport(result, rule, window)}\n`
+      : format === "csv"
+        ? toCsvReport(result, window)
+        : toTableReport(result, rule, window, { width, wide: opts.wide }),
   );
   if (result.fileErrors.length > 0) return EXIT_USAGE;
   return opts.failOnFindings && result.findings.length > 0 ? EXIT_FINDINGS : 0;
+}
+
+const listPaths = (paths: readonly string[]): string =>
+  paths.length <= 3 ? paths.join(", ") : `${paths.slice(0, 3).join(", ")} and ${paths.length - 3} more`;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const day = (ms: number) => iso(ms).slice(0, 10);
+
+/** Says that records were read but none is in the window, when they are, and the options that cover them. */
+function outsideWindowNote(
+  result: ScanResult,
+  span: { firstMs: number; lastMs: number },
+  window: Window,
+): string {
+  // Whole UTC days that hold every record; the end is excluded, so it is the day after the last record.
+  const end = Math.floor(span.lastMs / DAY_MS) * DAY_MS + DAY_MS;
+  return (
+    `note: none of the ${result.stats.recordsRead} records read is in the window ${iso(window.startMs)} .. ` +
+    `${iso(window.endMs)}; they span ${iso(span.firstMs)} .. ${iso(span.lastMs)}: ` +
+    `use --start ${day(span.firstMs)} --end ${day(end)}`
+  );
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -114,7 +162,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /** The window and rule options shared by `scan` and `query`: one per rule setting with a flag. */
 function addRuleOptions(cmd: Command): Command {
   cmd
-    .option("--start <iso>", "window start, included (default: end minus --lookback)")
+    .option(
+      "--start <iso>",
+      "window start, included; a date alone is midnight UTC (default: end minus --lookback)",
+    )
     .option("--end <iso>", "window end, excluded (default: now)");
   for (const key of RULE_SETTINGS) {
     const s = specOf(key);
@@ -136,16 +187,22 @@ function addRuleOptions(cmd: Command): Command {
 function defaultText(key: SettingKey): string {
   const s = specOf(key);
   if (s.default === undefined || (Array.isArray(s.default) && s.default.length === 0)) return "";
-  return (s.kind.write as (v: unknown) => string)(s.default);
+  return s.kind.write(s.default);
 }
 
 /** Set by the action that ran; main() returns it. */
 let exitCode = 0;
 
+/** Help lines fit the terminal (80 columns when it is not one), and no wider than 100 to stay readable. */
+const helpWidth = (): number =>
+  Math.max(40, Math.min(process.stdout.isTTY ? process.stdout.columns : 80, 100));
+
 export function buildProgram(): Command {
   const program = new Command("bedrock-dos-detector")
+    // Descriptions are single paragraphs: commander wraps them at word boundaries to this width.
+    .configureHelp({ helpWidth: helpWidth() })
     .description(
-      "Finds AWS accounts whose Amazon Bedrock calls look like denial-of-service or resource exhaustion:\n" +
+      "Finds AWS accounts whose Amazon Bedrock calls look like denial-of-service or resource exhaustion: " +
         "several requests over the prompt-token, completion-token or request-size threshold in one window.",
     )
     .version("0.1.0");
@@ -153,30 +210,39 @@ export function buildProgram(): Command {
   const scan = addRuleOptions(
     program
       .command("scan")
+      .summary("scan Bedrock model-invocation logs (files, directories, stdin, S3) for heavy accounts")
       .description(
-        "Scan Bedrock model-invocation log files (JSON lines, .gz, CloudWatch export lines) for heavy accounts.\n" +
-          "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...",
+        "Scan Bedrock model-invocation logs (JSON lines, gzip, CloudWatch export lines) for heavy accounts. " +
+          "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...; " +
+          "- or /dev/stdin reads standard input; s3://bucket/prefix/ reads S3 with the AWS SDK's default " +
+          "credentials and region (under the Bedrock layout, only the window's hours are listed).",
       )
-      .argument("<path...>", "log files or directories"),
+      .argument("<path...>", "log files, directories, - (stdin) or s3://bucket/prefix/"),
   );
   scan
     .addOption(
-      new Option("--format <format>", "output format (default: table on a terminal, json otherwise)").choices(
-        ["table", "json"],
-      ),
+      new Option(
+        "--format <format>",
+        "output format: table, json or csv (default: table on a terminal, json otherwise)",
+      ).choices(["table", "json", "csv"]),
     )
+    .option("--wide", "table: every column on one line, whatever the terminal's width")
     .option("--no-progress", "no progress bar on stderr")
     .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
     .addHelpText(
       "after",
-      `
-Examples:
-  bedrock-dos-detector scan ./AWSLogs
-  bedrock-dos-detector scan --start 2026-11-19T00:00:00Z --end 2026-11-20T00:00:00Z logs/ export.log
-  bedrock-dos-detector scan --lookback 7d --prompt-tokens 32000 --format json s3-copy/ > findings.json
-  bedrock-dos-detector scan --exclude-identity 'arn:aws:sts::*:assumed-role/batch/*' logs/
-
-Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad options or unreadable input.`,
+      () =>
+        "\nExamples:\n" +
+        "  bedrock-dos-detector scan ./AWSLogs\n" +
+        "  bedrock-dos-detector scan --start 2026-11-19 --end 2026-11-20 logs/ export.log\n" +
+        "  bedrock-dos-detector scan --lookback 7d --format csv s3://my-logs/ > week.csv\n" +
+        "  gunzip -c batch.json.gz | bedrock-dos-detector scan -\n" +
+        "  bedrock-dos-detector scan --exclude-account 123456789012 logs/\n\n" +
+        `${wrapText(
+          "Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad options, unreadable " +
+            "input or no records found at all.",
+          helpWidth(),
+        )}\n`,
     )
     .action(async (paths: string[], opts: ScanOptions) => {
       exitCode = await runScan(paths, opts);
@@ -185,9 +251,11 @@ Exit codes: 0 scan done, 1 accounts flagged with --fail-on-findings, 2 bad optio
   addRuleOptions(
     program
       .command("query")
+      .summary("print the rule as CloudWatch Logs Insights query text")
       .description(
-        "Print the rule as CloudWatch Logs Insights query text, to paste into the console (the hunt's account-level\n" +
-          "shape by default). Select the time range in the console too; the query also filters to the exact window.",
+        "Print the rule as CloudWatch Logs Insights query text, to paste into the console (the hunt's " +
+          "account-level shape by default). Select the time range in the console too; the query also filters " +
+          "to the exact window.",
       ),
   )
     .addOption(

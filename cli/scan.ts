@@ -1,19 +1,23 @@
-/** Runs the rule over log files: the scanner's core, without argument parsing or output. */
-import { type Finding, RuleEvaluator } from "../core/evaluator.js";
+/** Runs the rule over log sources: the scanner's core, without argument parsing or output. */
+import { type EvaluationStats, type Finding, RuleEvaluator } from "../core/evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
-import { findLogFiles, InputError, readLogFile } from "./log-files.js";
+import { InputError, readLogStream } from "./log-files.js";
+import { findSources, type LogSource } from "./sources.js";
 
-export interface ScanStats {
+/** Network sources (S3 objects) read at once; files are read one after another. */
+const PARALLEL_SOURCES = 8;
+
+export interface ScanStats extends EvaluationStats {
+  /** Files, S3 objects and stdin read to the end. */
   filesRead: number;
-  recordsRead: number;
-  recordsInWindow: number;
-  recordsMatched: number;
   malformedLines: number;
 }
 
 export interface ScanResult {
   readonly findings: Finding[];
   readonly stats: ScanStats;
+  /** Earliest and latest record timestamps read, window or not (null when no record was read). */
+  readonly recordSpan: { readonly firstMs: number; readonly lastMs: number } | null;
   /**
    * Files that could not be read to the end, and entries below the given directories that could not be read
    * (one line each). Records read before a file broke off are included; the scan went on with the rest.
@@ -24,7 +28,7 @@ export interface ScanResult {
 export interface ScanHooks {
   /** Every malformed line, as `file:line: reason`. */
   onMalformed?(location: string, reason: string): void;
-  /** Raw bytes read so far out of the total, for progress. */
+  /** Raw bytes read so far out of the total known, for progress. */
   onProgress?(bytesRead: number, totalBytes: number): void;
 }
 
@@ -34,24 +38,30 @@ export async function scanLogs(
   window: Window,
   hooks: ScanHooks = {},
 ): Promise<ScanResult> {
-  const { files, errors } = await findLogFiles(paths);
-  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  const { sources, errors } = await findSources(paths, window);
+  const totalBytes = sources.reduce((n, s) => n + (s.size ?? 0), 0);
   const evaluator = new RuleEvaluator(rule, window);
   const fileErrors: string[] = [...errors];
   let filesRead = 0;
   let malformedLines = 0;
   let bytesRead = 0;
+  let firstMs = Number.POSITIVE_INFINITY;
+  let lastMs = Number.NEGATIVE_INFINITY;
   const onBytes = (n: number) => {
     bytesRead += n;
     hooks.onProgress?.(bytesRead, totalBytes);
   };
-  for (const file of files) {
+  const read = async (source: LogSource) => {
     try {
-      for await (const item of readLogFile(file.path, onBytes)) {
-        if (item.kind === "record") evaluator.add(item.record);
-        else {
+      for await (const item of readLogStream(source.name, source.open(), onBytes)) {
+        if (item.kind === "record") {
+          const t = item.record.timestampMs;
+          if (t < firstMs) firstMs = t;
+          if (t > lastMs) lastMs = t;
+          evaluator.add(item.record);
+        } else {
           malformedLines++;
-          hooks.onMalformed?.(`${file.path}:${item.line}`, item.reason);
+          hooks.onMalformed?.(`${source.name}:${item.line}`, item.reason);
         }
       }
       filesRead++;
@@ -59,10 +69,19 @@ export async function scanLogs(
       if (!(err instanceof InputError)) throw err;
       fileErrors.push(err.message);
     }
-  }
+  };
+  for (const source of sources.filter((s) => !s.parallel)) await read(source);
+  // One evaluator for all: its aggregates do not depend on the order records arrive in.
+  const parallel = sources.filter((s) => s.parallel);
+  let next = 0;
+  const worker = async () => {
+    while (next < parallel.length) await read(parallel[next++] as LogSource);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_SOURCES, parallel.length) }, worker));
   return {
     findings: evaluator.findings(),
     stats: { filesRead, ...evaluator.stats, malformedLines },
+    recordSpan: evaluator.stats.recordsRead > 0 ? { firstMs, lastMs } : null,
     fileErrors,
   };
 }

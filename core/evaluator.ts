@@ -134,8 +134,20 @@ function absorb(into: AccountAggregate, from: AccountAggregate): void {
   for (const [k, n] of from.models) bump(into.models, k, n);
 }
 
+/**
+ * A flat copy of a string. The record reader's strings are slices of the record's text: kept as map keys,
+ * each would keep a whole record (up to megabytes) alive.
+ */
+const fresh = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
+
 /** Adds a group of matching requests to the aggregates (mutates `into`). */
-export function addGroup(into: Aggregates, g: MatchGroup): void {
+export function addGroup(into: Aggregates, group: MatchGroup): void {
+  const g: MatchGroup = {
+    ...group,
+    accountId: fresh(group.accountId),
+    identityArn: group.identityArn === null ? null : fresh(group.identityArn),
+    modelId: group.modelId === null ? null : fresh(group.modelId),
+  };
   const existing = into.get(g.accountId);
   if (existing) absorb(existing, aggregateOf(g));
   else into.set(g.accountId, aggregateOf(g));
@@ -229,15 +241,31 @@ export function toFindings(
 }
 
 export interface EvaluationStats {
+  /** Every record read, copies included. */
   recordsRead: number;
+  /** Records in the window, copies included (only matching copies are recognised). */
   recordsInWindow: number;
-  /** Matching records, excluded ones included. */
+  /** Matching records, each counted once, excluded ones included. */
   recordsMatched: number;
   /** Matching records left out by the rule's exclusions. */
   recordsExcluded: number;
+  /** Matching records skipped as copies of one already counted (same account and requestId). */
+  duplicates: number;
 }
 
-/** Streaming evaluation: feed records one at a time; memory grows with accounts, not records. */
+const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
+
+/** 32 hex digits as a 16-character string of their bytes (a flat string: built from char codes). */
+function packHex(hex: string): string {
+  const codes: number[] = [];
+  for (let i = 0; i < hex.length; i += 2) codes.push(Number.parseInt(hex.slice(i, i + 2), 16));
+  return String.fromCharCode(...codes);
+}
+
+/**
+ * Streaming evaluation: feed records one at a time. Memory grows with accounts and with the matching
+ * records' ids (kept to count a record delivered twice, to S3 and to CloudWatch, once), not with all records.
+ */
 export class RuleEvaluator {
   readonly aggregates: Aggregates = new Map();
   readonly stats: EvaluationStats = {
@@ -245,8 +273,11 @@ export class RuleEvaluator {
     recordsInWindow: 0,
     recordsMatched: 0,
     recordsExcluded: 0,
+    duplicates: 0,
   };
   private readonly excluded: ExclusionTest;
+  /** Per account (a log reusing an id cannot hide another account's request): the matching ids seen. */
+  private readonly matchedIds = new Map<string, { uuids: Set<string>; others: Set<string> }>();
 
   constructor(
     readonly rule: Rule,
@@ -260,12 +291,34 @@ export class RuleEvaluator {
     if (!inWindow(record.timestampMs, this.window)) return;
     this.stats.recordsInWindow++;
     if (!matches(record, this.rule)) return;
+    // A record without a requestId cannot be told from another: never treated as a copy.
+    if (record.requestId !== null && this.seenBefore(record.accountId, record.requestId)) {
+      this.stats.duplicates++;
+      return;
+    }
     this.stats.recordsMatched++;
     if (this.excluded(record.accountId, record.identityArn)) {
       this.stats.recordsExcluded++;
       return;
     }
     addGroup(this.aggregates, groupOf(record));
+  }
+
+  /** Remembers the id; true when it was already there. */
+  private seenBefore(accountId: string, requestId: string): boolean {
+    let ids = this.matchedIds.get(accountId);
+    if (!ids) {
+      ids = { uuids: new Set(), others: new Set() };
+      this.matchedIds.set(fresh(accountId), ids);
+    }
+    // Kept as fresh compact strings: the reader's strings are slices that would keep each whole record alive.
+    const uuid = UUID.exec(requestId);
+    const [set, key] = uuid
+      ? [ids.uuids, packHex(uuid.slice(1).join(""))]
+      : [ids.others, JSON.stringify(requestId)];
+    if (set.has(key)) return true;
+    set.add(key);
+    return false;
   }
 
   findings(topEvidence?: number): Finding[] {

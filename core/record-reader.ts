@@ -13,6 +13,8 @@ export interface InvocationRecord {
   /** Floor of the timestamp's exact instant in ms: comparisons with whole-millisecond bounds stay exact. */
   readonly timestampMs: number;
   readonly accountId: string;
+  /** Bedrock's id of the call: the same in every copy of a record (S3 and CloudWatch); null if absent. */
+  readonly requestId: string | null;
   readonly identityArn: string | null;
   readonly modelId: string | null;
   readonly operation: string | null;
@@ -330,6 +332,7 @@ function countSurrogatePairs(text: string, start: number, end: number): number {
 interface Fields {
   timestamp: string | null;
   accountId: string | null;
+  requestId: string | null;
   identityArn: string | null;
   modelId: string | null;
   operation: string | null;
@@ -347,6 +350,7 @@ export function readRecord(text: string): ReadResult {
   const f: Fields = {
     timestamp: null,
     accountId: null,
+    requestId: null,
     identityArn: null,
     modelId: null,
     operation: null,
@@ -367,6 +371,9 @@ export function readRecord(text: string): ReadResult {
           break;
         case "accountId":
           f.accountId = s.optionalString();
+          break;
+        case "requestId":
+          f.requestId = s.optionalString() || null;
           break;
         case "modelId":
           f.modelId = s.optionalString();

@@ -184,13 +184,33 @@ export function parseIsoTimestamp(text: string): number | null {
   return instant === null || instant.subMs ? null : instant.ms;
 }
 
-/** Like parseIsoTimestamp, for user input: throws a RuleConfigError naming the option. */
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * Like parseIsoTimestamp, for user input: a date alone (`2026-11-19`) is midnight UTC. Throws a
+ * RuleConfigError naming the option, and saying so when the text has the right form but no such date exists.
+ */
 export function parseIsoOption(text: string, what: string): number {
-  const ms = parseIsoTimestamp(text);
-  if (ms === null) {
+  const full = DATE_ONLY.test(text) ? `${text}T00:00:00Z` : text;
+  const ms = parseIsoTimestamp(full);
+  if (ms !== null) return ms;
+  if (parseInstant(full)?.subMs) {
     throw new RuleConfigError(
-      `${what} "${text}" is not an ISO-8601 time with a zone in whole milliseconds, e.g. 2026-11-20T00:00:00Z`,
+      `${what} "${text}" is finer than a millisecond: window bounds are whole milliseconds`,
     );
   }
-  return ms;
+  const m = ISO_TIME.exec(full);
+  if (m) {
+    const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const why =
+      month < 1 || month > 12
+        ? `there is no month ${month}`
+        : day < 1 || day > daysInMonth(year, month)
+          ? `${m[1]}-${m[2]} has ${daysInMonth(year, month)} days`
+          : "an hour, minute, second or zone is out of range";
+    throw new RuleConfigError(`${what} "${text}" is not a real date: ${why}`);
+  }
+  throw new RuleConfigError(
+    `${what} "${text}" is not an ISO-8601 date or time with a zone, e.g. 2026-11-20 or 2026-11-20T00:00:00Z`,
+  );
 }

@@ -12,5 +12,7 @@ await build({
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
+  // Loaded from node_modules only when an s3:// path is scanned: bundled, every start would parse it.
+  external: ["@aws-sdk/client-s3"],
   logLevel: "warning",
 });

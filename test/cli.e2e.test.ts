@@ -1,5 +1,5 @@
 /** The real CLI bundle (dist/cli.mjs, built as `npm ci` builds it) in a child process, on real files. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +11,11 @@ import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord } from "./helpers/records.js";
 const CLI = "dist/cli.mjs";
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
+  return runWith({}, ...args);
+}
+
+function runWith(options: { input?: string | Buffer }, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000, ...options });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -32,6 +36,7 @@ interface Report {
     recordsInWindow: number;
     recordsMatched: number;
     recordsExcluded: number;
+    duplicates: number;
     malformedLines: number;
   };
 }
@@ -90,6 +95,7 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
       recordsInWindow: 5,
       recordsMatched: 4,
       recordsExcluded: 0,
+      duplicates: 0,
       malformedLines: 1,
     });
   });
@@ -130,6 +136,25 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
   });
 });
 
+describe("records delivered to S3 and to CloudWatch (then exported) are counted once", () => {
+  it("the copies in the export are skipped and counted as duplicates; one heavy request is no finding", () => {
+    const root = mkdtempSync(join(tmpdir(), "bdd-dup-"));
+    const records = [
+      rawRecord({ accountId: "123456789012", promptTokens: 20_000, timestamp: "2026-11-19T10:00:00Z" }),
+      rawRecord({ accountId: "123456789012", promptTokens: 30_000, timestamp: "2026-11-19T10:05:00Z" }),
+      rawRecord({ accountId: "210987654321", promptTokens: 90_000, timestamp: "2026-11-19T11:00:00Z" }),
+      rawRecord({ accountId: "210987654321", promptTokens: 10, timestamp: "2026-11-19T11:01:00Z" }),
+    ];
+    mkdirSync(join(root, "s3"));
+    writeFileSync(join(root, "s3", "batch.json.gz"), gzipSync(records.join("\n")));
+    const exported = records.map((r) => `${JSON.parse(r).timestamp.replace("Z", ".000Z")} ${r}`);
+    writeFileSync(join(root, "export.log"), exported.join("\n"));
+    const report = scanJson("--start", "2026-11-19T00:00:00Z", "--end", "2026-11-20T00:00:00Z", root);
+    expect(report.findings.map((f) => [f.accountId, f.requestCount])).toEqual([["123456789012", 2]]);
+    expect(report.stats).toMatchObject({ recordsRead: 8, recordsMatched: 3, duplicates: 3 });
+  });
+});
+
 describe("scan over Elastic's fixtures with lowered thresholds", () => {
   // Expected accounts derived independently: Elastic's extracted tokens and the contract's request sizes.
   const expected = JSON.parse(readFileSync(ELASTIC_EXPECTED, "utf8")) as {
@@ -141,13 +166,23 @@ describe("scan over Elastic's fixtures with lowered thresholds", () => {
   const sizes = [
     1896, 143, 302, 246, 211, 269, 269, 269, 510, 3433, 500, 3461, 1112, 269, 269, 269, 269, 177, 349,
   ];
-  const t = { prompt: 300, completion: 250, size: 3000 };
-  const hits = expected.filter(
+  // Elastic's test records reuse requestIds (its variants of one call): a copy counts once, the first wins.
+  const requestIds = [...readFileSync(ELASTIC_LOG, "utf8").matchAll(/"requestId":\s*"([^"]+)"/g)].map(
+    (m) => m[1],
+  );
+  expect(requestIds).toHaveLength(expected.length);
+  const t = { prompt: 300, completion: 60, size: 3000 };
+  const seen = new Set<string>();
+  const matching = expected.filter(
     (e) =>
       e["input.inputTokenCount"] > t.prompt ||
       e["output.outputTokenCount"] > t.completion ||
       (sizes[e.line - 1] ?? 0) > t.size,
   );
+  const hits = matching.filter((e) => {
+    const key = `${e.accountId} ${requestIds[e.line - 1]}`;
+    return !seen.has(key) && seen.add(key);
+  });
   const all = ["--start", "2024-01-01T00:00:00Z", "--end", "2027-01-01T00:00:00Z"];
   const lowered = [
     "--prompt-tokens",
@@ -166,15 +201,24 @@ describe("scan over Elastic's fixtures with lowered thresholds", () => {
     const report = scanJson(...all, ...lowered, "--min-requests", "1", ELASTIC_LOG);
     expect(report.findings.map((f) => f.accountId)).toEqual(order);
     expect(order).toContain("<redacted>");
-    expect(report.stats).toMatchObject({ recordsRead: 19, malformedLines: 0, recordsMatched: hits.length });
+    expect(report.stats).toMatchObject({
+      recordsRead: 19,
+      malformedLines: 0,
+      recordsMatched: hits.length,
+      duplicates: matching.length - hits.length,
+    });
+    expect(report.stats.duplicates).toBeGreaterThan(0);
   });
 
-  it("default min requests: only accounts with more than one heavy record", () => {
+  it("default min requests: only accounts with more than one heavy request (copies count once)", () => {
     const counts = new Map<string, number>();
     for (const h of hits) counts.set(h.accountId, (counts.get(h.accountId) ?? 0) + 1);
     const repeat = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
     const report = scanJson(...all, ...lowered, ELASTIC_LOG);
     expect(report.findings.map((f) => f.accountId)).toEqual(repeat);
+    expect(repeat).toEqual(["891377031307"]);
+    // Two heavy records, one requestId: one request, so not flagged.
+    expect(matching.filter((e) => e.accountId === "795142007471")).toHaveLength(2);
     expect(report.findings[0]?.maxRequestSize).toBe(
       Math.max(...hits.filter((h) => h.accountId === repeat[0]).map((h) => sizes[h.line - 1] ?? 0)),
     );
@@ -223,10 +267,139 @@ describe("the sample generator and scanner together (npm start)", () => {
   });
 });
 
+describe("honest empty results", () => {
+  it.each([
+    ["an empty directory", {}, /\(no files there\)$/],
+    [
+      "only files that are not logs",
+      { "notes.txt": "hello\n", "data.csv": "a,b\n1,2\n" },
+      /not a JSON object\)$/,
+    ],
+  ])("%s: one line on stderr, nothing on stdout, exit code 2", (_, files, detail) => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-empty-"));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    for (const extra of [[], ["--fail-on-findings"], ["--format", "table"]]) {
+      const r = run("scan", ...extra, dir);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^error: no Bedrock invocation records found in ${dir} `));
+      expect(r.stderr.trim()).toMatch(detail);
+    }
+  });
+
+  it("records but none in the window: stderr says how many, their span and the options that cover them", () => {
+    // The Elastic records are from 2024-2026; the default window is the last 24 hours.
+    const r = run("scan", "--format", "json", "--fail-on-findings", ELASTIC_LOG);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("none of the 19 records read is in the window" + "");
+    expect(r.stderr).toContain("they span 2024-04-18T22:54:57.000Z .. 2026-08-10T21:12:39.000Z");
+    const hint = /use (--start \S+ --end \S+)$/m.exec(r.stderr)?.[1];
+    expect(hint).toBe("--start 2024-04-18 --end 2026-08-11");
+    const report = JSON.parse(r.stdout) as Report & { recordSpan: unknown };
+    expect(report.findings).toEqual([]);
+    expect(report.recordSpan).toEqual({
+      first: "2024-04-18T22:54:57.000Z",
+      last: "2026-08-10T21:12:39.000Z",
+    });
+    // Following the hint reads every record.
+    const again = scanJson(...(hint ?? "").split(" "), ELASTIC_LOG);
+    expect(again.stats.recordsInWindow).toBe(19);
+  });
+
+  it("no note when some records are in the window", () => {
+    const r = run("scan", "--format", "json", "--start", "2026-08-10", "--end", "2026-08-11", ELASTIC_LOG);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("stdin", () => {
+  const window = ["--start", "2026-11-19T00:00:00Z", "--end", "2026-11-20T00:00:00Z", "--min-requests", "1"];
+  const lines = [
+    rawRecord({ accountId: "123456789012", promptTokens: 9_001 }),
+    `2026-11-19T12:00:00.000Z ${rawRecord({ accountId: "210987654321", completionTokens: 9_001 })}`,
+  ].join("\n");
+
+  it.each([
+    ["-", Buffer.from(lines)],
+    ["/dev/stdin", gzipSync(lines)],
+  ])("%s reads stdin (gzip recognised by its magic bytes)", (path, input) => {
+    const r = runWith({ input }, "scan", "--format", "json", ...window, path);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.findings.map((f) => f.accountId)).toEqual(["123456789012", "210987654321"]);
+    expect(report.stats).toMatchObject({ filesRead: 1, recordsRead: 2 });
+  });
+
+  it("stdin and files together; malformed stdin lines are named stdin:line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-stdin-"));
+    writeFileSync(join(dir, "a.json"), rawRecord({ accountId: "333333333333", promptTokens: 9_001 }));
+    const r = runWith({ input: `${lines}\nnot json\n` }, "scan", "--format", "json", ...window, dir, "-");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("stdin:3: not a JSON object");
+    expect((JSON.parse(r.stdout) as Report).findings).toHaveLength(3);
+  });
+
+  it("stdin named twice (- and /dev/stdin) is read once", () => {
+    const r = runWith({ input: lines }, "scan", "--format", "json", ...window, "-", "/dev/stdin");
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Report).stats).toMatchObject({ filesRead: 1, recordsRead: 2 });
+  });
+
+  it("empty stdin is no records: exit code 2", () => {
+    const r = runWith({ input: "" }, "scan", "-");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      "error: no Bedrock invocation records found in - (1 file(s) read, 0 line(s) that are not records)",
+    );
+  });
+});
+
+describe("a reader that stops early (| head)", () => {
+  // 400 flagged accounts: a report far larger than a pipe's buffer, so the write must meet the closed pipe.
+  const dir = mkdtempSync(join(tmpdir(), "bdd-pipe-"));
+  const records = Array.from({ length: 400 }, (_, i) =>
+    rawRecord({ accountId: String(100000000000 + i), promptTokens: 9_001 + i }),
+  );
+  writeFileSync(join(dir, "many.json"), [...records, "not json"].join("\n"));
+  const scan = `${process.execPath} ${CLI} scan --start 2026-11-19 --end 2026-11-20 --min-requests 1`;
+
+  it("| head -c 1 on the JSON report: exit code 0, no internal error", () => {
+    const pipeline = `${scan} --format json ${dir} | head -c 1 > /dev/null; echo "exit=\${PIPESTATUS[0]}"`;
+    const r = spawnSync("bash", ["-c", pipeline], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).not.toMatch(/internal error|EPIPE/);
+    expect(r.stdout.trim()).toBe("exit=0");
+  });
+
+  it.each([
+    ["stdout", [1]],
+    ["stderr", [2]],
+    ["stdout and stderr", [1, 2]],
+  ])("%s closed before the scan writes: exit code 0", async (_, closed) => {
+    // The reader is gone before the records arrive on stdin, so every write meets a closed pipe.
+    const child = spawn(
+      process.execPath,
+      [CLI, "scan", "--start", "2026-11-19", "--end", "2026-11-20", "-"],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    for (const fd of closed) (fd === 1 ? child.stdout : child.stderr).destroy();
+    const exit = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+    child.stdin.end(`${records.slice(0, 50).join("\n")}\nnot json\nnot json either\n`);
+    expect(await exit).toBe(0);
+  });
+});
+
 describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
   it.each([
     [["scan", "/no/such/path"], /^error: \/no\/such\/path: no such file or directory$/],
-    [["scan", "--start", "yesterday", "."], /^error: --start "yesterday" is not an ISO-8601 time/],
+    [["scan", "--start", "yesterday", "."], /^error: --start "yesterday" is not an ISO-8601 date or time/],
+    [
+      ["scan", "--start", "2026-02-30", "."],
+      /^error: --start "2026-02-30" is not a real date: 2026-02 has 28 days$/,
+    ],
     [
       ["scan", "--start", "2026-11-20T00:00:00Z", "--end", "2026-11-19T00:00:00Z", "."],
       /must be before its end/,
@@ -241,7 +414,7 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
       ["scan", "--exclude-account", "12", "."],
       /--exclude-account has "12", which is not a 12-digit account id/,
     ],
-    [["scan", "--format", "xml", "."], /Allowed choices are table, json/],
+    [["scan", "--format", "xml", "."], /Allowed choices are table, json, csv/],
     [["scan", "--bogus", "."], /unknown option '--bogus'/],
     [["scan"], /missing required argument 'path'/],
   ])("%j", (args, message) => {
@@ -284,6 +457,48 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
       expect(r.stdout).toContain(opt);
     }
   });
+});
+
+describe("output that fits", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bdd-fit-"));
+  const arn = "arn:aws:sts::123456789012:assumed-role/batch-role/session-1";
+  writeFileSync(
+    join(dir, "a.json"),
+    [1, 2]
+      .map((i) => rawRecord({ accountId: "123456789012", promptTokens: 9_000 + i, identityArn: arn }))
+      .join("\n"),
+  );
+  const day = ["--start", "2026-11-19", "--end", "2026-11-20"];
+  const widest = (text: string) => Math.max(...text.split("\n").map((l) => l.length));
+
+  it("the table fits 100 columns when the terminal is unknown; --wide puts every column on one line", () => {
+    const table = run("scan", "--format", "table", ...day, dir);
+    expect(table.code).toBe(0);
+    expect(widest(table.stdout)).toBeLessThanOrEqual(100);
+    expect(table.stdout).toContain(`    top identity: ${arn} (2)`);
+    const wide = run("scan", "--format", "table", "--wide", ...day, dir);
+    expect(wide.stdout).toMatch(new RegExp(`^123456789012 .*${arn} \\(2\\)$`, "m"));
+  });
+
+  it("--format csv: a header and one CRLF-terminated row per finding", () => {
+    const r = run("scan", "--format", "csv", ...day, dir);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\r\n");
+    expect(lines[0]).toMatch(/^accountId,requestCount,maxPromptTokens,/);
+    expect(lines[1]).toMatch(new RegExp(`^123456789012,2,9002,,,9002,.*,${arn},2,1,`));
+    expect(lines.slice(2)).toEqual([""]);
+  });
+
+  it.each([["--help"], ["scan", "--help"], ["query", "--help"]])(
+    "%s wraps at word boundaries within 80 columns",
+    (...args) => {
+      const r = run(...args);
+      expect(r.code).toBe(0);
+      expect(widest(r.stdout)).toBeLessThanOrEqual(80);
+      // A line never ends in the middle of a word that the next line finishes (no hard breaks in prose).
+      expect(r.stdout).not.toMatch(/account-level\n/);
+    },
+  );
 });
 
 describe("query: the rule as Logs Insights text for the console", () => {

@@ -25,6 +25,7 @@ const recordArb: fc.Arbitrary<InvocationRecord> = fc
     timestamp: new Date(r.timestampMs).toISOString(),
     operation: "InvokeModel",
     errorCode: null,
+    requestId: null,
   }));
 
 const ruleArb: fc.Arbitrary<Rule> = fc

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE, defineRule } from "../config/settings.js";
 import { matches, RuleEvaluator, UNKNOWN } from "../core/evaluator.js";
@@ -51,7 +52,13 @@ describe("window [start, end)", () => {
       rec({ accountId: "a", ...heavy, ...at("2026-11-20T00:00:00Z") }),
       rec({ accountId: "a", ...heavy, ...at("2026-11-18T23:59:59.999Z") }),
     ]);
-    expect(stats).toEqual({ recordsRead: 4, recordsInWindow: 2, recordsMatched: 2, recordsExcluded: 0 });
+    expect(stats).toEqual({
+      recordsRead: 4,
+      recordsInWindow: 2,
+      recordsMatched: 2,
+      recordsExcluded: 0,
+      duplicates: 0,
+    });
     expect(findings[0]?.requestCount).toBe(2);
     expect(findings[0]?.firstSeen).toBe("2026-11-19T00:00:00.000Z");
     expect(findings[0]?.lastSeen).toBe("2026-11-19T23:59:59.999Z");
@@ -125,6 +132,83 @@ describe("aggregation per account", () => {
     ]);
     expect(findings[0]?.maxCacheInclusiveInputTokens).toBe(29_000);
   });
+});
+
+describe("records counted once (the same request delivered to S3 and to CloudWatch)", () => {
+  const heavy = { accountId: "a", promptTokens: 9_000 };
+
+  it("a matching record seen again with the same requestId is skipped and counted as a duplicate", () => {
+    const { findings, stats } = evaluate([
+      rec({ ...heavy, requestId: "r1" }),
+      rec({ ...heavy, requestId: "r2" }),
+      rec({ ...heavy, requestId: "r1" }),
+      rec({ ...heavy, requestId: "r2" }),
+    ]);
+    expect(findings[0]?.requestCount).toBe(2);
+    expect(stats).toEqual({
+      recordsRead: 4,
+      recordsInWindow: 4,
+      recordsMatched: 2,
+      recordsExcluded: 0,
+      duplicates: 2,
+    });
+  });
+
+  it("one heavy request delivered twice is still one request: no finding at minRequests 2", () => {
+    const { findings, stats } = evaluate([
+      rec({ ...heavy, requestId: "r1" }),
+      rec({ ...heavy, requestId: "r1" }),
+    ]);
+    expect(findings).toEqual([]);
+    expect(stats.duplicates).toBe(1);
+  });
+
+  it("records without a requestId are never taken for duplicates", () => {
+    const { findings, stats } = evaluate([rec({ ...heavy }), rec({ ...heavy }), rec({ ...heavy })]);
+    expect(findings[0]?.requestCount).toBe(3);
+    expect(stats.duplicates).toBe(0);
+  });
+
+  it("the same requestId in another account is another request", () => {
+    const { findings } = evaluate(
+      [rec({ ...heavy, requestId: "r1" }), rec({ ...heavy, accountId: "b", requestId: "r1" })],
+      defineRule({ minRequests: 1 }),
+    );
+    expect(findings.map((f) => f.accountId)).toEqual(["a", "b"]);
+  });
+
+  it("non-matching copies are not remembered (and so not counted as duplicates)", () => {
+    const light = { accountId: "a", promptTokens: 10, requestId: "r1" };
+    const { stats } = evaluate([rec(light), rec(light)]);
+    expect(stats).toEqual({
+      recordsRead: 2,
+      recordsInWindow: 2,
+      recordsMatched: 0,
+      recordsExcluded: 0,
+      duplicates: 0,
+    });
+  });
+});
+
+describe("what the evaluator keeps stays small: ids, account, identity and model keys", () => {
+  it.each(["uuid", "other"])(
+    "%s ids: 400 records of 50 KB, 400 accounts, leave far less than their text in memory",
+    (kind) => {
+      // The reader's strings are slices of the record text: kept as they are, each would pin ~50 KB.
+      const r = spawnSync(
+        process.execPath,
+        ["--expose-gc", "--import", "tsx", "test/helpers/retained-heap.ts", "400", "50", kind],
+        { encoding: "utf8", timeout: 60_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const { retained, stats } = JSON.parse(r.stdout) as {
+        retained: number;
+        stats: { recordsMatched: number };
+      };
+      expect(stats.recordsMatched).toBe(400);
+      expect(retained).toBeLessThan(2_000_000); // the texts are 20 MB
+    },
+  );
 });
 
 describe("order", () => {

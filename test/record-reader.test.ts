@@ -68,6 +68,15 @@ describe("readRecord field extraction", () => {
     });
   });
 
+  it("reads the requestId; a missing, empty or non-string one is null", () => {
+    expect(read(rawRecord({ requestId: "6f9e9644-95a1" })).requestId).toBe("6f9e9644-95a1");
+    expect(read(rawRecord({ requestId: null })).requestId).toBeNull();
+    expect(read(rawRecord({ requestId: "" })).requestId).toBeNull();
+    expect(
+      read(rawRecord({ requestId: null }).replace('"region"', '"requestId":7,"region"')).requestId,
+    ).toBeNull();
+  });
+
   it("is not fooled by a prompt that contains the token-count key", () => {
     const body = {
       messages: [{ role: "user", content: '"inputTokenCount":99999, "outputTokenCount":99999' }],

@@ -72,7 +72,23 @@ describe("durations and times", () => {
     // A bound finer than a millisecond cannot be compared exactly with whole-millisecond windows: refused.
     expect(parseIsoTimestamp("2026-11-19T10:00:00.123456789Z")).toBeNull();
     expect(() => parseIsoOption("yesterday", "--start")).toThrow(
-      '--start "yesterday" is not an ISO-8601 time',
+      '--start "yesterday" is not an ISO-8601 date or time with a zone',
+    );
+  });
+
+  it("options: a date alone is midnight UTC; an impossible date says why", () => {
+    expect(parseIsoOption("2026-11-19", "--start")).toBe(Date.UTC(2026, 10, 19));
+    expect(parseIsoOption("2028-02-29", "--start")).toBe(Date.UTC(2028, 1, 29));
+    expect(() => parseIsoOption("2026-02-30", "--start")).toThrow(
+      '--start "2026-02-30" is not a real date: 2026-02 has 28 days',
+    );
+    expect(() => parseIsoOption("2026-13-01", "--end")).toThrow(
+      '--end "2026-13-01" is not a real date: there is no month 13',
+    );
+    expect(() => parseIsoOption("2026-11-19T25:00:00Z", "--end")).toThrow("is not a real date: an hour");
+    // A time without a zone stays ambiguous and is refused.
+    expect(() => parseIsoOption("2026-11-19T10:00", "--end")).toThrow(
+      "is not an ISO-8601 date or time with a zone",
     );
   });
 

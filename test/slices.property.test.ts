@@ -40,6 +40,7 @@ const recordArb = (span: number): fc.Arbitrary<InvocationRecord> =>
     .map((r) => ({
       ...r,
       timestamp: new Date(r.timestampMs).toISOString(),
+      requestId: null,
       operation: "InvokeModel",
       errorCode: null,
     }));

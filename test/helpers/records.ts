@@ -18,7 +18,11 @@ export interface RawRecordSpec {
   promptTokens?: unknown;
   completionTokens?: unknown;
   cacheWrite?: number;
+  /** Default: a new id per record (as Bedrock does); `null` leaves the field out. */
+  requestId?: string | null;
 }
+
+let lastRequestId = 0;
 
 /** The JSON text of a compact record in Bedrock's newer key order. */
 export function rawRecord(spec: RawRecordSpec = {}): string {
@@ -31,9 +35,11 @@ export function rawRecord(spec: RawRecordSpec = {}): string {
     spec.completionTokens === undefined
       ? ""
       : `,"output":{"outputContentType":"application/json","outputTokenCount":${JSON.stringify(spec.completionTokens)}}`;
+  const requestId =
+    spec.requestId === null ? "" : `"requestId":${JSON.stringify(spec.requestId ?? `r-${++lastRequestId}`)},`;
   return (
     `{"timestamp":${JSON.stringify(spec.timestamp ?? "2026-11-19T12:00:00Z")},"accountId":${JSON.stringify(spec.accountId ?? "111111111111")},` +
-    `"region":"us-east-1","requestId":"r-1","operation":"InvokeModel","modelId":${JSON.stringify(spec.modelId ?? "anthropic.claude-3-haiku-20240307-v1:0")},` +
+    `"region":"us-east-1",${requestId}"operation":"InvokeModel","modelId":${JSON.stringify(spec.modelId ?? "anthropic.claude-3-haiku-20240307-v1:0")},` +
     `"input":{${input.join(",")}}${output},"identity":{"arn":${JSON.stringify(spec.identityArn ?? "arn:aws:iam::111111111111:user/alice")}},` +
     `"schemaType":"ModelInvocationLog","schemaVersion":"1.0"}`
   );
@@ -45,6 +51,7 @@ export function rec(p: Partial<InvocationRecord> & { accountId: string }): Invoc
   return {
     timestamp,
     timestampMs: p.timestampMs ?? Date.parse(timestamp),
+    requestId: null,
     identityArn: "arn:aws:iam::111111111111:user/alice",
     modelId: "m",
     operation: "InvokeModel",

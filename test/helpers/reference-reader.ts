@@ -148,6 +148,8 @@ export function referenceRead(text: string): InvocationRecord | null {
   return {
     timestamp,
     timestampMs,
+    // A non-empty string, else missing (records without one are never deduplicated).
+    requestId: str(v.requestId) || null,
     accountId,
     identityArn: isObject(v.identity) ? str(v.identity.arn) : null,
     modelId: str(v.modelId),

@@ -1,0 +1,55 @@
+/**
+ * What the scanner reads: local files and directories, stdin (`-` or `/dev/stdin`) and S3 prefixes
+ * (`s3://bucket/prefix/`), each turned into sources of raw bytes that the log reader streams.
+ */
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import type { Window } from "../core/rule.js";
+import { findLogFiles } from "./log-files.js";
+
+export interface LogSource {
+  /** How messages name it: a path, `stdin` or `s3://bucket/key`. */
+  readonly name: string;
+  /** Raw bytes, when known before reading (for progress). */
+  readonly size: number | null;
+  /** Sources that may be read alongside others (network objects); files are read one after another. */
+  readonly parallel: boolean;
+  /** The raw bytes (gzip or not); errors surface when reading. */
+  open(): Readable;
+}
+
+export interface FoundSources {
+  readonly sources: LogSource[];
+  /** Entries below the given directories or prefixes that could not be read: reported, skipped. */
+  readonly errors: string[];
+}
+
+export const isStdin = (path: string): boolean => path === "-" || path === "/dev/stdin";
+export const isS3 = (path: string): boolean => path.startsWith("s3://");
+
+/**
+ * Expands the command line's paths into sources: files and directories as findLogFiles does, stdin once
+ * however often it is named, and S3 prefixes listed (only the window's hours where the Bedrock layout allows).
+ */
+export async function findSources(paths: readonly string[], window: Window): Promise<FoundSources> {
+  const local = paths.filter((p) => !isStdin(p) && !isS3(p));
+  const { files, errors } = await findLogFiles(local);
+  const sources: LogSource[] = files.map((f) => ({
+    name: f.path,
+    size: f.size,
+    parallel: false,
+    open: () => createReadStream(f.path),
+  }));
+  if (paths.some(isStdin)) {
+    sources.push({ name: "stdin", size: null, parallel: false, open: () => process.stdin });
+  }
+  const s3 = paths.filter(isS3);
+  if (s3.length > 0) {
+    // Loaded only for s3:// paths: the AWS SDK would slow every local scan's start.
+    const { findS3Sources } = await import("./s3.js");
+    const found = await findS3Sources(s3, window);
+    sources.push(...found.sources);
+    errors.push(...found.errors);
+  }
+  return { sources, errors };
+}

@@ -110,7 +110,10 @@ function subjectFor(f: Finding): string {
   );
 }
 
-function render(f: Finding, ctx: AlertContext, ev: Evidence): AlertMessage {
+/** A finding to alert on, with the reason the alert is sent now (first, escalated: what grew, expired). */
+export type AlertFinding = Finding & { readonly alertReason?: string };
+
+function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage {
   const subject = subjectFor(f);
   const link = insightsConsoleUrl(f.accountId, ctx);
   const metrics = metricLines(f, ctx.rule);
@@ -121,6 +124,7 @@ function render(f: Finding, ctx: AlertContext, ev: Evidence): AlertMessage {
 
   const markdown = [
     `*${f.requestCount.toLocaleString("en-US")}* requests over a threshold from account ${code(f.accountId)} in ${windowText}.`,
+    ...(f.alertReason ? [`_Why now: ${f.alertReason}_`] : []),
     ...metrics.map((l) => `• ${l.over ? "*" : ""}${l.text}${l.over ? "*" : ""}`),
     `• first seen ${iso(Date.parse(f.firstSeen))}, last seen ${iso(Date.parse(f.lastSeen))}`,
     ...(f.maxCacheInclusiveInputTokens !== null
@@ -171,6 +175,7 @@ function render(f: Finding, ctx: AlertContext, ev: Evidence): AlertMessage {
     `Account:      ${f.accountId}`,
     `Window:       ${windowText}`,
     `Requests:     ${fmt(f.requestCount)} over a threshold (alert at ${ctx.rule.minRequests} or more)`,
+    ...(f.alertReason ? [`Why now:      ${f.alertReason}`] : []),
     ...metrics.map((l) => `${l.over ? "OVER " : "     "} ${l.text}`),
     `First seen:   ${iso(Date.parse(f.firstSeen))}`,
     `Last seen:    ${iso(Date.parse(f.lastSeen))}`,
@@ -203,7 +208,7 @@ function render(f: Finding, ctx: AlertContext, ev: Evidence): AlertMessage {
 const bytes = (m: AlertMessage) => Buffer.byteLength(m.message, "utf8");
 
 /** One alert for one flagged account, at most MAX_MESSAGE_BYTES. */
-export function findingAlert(f: Finding, ctx: AlertContext): AlertMessage {
+export function findingAlert(f: AlertFinding, ctx: AlertContext): AlertMessage {
   // The finding carries the evidence cap's top lists (core/evaluator.ts); the alert shows them whole if they fit.
   const ev: Evidence = {
     identities: f.topIdentities,
@@ -279,7 +284,11 @@ export interface PlannedAlert {
 }
 
 /** Alerts for a run: one per finding up to `cap`, then one summary for the rest. */
-export function buildAlerts(findings: readonly Finding[], ctx: AlertContext, cap: number): PlannedAlert[] {
+export function buildAlerts(
+  findings: readonly AlertFinding[],
+  ctx: AlertContext,
+  cap: number,
+): PlannedAlert[] {
   const alerts = findings.slice(0, cap).map((f) => ({ alert: findingAlert(f, ctx), findings: [f] }));
   if (findings.length > cap) {
     const rest = findings.slice(cap);

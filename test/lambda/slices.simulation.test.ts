@@ -118,6 +118,17 @@ describe("a day of scheduled runs over stored slices", () => {
     const bytes = summaries.reduce((n, s) => n + s.statistics.bytesScanned, 0);
     expect(bytes).toBe(records.length);
 
+    // Each alert says why it was sent now.
+    const reasons = sns
+      .commandCalls(PublishCommand)
+      .map((c) => /Why now: +(.*)/.exec(JSON.parse(String(c.args[0].input.Message)).email)?.[1]);
+    expect(reasons).toEqual([
+      "first alert for this account",
+      `escalated: requests 2 → 4; new identity ${leakedKey}`,
+      "first alert for this account",
+      "escalated: requests 3 → 6",
+      "first alert for this account",
+    ]);
     expect(subjects).toEqual([
       // 02:01 and 02:07 make two (the minimum) by the 02:20 run; the third at 02:16 does not double it.
       `Bedrock DoS alert: account ${A}, 2 heavy requests`,

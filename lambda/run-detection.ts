@@ -19,7 +19,7 @@ import { PublishError } from "./errors.js";
 import { RunQueries } from "./queries.js";
 import type { RunRequest } from "./run-request.js";
 import { evaluateFromSlices, type SliceReport } from "./slice-evaluation.js";
-import { type AlertDecision, decideAlert, type LastAlert, LEDGER_MAX_IDENTITIES } from "./suppression.js";
+import { type AlertDecision, decideAlert, identitiesToRemember, type LastAlert } from "./suppression.js";
 
 /** The slice of Powertools Logger used here. */
 export interface Log {
@@ -225,6 +225,7 @@ async function remember(
   deps: DetectionDeps,
 ): Promise<void> {
   if (!deps.ledger) return;
+  const remembered = identitiesToRemember(identitiesOf(aggregates, f.accountId));
   try {
     await deps.ledger.recordAlert(
       f.accountId,
@@ -234,7 +235,8 @@ async function remember(
         maxPromptTokens: f.maxPromptTokens,
         maxRequestSize: f.maxRequestSize,
         maxCompletionTokens: f.maxCompletionTokens,
-        identities: identitiesOf(aggregates, f.accountId).slice(0, LEDGER_MAX_IDENTITIES),
+        identities: remembered.identities,
+        identitiesComplete: remembered.complete,
       },
       config.escalation.suppressForMs + DAY_MS,
       deps.now(),

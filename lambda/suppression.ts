@@ -14,12 +14,29 @@ export interface LastAlert {
   readonly maxPromptTokens: number | null;
   readonly maxRequestSize: number | null;
   readonly maxCompletionTokens: number | null;
-  /** Identities with matching requests at the last alert (at most LEDGER_MAX_IDENTITIES, heaviest first). */
+  /** Identities with matching requests at the last alert, heaviest first (see `identitiesComplete`). */
   readonly identities: readonly string[];
+  /** False when the list was cut to fit the ledger item: then no identity can be called new. */
+  readonly identitiesComplete: boolean;
 }
 
-/** Identities remembered per alert: enough for any real incident, well inside an item's 400 KB. */
-export const LEDGER_MAX_IDENTITIES = 1000;
+/** Identity ARN characters remembered per alert: any real incident's, well inside an item's 400 KB. */
+export const LEDGER_IDENTITY_BUDGET = 200_000;
+
+/** The heaviest identities that fit the ledger's budget, and whether that is all of them. */
+export function identitiesToRemember(identities: readonly string[]): {
+  identities: string[];
+  complete: boolean;
+} {
+  const kept: string[] = [];
+  let used = 0;
+  for (const arn of identities) {
+    if (used + arn.length > LEDGER_IDENTITY_BUDGET) return { identities: kept, complete: false };
+    kept.push(arn);
+    used += arn.length;
+  }
+  return { identities: kept, complete: true };
+}
 
 export interface EscalationPolicy {
   readonly suppressForMs: number;
@@ -78,7 +95,7 @@ export function decideAlert(
   }
   const known = new Set(last.identities);
   // Only decidable against a complete list: a truncated one would make every unlisted identity look new.
-  const fresh = last.identities.length < LEDGER_MAX_IDENTITIES ? identities.filter((i) => !known.has(i)) : [];
+  const fresh = last.identitiesComplete ? identities.filter((i) => !known.has(i)) : [];
   if (fresh.length > 0) {
     grew.push(
       `new ${fresh.length === 1 ? "identity" : `identities (${fresh.length})`} ${fresh.slice(0, 3).join(", ")}`,

@@ -4,7 +4,7 @@
  */
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { STATE } from "../../config/names.js";
-import { type LastAlert, LEDGER_MAX_IDENTITIES } from "../suppression.js";
+import type { LastAlert } from "../suppression.js";
 
 const key = (accountId: string) => ({
   [STATE.partitionKey]: { S: `${STATE.alertPrefix}${accountId}` },
@@ -37,6 +37,7 @@ export class AlertLedger {
       maxRequestSize: num(item.maxRequestSize),
       maxCompletionTokens: num(item.maxCompletionTokens),
       identities: item.identities?.L?.flatMap((v) => (v.S === undefined ? [] : [v.S])) ?? [],
+      identitiesComplete: item.identitiesComplete?.BOOL ?? false,
     };
   }
 
@@ -57,7 +58,8 @@ export class AlertLedger {
             ...optional("maxPromptTokens", alert.maxPromptTokens),
             ...optional("maxRequestSize", alert.maxRequestSize),
             ...optional("maxCompletionTokens", alert.maxCompletionTokens),
-            identities: { L: alert.identities.slice(0, LEDGER_MAX_IDENTITIES).map((S) => ({ S })) },
+            identities: { L: alert.identities.map((S) => ({ S })) },
+            identitiesComplete: { BOOL: alert.identitiesComplete },
             alertedAt: { S: new Date(nowMs).toISOString() },
             [STATE.ttlAttribute]: {
               N: String(Math.ceil((Math.max(alert.windowEndMs, nowMs) + keepForMs) / 1000)),

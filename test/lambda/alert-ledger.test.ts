@@ -13,7 +13,7 @@ import { ENV } from "../../config/settings.js";
 import { HOUR_MS } from "../../core/rule.js";
 import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
 import { runDetection } from "../../lambda/run-detection.js";
-import { decideAlert } from "../../lambda/suppression.js";
+import { decideAlert, identitiesToRemember, LEDGER_IDENTITY_BUDGET } from "../../lambda/suppression.js";
 import { detectionDeps, detectorConfig, resultRows } from "../helpers/aws.js";
 import { startDynalite } from "../helpers/dynalite.js";
 
@@ -69,6 +69,7 @@ const alerted = (requestCount: number) => ({
   maxRequestSize: null,
   maxCompletionTokens: null,
   identities: ["arn:x"],
+  identitiesComplete: true,
 });
 
 describe("alert ledger (DynamoDB)", () => {
@@ -206,6 +207,22 @@ describe("decideAlert", () => {
     // The same identity again, after that alert: suppressed.
     const after = { ...last, requestCount: 5, identities: ["arn:x", leaked] };
     expect(decideAlert(finding(6), ["arn:x", leaked], after, END + 2, policy).send).toBe(false);
+  });
+
+  it("never calls an identity new against a list that was cut to fit the ledger", () => {
+    const many = Array.from(
+      { length: 3000 },
+      (_, i) => `arn:aws:iam::111111111111:user/${"u".repeat(80)}${i}`,
+    );
+    const kept = identitiesToRemember(many);
+    expect(kept.complete).toBe(false);
+    expect(kept.identities.join("").length).toBeLessThanOrEqual(LEDGER_IDENTITY_BUDGET);
+    const cut = { ...last, identities: kept.identities, identitiesComplete: false };
+    expect(decideAlert(finding(5), [...many, "arn:new"], cut, END + 1, policy).send).toBe(false);
+    expect(identitiesToRemember(["arn:a", "arn:b"])).toEqual({
+      identities: ["arn:a", "arn:b"],
+      complete: true,
+    });
   });
 
   it("takes its factors from the settings", () => {

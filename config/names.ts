@@ -21,6 +21,17 @@ export const METRIC = {
   alertsSuppressed: "AlertsSuppressed",
   resultLimitReached: "ResultLimitReached",
   ledgerWriteFailed: "LedgerWriteFailed",
+  findingEventsFailed: "FindingEventsFailed",
+  securityHubImportFailed: "SecurityHubImportFailed",
+} as const;
+
+/** The dimension (besides Powertools' `service`) that tells detectors apart; its value is the detector label. */
+export const DETECTOR_DIMENSION = "Detector";
+
+/** EventBridge `source` and `detail-type` of the finding events (README "Findings for SOAR"). */
+export const FINDING_EVENT = {
+  source: "bedrock-dos-detector",
+  detailType: "Bedrock DoS Finding",
 } as const;
 
 /** The alert ledger's key and attribute names (the construct creates the table, the adapter uses it). */

@@ -42,6 +42,8 @@ export function buildDeadLetterQueue(scope: Construct): sqs.Queue {
 
 export interface DetectorFunctionProps {
   readonly plan: DetectorPlan;
+  /** The detector label (the setting, or the stack name). */
+  readonly label: string;
   readonly topic: sns.ITopic;
   readonly ledger: dynamodb.ITable;
   readonly deadLetterQueue: sqs.IQueue;
@@ -80,6 +82,23 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
     }),
   );
   props.topic.grantPublish(role);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: "PutFindingEventsOnTheBus",
+      actions: ["events:PutEvents"],
+      resources: [eventBusArn(scope, settings.eventBusName)],
+    }),
+  );
+  const productArn = settings.securityHubImport ? securityHubProductArn(scope) : undefined;
+  if (productArn) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "ImportFindingsIntoSecurityHub",
+        actions: ["securityhub:BatchImportFindings"],
+        resources: [productArn],
+      }),
+    );
+  }
   props.ledger.grant(role, "dynamodb:GetItem", "dynamodb:PutItem");
   const rolePolicy = role.node.tryFindChild("DefaultPolicy");
   if (rolePolicy) {
@@ -124,6 +143,8 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
         logGroupIdentifiers: logGroupIdentifiers.map(normalizeLogGroupIdentifier),
         alertTopicArn: props.topic.topicArn,
         alertLedgerTable: props.ledger.tableName,
+        detectorLabel: props.label,
+        securityHubProductArn: productArn,
       }),
       POWERTOOLS_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE,
@@ -184,5 +205,21 @@ function logGroupArn(scope: Construct, identifier: string): string {
     resource: "log-group",
     resourceName: identifier,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** The bus ARN: as given, or the named bus of this stack's account and region. */
+function eventBusArn(scope: Construct, nameOrArn: string): string {
+  if (nameOrArn.startsWith("arn:")) return nameOrArn;
+  return Stack.of(scope).formatArn({ service: "events", resource: "event-bus", resourceName: nameOrArn });
+}
+
+/** This account's own Security Hub product, which takes findings from the account itself. */
+export function securityHubProductArn(scope: Construct): string {
+  const stack = Stack.of(scope);
+  return stack.formatArn({
+    service: "securityhub",
+    resource: "product",
+    resourceName: `${stack.account}/default`,
   });
 }

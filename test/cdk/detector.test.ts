@@ -47,6 +47,8 @@ describe("the detector function", () => {
         ...handlerDefaults,
         alertTopicArn: stack.resolve(detector.alertTopic.topicArn),
         alertLedgerTable: stack.resolve(detector.alertLedger.tableName),
+        // The label defaults to the stack name.
+        detectorLabel: stack.stackName,
       }),
       POWERTOOLS_SERVICE_NAME: "bedrock-dos-detector",
       POWERTOOLS_METRICS_NAMESPACE: "BedrockDosDetector",
@@ -160,6 +162,25 @@ describe("least-privilege IAM", () => {
         Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
         Effect: "Allow",
         Resource: stack.resolve(detector.alertKey.keyArn),
+      },
+      {
+        Sid: "PutFindingEventsOnTheBus",
+        Action: "events:PutEvents",
+        Effect: "Allow",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              "arn:",
+              { Ref: "AWS::Partition" },
+              ":events:",
+              { Ref: "AWS::Region" },
+              ":",
+              { Ref: "AWS::AccountId" },
+              ":event-bus/default",
+            ],
+          ],
+        },
       },
       {
         Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
@@ -541,16 +562,20 @@ describe("health alarms", () => {
     }
   });
 
-  it("fire when no run succeeded within two schedule periods, missing data counting as breaching", () => {
+  it("fire when no run succeeded within two schedule periods; missing data waits (INSUFFICIENT_DATA, notified)", () => {
     expect(byMetric("RunSucceeded")).toMatchObject({
       Namespace: "BedrockDosDetector",
-      Dimensions: [{ Name: "service", Value: "bedrock-dos-detector" }],
+      Dimensions: [
+        { Name: "Detector", Value: stack.stackName },
+        { Name: "service", Value: "bedrock-dos-detector" },
+      ],
       Statistic: "Sum",
       Period: 7200,
       EvaluationPeriods: 2,
       Threshold: 1,
       ComparisonOperator: "LessThanThreshold",
-      TreatMissingData: "breaching",
+      TreatMissingData: "missing",
+      InsufficientDataActions: [topicRef],
     });
   });
 
@@ -577,7 +602,8 @@ describe("health alarms", () => {
       DatapointsToAlarm: 6,
       Threshold: 1,
       ComparisonOperator: "LessThanThreshold",
-      TreatMissingData: "breaching",
+      TreatMissingData: "missing",
+      InsufficientDataActions: [topicRef],
     });
   });
 
@@ -835,12 +861,20 @@ describe("invocation logging (enableInvocationLogging)", () => {
 });
 
 describe("the stack", () => {
-  it("outputs the function name, topic ARN, dead-letter queue and log groups", () => {
+  it("outputs the function, topic, dead-letter queue, log groups, dashboard, ledger table and label", () => {
     const app = new App({ context: NO_BUNDLING });
     const stack = new DetectorStack(app, "Stack", { detector: { logGroupIdentifiers: [LOG_GROUP, "/b"] } });
     const template = Template.fromStack(stack);
     expect(Object.keys(template.findOutputs("*")).sort()).toEqual(
-      ["AlertTopicArn", "DeadLetterQueueUrl", "FunctionName", "LogGroups"].sort(),
+      [
+        "AlertLedgerTableName",
+        "AlertTopicArn",
+        "DashboardUrl",
+        "DeadLetterQueueUrl",
+        "DetectorLabel",
+        "FunctionName",
+        "LogGroups",
+      ].sort(),
     );
     template.hasOutput("LogGroups", { Value: `${LOG_GROUP},/b` });
     template.hasOutput("FunctionName", { Value: stack.resolve(stack.detector.function.functionName) });

@@ -111,6 +111,7 @@ export class BedrockDosDetector extends Construct {
     this.dashboard = dashboard.dashboard;
     this.dashboardUrl = dashboard.url;
     this.loggingTamperRule = buildTamperAlert(this, {
+      label: this.label,
       topic: this.alertTopic,
       deadLetterQueue: this.deadLetterQueue,
     });

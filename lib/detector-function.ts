@@ -26,6 +26,28 @@ export const HANDLER_ENTRY = fileURLToPath(new URL("../lambda/handler.ts", impor
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL("../package-lock.json", import.meta.url));
 
+/** Runtime, architecture and esbuild bundling shared by the project's functions (no Docker). */
+export function bundledFunctionProps() {
+  return {
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: LOCK_FILE,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    bundling: {
+      format: lambdaNodejs.OutputFormat.ESM,
+      mainFields: ["module", "main"],
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      // Bundle the SDK too: pins the version tested here instead of the runtime's.
+      externalModules: [],
+      // CommonJS dependencies call require(); give the ES module bundle one.
+      banner:
+        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+  } satisfies Partial<lambdaNodejs.NodejsFunctionProps>;
+}
+
 /** Shared by the scheduler target, the asynchronous invocation and the tamper rule target. */
 export function buildDeadLetterQueue(scope: Construct): sqs.Queue {
   const queue = new sqs.Queue(scope, "DeadLetterQueue", {
@@ -122,12 +144,9 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
   const scheduleSeconds = settings.schedule / 1000;
   const fn = new lambdaNodejs.NodejsFunction(scope, "Function", {
     description: "Bedrock DoS / resource-exhaustion detector: scheduled Logs Insights query, alerts to SNS",
+    ...bundledFunctionProps(),
     entry: HANDLER_ENTRY,
     handler: "handler",
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: LOCK_FILE,
-    runtime: lambda.Runtime.NODEJS_24_X,
-    architecture: lambda.Architecture.ARM_64,
     memorySize: settings.functionMemorySize,
     timeout: Duration.millis(settings.functionTimeout),
     role,
@@ -149,18 +168,6 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
       POWERTOOLS_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE,
       NODE_OPTIONS: "--enable-source-maps",
-    },
-    bundling: {
-      format: lambdaNodejs.OutputFormat.ESM,
-      mainFields: ["module", "main"],
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      // Bundle the SDK too: pins the version tested here instead of the runtime's.
-      externalModules: [],
-      // CommonJS dependencies call require(); give the ES module bundle one.
-      banner:
-        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
   });
 

@@ -8,7 +8,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { ENV } from "../../config/settings.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
-import { build, NO_BUNDLING, only, statementsOf } from "./helpers.js";
+import { build, detectorFunction, NO_BUNDLING, only, statementsOf } from "./helpers.js";
 
 const LOG_GROUP = "/aws/bedrock/model-invocations";
 
@@ -99,7 +99,7 @@ describe("health alarms, as on-call staff meet them", () => {
     const dims = stacks.map((s) => {
       const name = s.stackName;
       const t = Template.fromStack(s);
-      const fn = only(t, "AWS::Lambda::Function");
+      const fn = detectorFunction(t);
       const vars = (fn.props.Environment as { Variables: Record<string, string> }).Variables;
       expect(vars[ENV.detectorLabel]).toBe(name);
       const runs = alarmsOf(t).find((a) => a.MetricName === "RunSucceeded");
@@ -168,9 +168,8 @@ describe("least privilege for findings sent to SOAR tools", () => {
     expect(st).toEqual([
       { Sid: "PutFindingEventsOnTheBus", Action: "events:PutEvents", Effect: "Allow", Resource: bus },
     ]);
-    const vars = (
-      only(template, "AWS::Lambda::Function").props.Environment as { Variables: Record<string, unknown> }
-    ).Variables;
+    const vars = (detectorFunction(template).props.Environment as { Variables: Record<string, unknown> })
+      .Variables;
     expect(vars[ENV.eventBusName]).toBe(bus);
   });
 
@@ -203,9 +202,8 @@ describe("least privilege for findings sent to SOAR tools", () => {
         },
       },
     ]);
-    const vars = (
-      only(template, "AWS::Lambda::Function").props.Environment as { Variables: Record<string, unknown> }
-    ).Variables;
+    const vars = (detectorFunction(template).props.Environment as { Variables: Record<string, unknown> })
+      .Variables;
     expect(JSON.stringify(vars[ENV.securityHubProductArn])).toContain(
       ":securityhub:eu-west-1:123456789012:product/123456789012/default",
     );

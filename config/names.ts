@@ -27,6 +27,17 @@ export const METRIC = {
   slicesPending: "SlicesPending",
   /** Periods a run queried (1 in steady state). */
   slicesQueried: "SlicesQueried",
+  findingEventsFailed: "FindingEventsFailed",
+  securityHubImportFailed: "SecurityHubImportFailed",
+} as const;
+
+/** The dimension (besides Powertools' `service`) that tells detectors apart; its value is the detector label. */
+export const DETECTOR_DIMENSION = "Detector";
+
+/** EventBridge `source` and `detail-type` of the finding events (README "Findings for SOAR"). */
+export const FINDING_EVENT = {
+  source: "bedrock-dos-detector",
+  detailType: "Bedrock DoS Finding",
 } as const;
 
 /**

@@ -39,6 +39,12 @@ const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const TABLE_NAME = /^[\w.-]{3,255}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** ASCII (it goes into SNS subjects and alarm names), no leading or trailing space. */
+export const DETECTOR_LABEL = /^[A-Za-z0-9](?:[\w .:-]{0,126}[\w.:-])?$/;
+const EVENT_BUS = /^[\w.\-/]{1,256}$|^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[\w.\-/]{1,256}$/;
+/** `prefix=input/output`, US dollars per 1,000 tokens. */
+export const MODEL_PRICE = /^[\w.:-]{1,200}=\d{1,6}(\.\d{1,9})?\/\d{1,6}(\.\d{1,9})?$/;
+const SECURITY_HUB_PRODUCT_ARN = /^arn:aws[\w-]*:securityhub:[a-z0-9-]+:\d{12}:product\/\d{12}\/default$/;
 
 /** The longest window the scanner takes, by --lookback or by --start/--end (a retro-hunt over archives). */
 export const MAX_SCAN_WINDOW_MS = 3660 * DAY_MS;
@@ -233,6 +239,39 @@ export const SETTINGS = {
     env: "SCHEDULE",
     doc: "how often the detector runs, and the period each run queries: divides an hour or a day (5m, 15m, 1h, 6h, ...), at least functionTimeout",
   }),
+  detectorLabel: setting({
+    kind: text(DETECTOR_LABEL, "a label of letters, digits, spaces and . _ : - (at most 128 characters)"),
+    default: undefined,
+    prop: "detectorLabel",
+    context: "detectorLabel",
+    env: "DETECTOR_LABEL",
+    doc: "names this detector in alert subjects, alarm names and the health metrics' `Detector` dimension (default: the stack name); unique per account and region",
+  }),
+  eventBusName: setting({
+    kind: text(EVENT_BUS, "an EventBridge bus name or ARN"),
+    default: "default",
+    prop: "eventBusName",
+    context: "eventBusName",
+    env: "EVENT_BUS_NAME",
+    doc: "EventBridge bus each alerted finding is also sent to (`PutEvents`, source `bedrock-dos-detector`)",
+  }),
+  securityHubImport: setting({
+    kind: boolean,
+    default: false,
+    prop: "securityHubImport",
+    context: "securityHubImport",
+    doc: "also import each alerted finding into Security Hub (`BatchImportFindings`, ASFF); Security Hub must be enabled in the region",
+  }),
+  modelPrices: setting({
+    kind: list(MODEL_PRICE, "model-id-prefix=<$ per 1k input tokens>/<$ per 1k output tokens>", {
+      unique: (s) => s.split("=")[0] ?? s,
+    }),
+    default: [],
+    prop: "modelPrices",
+    context: "modelPrices",
+    env: "MODEL_PRICES",
+    doc: "on-demand prices for the alert's cost estimate, e.g. `anthropic.claude-3-5-sonnet=0.003/0.015`; the longest matching prefix wins over the built-in table",
+  }),
 
   // ---- Deployment.
   stackName: setting({
@@ -350,6 +389,12 @@ export const SETTINGS = {
     default: undefined,
     env: "AWS_REGION",
     doc: "set by Lambda",
+  }),
+  securityHubProductArn: setting({
+    kind: text(SECURITY_HUB_PRODUCT_ARN, "a Security Hub product ARN"),
+    default: undefined,
+    env: "SECURITY_HUB_PRODUCT_ARN",
+    doc: "the account's own Security Hub product (`product/<account>/default`); set only with securityHubImport",
   }),
 } as const;
 

@@ -25,6 +25,18 @@ export interface MatchGroup {
   readonly maxCacheInclusiveInputTokens: number | null;
   readonly firstSeenMs: number;
   readonly lastSeenMs: number;
+  /**
+   * Prompt and completion tokens summed over the group (for the cost estimate); requests without the count
+   * add nothing. Null or absent: no request of the group had it.
+   */
+  readonly sumPromptTokens?: number | null;
+  readonly sumCompletionTokens?: number | null;
+}
+
+/** Token sums (mergeable by addition; null: none of the requests had the count). */
+export interface TokenSums {
+  promptTokens: number | null;
+  completionTokens: number | null;
 }
 
 /** Partial aggregate of one account's matching requests. Mergeable. */
@@ -41,6 +53,8 @@ export interface AccountAggregate {
   identities: Map<string, number>;
   /** Matching requests per model id. */
   models: Map<string, number>;
+  /** Token sums per model id (same keys as `models`). */
+  modelTokens: Map<string, TokenSums>;
 }
 
 export type Aggregates = Map<string, AccountAggregate>;
@@ -55,7 +69,16 @@ export interface Finding {
   lastSeen: string;
   maxCacheInclusiveInputTokens: number | null;
   topIdentities: { identityArn: string; requestCount: number }[];
-  topModels: { modelId: string; requestCount: number }[];
+  /** With the model's token sums over the matching requests (the cost estimate's input). */
+  topModels: {
+    modelId: string;
+    requestCount: number;
+    sumPromptTokens: number | null;
+    sumCompletionTokens: number | null;
+  }[];
+  /** Prompt and completion tokens of all the account's matching requests (null: never logged). */
+  sumPromptTokens: number | null;
+  sumCompletionTokens: number | null;
   /** Distinct identities and models behind the account's matches (the top lists may be shorter). */
   identityCount: number;
   modelCount: number;
@@ -79,6 +102,12 @@ export function inWindow(timestampMs: number, window: Window): boolean {
 
 const maxOf = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : Math.max(a, b);
+const sumOf = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : a + b;
+const addSums = (a: TokenSums, b: TokenSums): TokenSums => ({
+  promptTokens: sumOf(a.promptTokens, b.promptTokens),
+  completionTokens: sumOf(a.completionTokens, b.completionTokens),
+});
 
 function cacheInclusiveInput(r: InvocationRecord): number | null {
   if (r.promptTokens === null && r.cacheReadTokens === null && r.cacheWriteTokens === null) return null;
@@ -98,6 +127,8 @@ export function groupOf(r: InvocationRecord): MatchGroup {
     maxCacheInclusiveInputTokens: cacheInclusiveInput(r),
     firstSeenMs: r.timestampMs,
     lastSeenMs: r.timestampMs,
+    sumPromptTokens: r.promptTokens,
+    sumCompletionTokens: r.completionTokens,
   };
 }
 
@@ -115,6 +146,12 @@ function aggregateOf(g: MatchGroup): AccountAggregate {
     lastSeenMs: g.lastSeenMs,
     identities: new Map([[g.identityArn ?? UNKNOWN, g.requestCount]]),
     models: new Map([[g.modelId ?? UNKNOWN, g.requestCount]]),
+    modelTokens: new Map([
+      [
+        g.modelId ?? UNKNOWN,
+        { promptTokens: g.sumPromptTokens ?? null, completionTokens: g.sumCompletionTokens ?? null },
+      ],
+    ]),
   };
 }
 
@@ -132,6 +169,10 @@ function absorb(into: AccountAggregate, from: AccountAggregate): void {
   into.lastSeenMs = Math.max(into.lastSeenMs, from.lastSeenMs);
   for (const [k, n] of from.identities) bump(into.identities, k, n);
   for (const [k, n] of from.models) bump(into.models, k, n);
+  for (const [k, t] of from.modelTokens) {
+    const before = into.modelTokens.get(k);
+    into.modelTokens.set(k, before ? addSums(before, t) : { ...t });
+  }
 }
 
 /**
@@ -177,7 +218,13 @@ export function mergeAggregates(x: Aggregates, y: Aggregates): Aggregates {
   for (const a of [...x.values(), ...y.values()]) {
     const existing = out.get(a.accountId);
     if (existing) absorb(existing, a);
-    else out.set(a.accountId, { ...a, identities: new Map(a.identities), models: new Map(a.models) });
+    else
+      out.set(a.accountId, {
+        ...a,
+        identities: new Map(a.identities),
+        models: new Map(a.models),
+        modelTokens: new Map([...a.modelTokens].map(([k, t]) => [k, { ...t }])),
+      });
   }
   return out;
 }
@@ -210,6 +257,14 @@ function top(map: Map<string, number>, limit: number): [string, number][] {
 
 export const DEFAULT_TOP_EVIDENCE = 5;
 
+function totalTokens(
+  perModel: Map<string, TokenSums>,
+): Pick<Finding, "sumPromptTokens" | "sumCompletionTokens"> {
+  let sum: TokenSums = { promptTokens: null, completionTokens: null };
+  for (const t of perModel.values()) sum = addSums(sum, t);
+  return { sumPromptTokens: sum.promptTokens, sumCompletionTokens: sum.completionTokens };
+}
+
 /** Applies `minRequests` and the contract's order to aggregates and shapes the findings. */
 export function toFindings(
   aggregates: Aggregates,
@@ -232,9 +287,18 @@ export function toFindings(
           identityArn,
           requestCount,
         })),
-        topModels: top(a.models, topEvidence).map(([modelId, requestCount]) => ({ modelId, requestCount })),
+        topModels: top(a.models, topEvidence).map(([modelId, requestCount]) => {
+          const t = a.modelTokens.get(modelId);
+          return {
+            modelId,
+            requestCount,
+            sumPromptTokens: t?.promptTokens ?? null,
+            sumCompletionTokens: t?.completionTokens ?? null,
+          };
+        }),
         identityCount: a.identities.size,
         modelCount: a.models.size,
+        ...totalTokens(a.modelTokens),
       }),
     )
     .sort(compareFindings);

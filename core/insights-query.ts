@@ -25,6 +25,8 @@ export const ROW = {
   maxRequestSize: METRIC_INFO.requestSize.maxField,
   maxCompletionTokens: METRIC_INFO.completionTokens.maxField,
   maxCacheInclusiveInputTokens: "maxCacheInclusiveInputTokens",
+  sumPromptTokens: "sumPromptTokens",
+  sumCompletionTokens: "sumCompletionTokens",
   firstSeen: "firstSeen",
   lastSeen: "lastSeen",
 } as const;
@@ -170,7 +172,9 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     `| stats count(*) as ${ROW.requestCount}, max(${F.promptTokens}) as ${ROW.maxPromptTokens}, ` +
       `max(${F.requestSize}) as ${ROW.maxRequestSize}, max(${F.completionTokens}) as ${ROW.maxCompletionTokens}, ` +
       `max(${F.promptTokens} + coalesce(${F.cacheRead}, 0) + coalesce(${F.cacheWrite}, 0)) as ${ROW.maxCacheInclusiveInputTokens}, ` +
-      `min(@timestamp) as ${ROW.firstSeen}, max(@timestamp) as ${ROW.lastSeen} by ${groupBy.join(", ")}`,
+      `min(@timestamp) as ${ROW.firstSeen}, max(@timestamp) as ${ROW.lastSeen}, ` +
+      // Token sums for the alert's cost estimate (sums merge across rows like the counts).
+      `sum(${F.promptTokens}) as ${ROW.sumPromptTokens}, sum(${F.completionTokens}) as ${ROW.sumCompletionTokens} by ${groupBy.join(", ")}`,
     // minRequests is per account: only the account-level shape can apply it in the query.
     ...(options.shape === "account" ? [`| filter ${ROW.requestCount} >= ${rule.minRequests}`] : []),
     // Insights documents one sort key; the code finishes the contract's full order.

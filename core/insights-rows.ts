@@ -28,6 +28,19 @@ function count(value: string | undefined): number | null {
   return Number.isSafeInteger(n) ? n : Number.NaN;
 }
 
+/**
+ * A token sum (evidence for the cost estimate, not part of the rule): never a reason to reject a row, so a
+ * value Insights prints unexpectedly (`1.2e+06`) is read if it is a non-negative number, else unknown (null);
+ * absent when the row has no such column.
+ */
+function tokenSum(value: string | undefined): number | null | undefined {
+  const v = value?.trim() ?? "";
+  if (v === "") return undefined;
+  if (!/^\d+(\.\d+)?(e\+?\d+)?$/i.test(v)) return null;
+  const n = Math.round(Number(v));
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 function time(value: string | undefined): number | null {
   if (value === undefined || value === "") return null;
   if (/^\d{10,}$/.test(value)) return Number(value);
@@ -106,6 +119,8 @@ export function parseRows(rows: readonly Row[]): ParsedRows {
       ...maxima,
       firstSeenMs: Math.min(first, last),
       lastSeenMs: Math.max(first, last),
+      sumPromptTokens: tokenSum(row[ROW.sumPromptTokens]),
+      sumCompletionTokens: tokenSum(row[ROW.sumCompletionTokens]),
     });
   }
   return { groups, rejected, rejectedValues };

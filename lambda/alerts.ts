@@ -5,7 +5,9 @@
  */
 import type { Finding } from "../core/evaluator.js";
 import { ACCOUNT_ID, buildInsightsQuery } from "../core/insights-query.js";
+import { BUILT_IN_PRICES, estimateCost, type ModelPrice } from "../core/pricing.js";
 import { METRIC_INFO, METRICS, type Metric, type Rule, type Window } from "../core/rule.js";
+import { principalAdvice, principalOf, type Severity, severityOf } from "./triage.js";
 
 /** SNS allows 262,144 bytes; keep a margin for the JSON envelope's growth. */
 export const MAX_MESSAGE_BYTES = 250_000;
@@ -19,7 +21,16 @@ export interface AlertContext {
   readonly rule: Rule;
   readonly region: string;
   readonly logGroupIdentifiers: readonly string[];
+  /** Names the detector in the subject, the title and the first line (default: the stack name). */
+  readonly detectorLabel: string;
+  /** How long repeats are held back (the alert ledger's suppressFor); absent: every run alerts again. */
+  readonly suppressForMs?: number;
+  /** The cost estimate's price table (overrides first); absent: the built-in table. */
+  readonly prices?: readonly ModelPrice[];
 }
+
+/** A finding to alert on, with why it is alerted now ("first alert for this account", "escalated: ..."). */
+export type AlertFinding = Finding & { readonly alertReason?: string };
 
 export interface AlertMessage {
   readonly subject: string;
@@ -31,15 +42,24 @@ const WHY =
   "Repeated oversized requests drain Bedrock quotas and budget and can deny service to legitimate " +
   "workloads: MITRE ATLAS AML.T0034 (Cost Harvesting), OWASP LLM10 (Unbounded Consumption).";
 
-const NEXT_STEPS = [
-  "Decide whether this is legitimate heavy use (batch jobs, long-context or RAG workloads) or abuse.",
-  "Review the top identity's recent activity in CloudTrail: new access keys, unusual source IPs, new regions.",
-  "Check Bedrock service quotas and spend for the account; throttle, scope down or revoke the credentials if abusive.",
-  "Open the Logs Insights link for the matching requests in this window.",
-];
-
 const fmt = (n: number | null) => (n === null ? "none" : n.toLocaleString("en-US"));
 const iso = (ms: number) => new Date(ms).toISOString();
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const day = (d: Date) => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
+const clock = (d: Date) =>
+  `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
+
+/** `19 Nov 18:11 UTC`. */
+export const humanTime = (ms: number) => `${day(new Date(ms))} ${clock(new Date(ms))} UTC`;
+
+/** `19 Nov 18:11-20:04 UTC`, or `19 Nov 18:11 - 20 Nov 02:00 UTC` across days. */
+export function humanRange(fromMs: number, toMs: number): string {
+  const a = new Date(fromMs);
+  const b = new Date(toMs);
+  return day(a) === day(b) && a.getUTCFullYear() === b.getUTCFullYear()
+    ? `${day(a)} ${clock(a)}-${clock(b)} UTC`
+    : `${day(a)} ${clock(a)} - ${day(b)} ${clock(b)} UTC`;
+}
 
 /** Printable ASCII only, one line, at most `max` characters. */
 export function asciiLine(text: string, max: number): string {
@@ -78,6 +98,13 @@ export function insightsConsoleUrl(accountId: string, ctx: AlertContext): string
   return `https://${ctx.region}.console.aws.amazon.com/cloudwatch/home?region=${ctx.region}#logsV2:logs-insights${fragment}`;
 }
 
+/** Plain words for a maximum no matching request had. */
+const NOT_LOGGED: Record<Metric, string> = {
+  promptTokens: "not logged",
+  requestSize: "not logged: body stored in S3 (over 100 KB) or text delivery off",
+  completionTokens: "not logged",
+};
+
 function metricLines(f: Finding, rule: Rule): { metric: Metric; text: string; over: boolean }[] {
   return METRICS.map((m) => {
     const value = f[METRIC_INFO[m].maxField];
@@ -85,7 +112,10 @@ function metricLines(f: Finding, rule: Rule): { metric: Metric; text: string; ov
     return {
       metric: m,
       over,
-      text: `max ${METRIC_INFO[m].label}: ${fmt(value)} (threshold ${fmt(rule.thresholds[m])})`,
+      text:
+        value === null
+          ? `max ${METRIC_INFO[m].label}: ${NOT_LOGGED[m]}`
+          : `max ${METRIC_INFO[m].label}: ${fmt(value)} (threshold ${fmt(rule.thresholds[m])})`,
     };
   });
 }
@@ -98,43 +128,95 @@ interface Evidence {
   truncated: boolean;
 }
 
-/** "5 of 12" when the list shows fewer than there are, else the count. */
-const ofTotal = (shown: number, total: number) => (shown < total ? `${shown} of ${total}` : `${total}`);
+/** "5 of 12 identities" when the list shows fewer than there are, else "2 identities". */
+const ofTotal = (shown: number, total: number, one: string, many: string) =>
+  shown < total ? `${shown} of ${total} ${many}` : `${total} ${total === 1 ? one : many}`;
 
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n)}...`);
 
-function subjectFor(f: Finding): string {
+const usd = (n: number) => (n < 0.01 ? "under $0.01" : `$${n.toFixed(2)}`);
+
+/** The cost line: an estimate when a price is known, "unknown price" said plainly otherwise. */
+export function costText(f: Finding, ctx: AlertContext): string {
+  const est = estimateCost(f, ctx.prices ?? BUILT_IN_PRICES);
+  if (!est.known) return "unknown (no token counts logged)";
+  const unpriced =
+    est.unpriced.tokens > 0
+      ? `${fmt(est.unpriced.tokens)} tokens of ${est.unpriced.models} model(s) at unknown price`
+      : "";
+  if (est.pricedModels.length === 0)
+    return `unknown price (${unpriced || "no price for these models"}; set modelPrices)`;
+  return `about ${usd(est.usd)} on demand (estimate from list prices${unpriced ? `; plus ${unpriced}` : ""})`;
+}
+
+/** When repeats for this account come again, in words. */
+function holdBackText(ctx: AlertContext): string {
+  if (ctx.suppressForMs === undefined)
+    return "Every run alerts on this account again while it stays over the rule (no alert ledger).";
+  return `Further alerts for this account are held back until it escalates or until ${humanTime(ctx.window.endMs + ctx.suppressForMs)}.`;
+}
+
+/** The next steps, specific to the evidence: principal type, how to silence a known heavy user, the link. */
+function nextSteps(f: Finding, hasLink: boolean): string[] {
+  const top = f.topIdentities[0];
+  const principal = top ? principalOf(top.identityArn) : undefined;
+  const steps: string[] = [];
+  if (principal) steps.push(principalAdvice(principal, f.accountId));
+  steps.push(
+    "Decide whether this is legitimate heavy use (batch jobs, long-context or RAG workloads) or abuse; check the account's Bedrock quotas and spend.",
+  );
+  if (principal?.exclusionPattern) {
+    steps.push(
+      `If it is a known heavy user, add ${principal.exclusionPattern} to excludedIdentityPatterns (context key bedrockDosDetector:excludedIdentityPatterns, or the construct prop) and redeploy; for the whole account, add ${f.accountId} to excludedAccountIds.`,
+    );
+  } else {
+    steps.push(`If it is a known heavy account, add ${f.accountId} to excludedAccountIds and redeploy.`);
+  }
+  if (hasLink)
+    steps.push(
+      "Open the matching requests in Logs Insights (the link in this alert) for times, identities and models.",
+    );
+  return steps;
+}
+
+function subjectFor(f: Finding, ctx: AlertContext, severity: Severity): string {
   return asciiLine(
-    `Bedrock DoS alert: account ${f.accountId}, ${f.requestCount.toLocaleString("en-US")} heavy requests`,
+    `[${severity}] Bedrock DoS: account ${f.accountId}, ${f.requestCount.toLocaleString("en-US")} heavy requests (${clip(ctx.detectorLabel, 24)}, ${ctx.region})`,
     MAX_SUBJECT_CHARS,
   );
 }
 
-/** A finding to alert on, with the reason the alert is sent now (first, escalated: what grew, expired). */
-export type AlertFinding = Finding & { readonly alertReason?: string };
-
 function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage {
-  const subject = subjectFor(f);
+  const { severity, excess, volume } = severityOf(f, ctx.rule);
+  const subject = subjectFor(f, ctx, severity);
   const link = insightsConsoleUrl(f.accountId, ctx);
   const metrics = metricLines(f, ctx.rule);
-  const windowText = `${iso(ctx.window.startMs)} to ${iso(ctx.window.endMs)} (end excluded)`;
+  const seen = humanRange(Date.parse(f.firstSeen), Date.parse(f.lastSeen));
+  const windowText = humanRange(ctx.window.startMs, ctx.window.endMs);
+  const where = `detector ${ctx.detectorLabel}, ${ctx.region}`;
+  const severityWhy = `max ${excess.toFixed(1)}x its threshold, ${volume.toFixed(1)}x the minimum request count`;
+  const cost = costText(f, ctx);
+  const steps = nextSteps(f, link !== null);
+  const holdBack = holdBackText(ctx);
+  const identitiesHead = ofTotal(ev.identities.length, f.identityCount, "identity", "identities");
+  const modelsHead = ofTotal(ev.models.length, f.modelCount, "model", "models");
   const cutNote = ev.truncated
     ? `Evidence truncated to fit the message: ${ev.identities.length} of ${f.identityCount} identities and ${ev.models.length} of ${f.modelCount} models shown.`
     : null;
 
   const markdown = [
-    `*${f.requestCount.toLocaleString("en-US")}* requests over a threshold from account ${code(f.accountId)} in ${windowText}.`,
+    `*${severity}* (${where}): *${fmt(f.requestCount)}* requests over a threshold from account ${code(f.accountId)}, ${seen}.`,
     ...(f.alertReason ? [`_Why now: ${f.alertReason}_`] : []),
     ...metrics.map((l) => `• ${l.over ? "*" : ""}${l.text}${l.over ? "*" : ""}`),
-    `• first seen ${iso(Date.parse(f.firstSeen))}, last seen ${iso(Date.parse(f.lastSeen))}`,
     ...(f.maxCacheInclusiveInputTokens !== null
       ? [`• max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
       : []),
-    `*Top identities* (${ofTotal(ev.identities.length, f.identityCount)}): ${ev.identities.map((i) => `${code(clip(i.identityArn, ev.maxIdLength))} (${fmt(i.requestCount)})`).join(", ")}`,
-    `*Top models* (${ofTotal(ev.models.length, f.modelCount)}): ${ev.models.map((m) => `${code(clip(m.modelId, ev.maxIdLength))} (${fmt(m.requestCount)})`).join(", ")}`,
+    `• estimated cost: ${cost}`,
+    `*${identitiesHead}:* ${ev.identities.map((i) => `${code(clip(i.identityArn, ev.maxIdLength))} (${fmt(i.requestCount)})`).join(", ")}`,
+    `*${modelsHead}:* ${ev.models.map((m) => `${code(clip(m.modelId, ev.maxIdLength))} (${fmt(m.requestCount)})`).join(", ")}`,
     ...(cutNote ? [`_${cutNote}_`] : []),
     ...(f.caveats ?? []).map((c) => `_${c}_`),
-    `*Why it matters:* ${WHY}`,
+    `_${holdBack}_`,
     ...(link ? [`<${link}|Open the matching requests in Logs Insights>`] : []),
   ].join("\n");
 
@@ -144,19 +226,23 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
     id: `bedrock-dos:${f.accountId}:${ctx.window.endMs}`,
     content: {
       textType: "client-markdown",
-      title: `:rotating_light: Bedrock resource exhaustion: account ${f.accountId}`,
+      title: `:rotating_light: ${severity}: Bedrock resource exhaustion in account ${f.accountId} (${ctx.detectorLabel}, ${ctx.region})`,
       description: markdown,
-      nextSteps: NEXT_STEPS,
-      keywords: ["Bedrock", "DoS", "AML.T0034", "OWASP-LLM10", f.accountId],
+      nextSteps: steps,
+      keywords: ["Bedrock", "DoS", severity, ctx.region, f.accountId],
     },
     metadata: {
       summary: subject,
       additionalContext: {
+        detector: ctx.detectorLabel,
+        region: ctx.region,
+        severity,
         accountId: f.accountId,
         windowStart: iso(ctx.window.startMs),
         windowEnd: iso(ctx.window.endMs),
+        ...(f.alertReason ? { alertReason: f.alertReason } : {}),
         finding: JSON.stringify({
-          ...f,
+          ...withoutReason(f),
           topIdentities: ev.identities.map((i) => ({
             ...i,
             identityArn: clip(i.identityArn, ev.maxIdLength),
@@ -170,40 +256,43 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
   };
 
   const email = [
-    subject,
+    `${severity}: Bedrock resource exhaustion in account ${f.accountId} (${where})`,
     "",
-    `Account:      ${f.accountId}`,
-    `Window:       ${windowText}`,
-    `Requests:     ${fmt(f.requestCount)} over a threshold (alert at ${ctx.rule.minRequests} or more)`,
-    ...(f.alertReason ? [`Why now:      ${f.alertReason}`] : []),
-    ...metrics.map((l) => `${l.over ? "OVER " : "     "} ${l.text}`),
-    `First seen:   ${iso(Date.parse(f.firstSeen))}`,
-    `Last seen:    ${iso(Date.parse(f.lastSeen))}`,
+    ...(f.alertReason ? [`Why now:    ${f.alertReason}`] : []),
+    `Severity:   ${severity} (${severityWhy})`,
+    `Account:    ${f.accountId}`,
+    `When:       ${seen} (window ${windowText})`,
+    `Requests:   ${fmt(f.requestCount)} over a threshold (alert at ${ctx.rule.minRequests} or more)`,
+    ...metrics.map((l) => `${l.over ? "OVER" : "    "}        ${l.text}`),
     ...(f.maxCacheInclusiveInputTokens !== null
-      ? [`Max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
+      ? [`            max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
       : []),
+    `Cost:       ${cost}`,
     "",
-    `Top identities (${ofTotal(ev.identities.length, f.identityCount)}):`,
+    `${identitiesHead}:`,
     ...ev.identities.map(
       (i) => `  ${fmt(i.requestCount).padStart(8)}  ${clip(i.identityArn, ev.maxIdLength)}`,
     ),
-    `Top models (${ofTotal(ev.models.length, f.modelCount)}):`,
+    `${modelsHead}:`,
     ...ev.models.map((m) => `  ${fmt(m.requestCount).padStart(8)}  ${clip(m.modelId, ev.maxIdLength)}`),
     ...(cutNote ? ["", cutNote] : []),
     ...(f.caveats ?? []).flatMap((c) => ["", c]),
     "",
-    "Why it matters:",
-    `  ${WHY}`,
+    "What to do:",
+    ...steps.map((s, n) => `  ${n + 1}. ${s}`),
     "",
-    "What to check next:",
-    ...NEXT_STEPS.map((s, n) => `  ${n + 1}. ${s}`),
+    holdBack,
+    "",
+    `Why it matters: ${WHY}`,
     ...(link ? ["", "Matching requests in CloudWatch Logs Insights:", link] : []),
     "",
-    "-- bedrock-dos-detector (no prompt or completion text is included in alerts)",
+    `-- ${ctx.detectorLabel} (bedrock-dos-detector) in ${ctx.region}; no prompt or completion text is included in alerts`,
   ].join("\n");
 
   return { subject, message: JSON.stringify({ default: JSON.stringify(notification), email }) };
 }
+
+const withoutReason = ({ alertReason: _, ...f }: AlertFinding): Finding => f;
 
 const bytes = (m: AlertMessage) => Buffer.byteLength(m.message, "utf8");
 
@@ -238,7 +327,10 @@ export function findingAlert(f: AlertFinding, ctx: AlertContext): AlertMessage {
 
 /** One message for the flagged accounts beyond the per-run cap. */
 export function summaryAlert(rest: readonly Finding[], ctx: AlertContext): AlertMessage {
-  const subject = asciiLine(`Bedrock DoS alert: ${rest.length} more flagged accounts`, MAX_SUBJECT_CHARS);
+  const subject = asciiLine(
+    `Bedrock DoS: ${rest.length} more flagged accounts (${clip(ctx.detectorLabel, 24)}, ${ctx.region})`,
+    MAX_SUBJECT_CHARS,
+  );
   const line = (f: Finding) =>
     `${f.accountId}: ${fmt(f.requestCount)} requests, max prompt ${fmt(f.maxPromptTokens)}, ` +
     `max request size ${fmt(f.maxRequestSize)}, max completion ${fmt(f.maxCompletionTokens)}`;
@@ -247,13 +339,13 @@ export function summaryAlert(rest: readonly Finding[], ctx: AlertContext): Alert
     const lines = rest.slice(0, shown).map(line);
     const more =
       shown < rest.length ? [`... and ${rest.length - shown} more (see the detector's logs).`] : [];
-    const intro = `The per-run alert cap was reached. ${rest.length} further accounts were flagged in ${iso(ctx.window.startMs)} to ${iso(ctx.window.endMs)}:`;
+    const intro = `Detector ${ctx.detectorLabel} in ${ctx.region} reached its per-run alert cap. ${rest.length} further accounts were flagged in ${humanRange(ctx.window.startMs, ctx.window.endMs)}:`;
     const notification = {
       version: "1.0",
       source: "custom",
       content: {
         textType: "client-markdown",
-        title: `:rotating_light: Bedrock resource exhaustion: ${rest.length} more accounts`,
+        title: `:rotating_light: Bedrock resource exhaustion: ${rest.length} more accounts (${ctx.detectorLabel}, ${ctx.region})`,
         // Chat messages stay short: the full list is in the email.
         description: [
           intro,
@@ -262,8 +354,12 @@ export function summaryAlert(rest: readonly Finding[], ctx: AlertContext): Alert
             ? [`... and ${rest.length - MAX_CHAT_LIST} more (see the email or the detector's logs).`]
             : []),
         ].join("\n"),
-        nextSteps: NEXT_STEPS.slice(0, 3),
-        keywords: ["Bedrock", "DoS", "AML.T0034", "OWASP-LLM10"],
+        nextSteps: [
+          "Decide per account whether this is legitimate heavy use or abuse; the email lists every account.",
+          "Known heavy users: add them to excludedAccountIds or excludedIdentityPatterns and redeploy.",
+          "Many accounts at once can mean a shared credential or an organisation-wide job: check the detector's logs.",
+        ],
+        keywords: ["Bedrock", "DoS", ctx.region],
       },
       metadata: {
         summary: subject,

@@ -9,6 +9,7 @@ import {
   ruleFrom,
   VIEWS,
 } from "../config/settings.js";
+import { type ModelPrice, parsePrices, priceTable } from "../core/pricing.js";
 import type { Rule } from "../core/rule.js";
 import type { EscalationPolicy } from "./suppression.js";
 
@@ -33,7 +34,18 @@ export interface DetectorConfig {
   /** Query each period once more on the next run, for late events. */
   readonly requeryPreviousSlice: boolean;
   readonly region: string;
+  /** Names the detector in alerts and is the health metrics' `Detector` dimension. */
+  readonly detectorLabel: string;
+  /** EventBridge bus (name or ARN) each alerted finding is sent to. */
+  readonly eventBusName: string;
+  /** The account's own Security Hub product ARN; set: alerted findings are imported into Security Hub. */
+  readonly securityHubProductArn: string | undefined;
+  /** The cost estimate's prices: `modelPrices` overrides, then the built-in table. */
+  readonly prices: readonly ModelPrice[];
 }
+
+/** The label when the environment has none (the construct always writes one). */
+export const DEFAULT_DETECTOR_LABEL = "bedrock-dos-detector";
 
 /** Validates the environment; throws SettingsError naming every bad variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): DetectorConfig {
@@ -56,5 +68,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
     },
     requeryPreviousSlice: s.requeryPreviousSlice,
     region: s.region,
+    detectorLabel: s.detectorLabel ?? DEFAULT_DETECTOR_LABEL,
+    eventBusName: s.eventBusName,
+    securityHubProductArn: s.securityHubProductArn,
+    prices: priceTable(parsePrices(s.modelPrices)),
   };
 }

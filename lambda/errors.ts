@@ -26,3 +26,8 @@ export class PublishError extends Error {
     super(message, options);
   }
 }
+
+/** Alerts went out, but sending findings to EventBridge or Security Hub failed (per entry, in the logs). */
+export class FindingPublicationError extends Error {
+  override name = "FindingPublicationError";
+}

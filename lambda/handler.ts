@@ -10,13 +10,21 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SNSClient } from "@aws-sdk/client-sns";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { METRIC, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "../config/names.js";
+import {
+  DETECTOR_DIMENSION,
+  METRIC,
+  POWERTOOLS_METRICS_NAMESPACE,
+  POWERTOOLS_SERVICE_NAME,
+} from "../config/names.js";
+import { ENV } from "../config/settings.js";
 import { AlertLedger } from "./adapters/alert-ledger.js";
 import { SliceStore } from "./adapters/slice-store.js";
-import { type DetectorConfig, loadConfig } from "./config.js";
+import { DEFAULT_DETECTOR_LABEL, type DetectorConfig, loadConfig } from "./config.js";
 import { type RunSummary, runDetection } from "./run-detection.js";
 import { toRunRequest } from "./run-request.js";
 
@@ -34,10 +42,18 @@ try {
 } catch (err) {
   configError = err as Error;
 }
+// Every metric carries the detector's label, so each stack's health alarms watch only their own runs (even
+// a run that failed on its configuration).
+metrics.setDefaultDimensions({
+  [DETECTOR_DIMENSION]:
+    config?.detectorLabel ?? (process.env[ENV.detectorLabel]?.trim() || DEFAULT_DETECTOR_LABEL),
+});
 
 // Built once per execution environment and reused across invocations.
 const insights = new CloudWatchLogsClient({});
 const sns = new SNSClient({});
+const events = new EventBridgeClient({});
+const securityHub = config?.securityHubProductArn ? new SecurityHubClient({}) : undefined;
 const dynamodb = new DynamoDBClient({});
 const ledger = config?.stateTable ? new AlertLedger(dynamodb, config.stateTable) : undefined;
 const slices = config?.stateTable ? new SliceStore(dynamodb, config.stateTable) : undefined;
@@ -57,6 +73,8 @@ async function run(event: unknown, context: Pick<Context, "getRemainingTimeInMil
     const summary = await runDetection(config, request, {
       insights,
       sns,
+      events,
+      securityHub,
       logger,
       metrics,
       now: Date.now,
@@ -70,6 +88,8 @@ async function run(event: unknown, context: Pick<Context, "getRemainingTimeInMil
     return summary;
   } catch (err) {
     metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);
+    // A zero, not a gap: the "no successful run" alarm goes to ALARM on a failed run.
+    metrics.addMetric(METRIC.runSucceeded, MetricUnit.Count, 0);
     const e = err as Error;
     // The reason in the message; the error itself (class, stack, cause) in the `error` field.
     logger.error(`run failed: ${e.name}: ${e.message}`, e);

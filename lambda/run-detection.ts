@@ -4,18 +4,24 @@
  * Clients, clock, logger, metrics and stores come in as arguments.
  */
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { METRIC } from "../config/names.js";
 import type { Aggregates, Finding } from "../core/evaluator.js";
 import { DAY_MS } from "../core/rule.js";
 import type { AlertLedger } from "./adapters/alert-ledger.js";
 import { publishAlerts } from "./adapters/alert-topic.js";
+import type { BatchOutcome } from "./adapters/batches.js";
+import { putFindingEvents } from "./adapters/finding-events.js";
 import type { QueryStatistics } from "./adapters/logs-insights.js";
+import { importFindings } from "./adapters/security-hub.js";
 import type { SliceStore } from "./adapters/slice-store.js";
-import { type AlertContext, buildAlerts } from "./alerts.js";
+import { type AlertContext, type AlertFinding, buildAlerts } from "./alerts.js";
 import type { DetectorConfig } from "./config.js";
 import { evaluateDirectly } from "./direct-evaluation.js";
-import { PublishError } from "./errors.js";
+import { FindingPublicationError, PublishError } from "./errors.js";
+import { findingEventDetail, securityHubFinding } from "./finding-records.js";
 import { RunQueries } from "./queries.js";
 import type { RunRequest } from "./run-request.js";
 import { evaluateFromSlices, type SliceReport } from "./slice-evaluation.js";
@@ -37,6 +43,10 @@ export interface DetectionDeps {
   /** CloudWatch Logs, for the Insights queries. */
   readonly insights: CloudWatchLogsClient;
   readonly sns: SNSClient;
+  /** EventBridge, for the finding events. */
+  readonly events: EventBridgeClient;
+  /** Security Hub, for the optional import (config.securityHubProductArn). */
+  readonly securityHub?: SecurityHubClient;
   readonly logger: Log;
   readonly metrics: MetricSink;
   now(): number;
@@ -118,6 +128,10 @@ export async function runDetection(
     rule: config.rule,
     region: config.region,
     logGroupIdentifiers: config.logGroupIdentifiers,
+    detectorLabel: config.detectorLabel,
+    // Repeats are held back only where a ledger remembers the last alert.
+    suppressForMs: deps.ledger ? config.escalation.suppressForMs : undefined,
+    prices: config.prices,
   };
   const due = await dueForAlert(evaluation, config, request, deps);
   const planned = buildAlerts(due, ctx, config.maxAlertsPerRun);
@@ -134,6 +148,7 @@ export async function runDetection(
   }
 
   let alertsPublished = 0;
+  const alerted: AlertFinding[] = [];
   if (request.dryRun) {
     for (const a of alerts)
       deps.logger.info("dry run: alert not published", {
@@ -144,8 +159,10 @@ export async function runDetection(
   } else if (alerts.length > 0) {
     try {
       alertsPublished = await publishAlerts(deps.sns, config.alertTopicArn, alerts, async (i) => {
-        for (const f of planned[i]?.findings ?? [])
+        for (const f of planned[i]?.findings ?? []) {
+          alerted.push(f);
           await remember(f, evaluation.aggregates, config, request, deps);
+        }
       });
     } catch (err) {
       // The alerts that went out before the failure still count; the run fails and is retried.
@@ -155,6 +172,12 @@ export async function runDetection(
   }
   deps.metrics.addMetric(METRIC.alertsPublished, "Count", alertsPublished);
   deps.metrics.addMetric(METRIC.alertsSuppressed, "Count", findings.length - due.length);
+
+  // After SNS, never before: a failure here is reported and fails the run, but the alerts are already out.
+  const publication = await publishFindingRecords(alerted, ctx, config, deps);
+  if (publication.length > 0) {
+    throw new FindingPublicationError(`alerts were sent, but ${publication.join(" and ")}`);
+  }
 
   return {
     trigger: request.trigger,
@@ -260,4 +283,66 @@ export function withAccountLevelCaveat(
   return findings.map((f) =>
     accountLevel.has(f.accountId) ? { ...f, caveats: [...(f.caveats ?? []), ACCOUNT_LEVEL_CAVEAT] } : f,
   );
+}
+
+/**
+ * Sends the alerted findings to EventBridge and, when configured, imports them into Security Hub. Never
+ * throws: each failure is logged with its error and counted in a metric, and returned as a phrase for the
+ * run's error.
+ */
+async function publishFindingRecords(
+  findings: readonly AlertFinding[],
+  ctx: AlertContext,
+  config: DetectorConfig,
+  deps: DetectionDeps,
+): Promise<string[]> {
+  if (findings.length === 0) return [];
+  const problems: string[] = [];
+  const report = (what: string, metric: string, outcome: BatchOutcome) => {
+    deps.metrics.addMetric(metric, "Count", outcome.failed.length);
+    if (outcome.failed.length === 0) {
+      deps.logger.info(`${what}: sent`, { sent: outcome.sent });
+      return;
+    }
+    for (const f of outcome.failed) {
+      deps.logger.error(`${what}: entry failed`, {
+        accountId: findings[f.index]?.accountId,
+        error: { name: f.code, message: f.message },
+      });
+    }
+    problems.push(
+      `${outcome.failed.length} of ${findings.length} ${what} failed (${[...new Set(outcome.failed.map((f) => f.code))].join(", ")})`,
+    );
+  };
+  const opts = { sleep: deps.sleep };
+  report(
+    "finding events",
+    METRIC.findingEventsFailed,
+    await putFindingEvents(
+      deps.events,
+      config.eventBusName,
+      findings.map((f) => findingEventDetail(f, ctx)),
+      opts,
+    ),
+  );
+  if (config.securityHubProductArn !== undefined) {
+    const productArn = config.securityHubProductArn;
+    if (!deps.securityHub) {
+      deps.logger.error("Security Hub import configured but no client given");
+      deps.metrics.addMetric(METRIC.securityHubImportFailed, "Count", findings.length);
+      problems.push("the Security Hub import had no client");
+    } else {
+      const periodMs = config.escalation.suppressForMs;
+      report(
+        "Security Hub findings",
+        METRIC.securityHubImportFailed,
+        await importFindings(
+          deps.securityHub,
+          findings.map((f) => securityHubFinding(f, ctx, { productArn, nowMs: deps.now(), periodMs })),
+          opts,
+        ),
+      );
+    }
+  }
+  return problems;
 }

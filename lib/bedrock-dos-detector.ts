@@ -8,6 +8,7 @@
  */
 import { Annotations, Stack } from "aws-cdk-lib";
 import type * as chatbot from "aws-cdk-lib/aws-chatbot";
+import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -18,6 +19,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { buildAlertTopic } from "./alert-topic.js";
+import { buildDashboard } from "./dashboard.js";
 import { buildDeadLetterQueue, buildDetectorFunction } from "./detector-function.js";
 import { buildHealthAlarms, type DetectorAlarms } from "./health-alarms.js";
 import { buildInvocationLogging } from "./invocation-logging.js";
@@ -58,6 +60,11 @@ export class BedrockDosDetector extends Construct {
   /** The log group created by `enableInvocationLogging`. */
   public readonly invocationLogGroup?: logs.LogGroup;
   public readonly slackChannel?: chatbot.SlackChannelConfiguration;
+  /** Names this detector in alerts, alarm names and the health metrics' dimension. */
+  public readonly label: string;
+  public readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard in the CloudWatch console. */
+  public readonly dashboardUrl: string;
 
   /** `plan`: settings already validated by an entry point with its own names (the CDK app's context). */
   constructor(scope: Construct, id: string, props: BedrockDosDetectorProps, plan?: DetectorPlan) {
@@ -65,6 +72,7 @@ export class BedrockDosDetector extends Construct {
     const resolved = plan ?? planDetector(propsToInput(props), "prop", homeOf(Stack.of(this)));
     const { settings } = resolved;
     this.logGroupIdentifiers = resolved.logGroupIdentifiers;
+    this.label = settings.detectorLabel ?? Stack.of(this).stackName;
 
     const topic = buildAlertTopic(this, { emails: settings.alertEmails });
     this.alertTopic = topic.topic;
@@ -85,6 +93,7 @@ export class BedrockDosDetector extends Construct {
     }
     const detector = buildDetectorFunction(this, {
       plan: resolved,
+      label: this.label,
       topic: this.alertTopic,
       stateTable: this.stateTable,
       deadLetterQueue: this.deadLetterQueue,
@@ -93,11 +102,16 @@ export class BedrockDosDetector extends Construct {
     this.schedule = detector.schedule;
     this.alarms = buildHealthAlarms(this, {
       plan: resolved,
+      label: this.label,
       function: this.function,
       deadLetterQueue: this.deadLetterQueue,
       topic: this.alertTopic,
     });
+    const dashboard = buildDashboard(this, { label: this.label, alarms: Object.values(this.alarms) });
+    this.dashboard = dashboard.dashboard;
+    this.dashboardUrl = dashboard.url;
     this.loggingTamperRule = buildTamperAlert(this, {
+      label: this.label,
       topic: this.alertTopic,
       deadLetterQueue: this.deadLetterQueue,
     });

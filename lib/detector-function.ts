@@ -26,6 +26,28 @@ export const HANDLER_ENTRY = fileURLToPath(new URL("../lambda/handler.ts", impor
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL("../package-lock.json", import.meta.url));
 
+/** Runtime, architecture and esbuild bundling shared by the project's functions (no Docker). */
+export function bundledFunctionProps() {
+  return {
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: LOCK_FILE,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    bundling: {
+      format: lambdaNodejs.OutputFormat.ESM,
+      mainFields: ["module", "main"],
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      // Bundle the SDK too: pins the version tested here instead of the runtime's.
+      externalModules: [],
+      // CommonJS dependencies call require(); give the ES module bundle one.
+      banner:
+        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+  } satisfies Partial<lambdaNodejs.NodejsFunctionProps>;
+}
+
 /** Shared by the scheduler target, the asynchronous invocation and the tamper rule target. */
 export function buildDeadLetterQueue(scope: Construct): sqs.Queue {
   const queue = new sqs.Queue(scope, "DeadLetterQueue", {
@@ -42,6 +64,8 @@ export function buildDeadLetterQueue(scope: Construct): sqs.Queue {
 
 export interface DetectorFunctionProps {
   readonly plan: DetectorPlan;
+  /** The detector label (the setting, or the stack name). */
+  readonly label: string;
   readonly topic: sns.ITopic;
   /** The state table: alert ledger and stored slices. */
   readonly stateTable: dynamodb.ITable;
@@ -81,6 +105,23 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
     }),
   );
   props.topic.grantPublish(role);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: "PutFindingEventsOnTheBus",
+      actions: ["events:PutEvents"],
+      resources: [eventBusArn(scope, settings.eventBusName)],
+    }),
+  );
+  const productArn = settings.securityHubImport ? securityHubProductArn(scope) : undefined;
+  if (productArn) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "ImportFindingsIntoSecurityHub",
+        actions: ["securityhub:BatchImportFindings"],
+        resources: [productArn],
+      }),
+    );
+  }
   props.stateTable.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");
   const rolePolicy = role.node.tryFindChild("DefaultPolicy");
   if (rolePolicy) {
@@ -104,12 +145,9 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
   const scheduleSeconds = settings.schedule / 1000;
   const fn = new lambdaNodejs.NodejsFunction(scope, "Function", {
     description: "Bedrock DoS / resource-exhaustion detector: scheduled Logs Insights query, alerts to SNS",
+    ...bundledFunctionProps(),
     entry: HANDLER_ENTRY,
     handler: "handler",
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: LOCK_FILE,
-    runtime: lambda.Runtime.NODEJS_24_X,
-    architecture: lambda.Architecture.ARM_64,
     memorySize: settings.functionMemorySize,
     timeout: Duration.millis(settings.functionTimeout),
     role,
@@ -125,22 +163,12 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
         logGroupIdentifiers: logGroupIdentifiers.map(normalizeLogGroupIdentifier),
         alertTopicArn: props.topic.topicArn,
         stateTable: props.stateTable.tableName,
+        detectorLabel: props.label,
+        securityHubProductArn: productArn,
       }),
       POWERTOOLS_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE,
       NODE_OPTIONS: "--enable-source-maps",
-    },
-    bundling: {
-      format: lambdaNodejs.OutputFormat.ESM,
-      mainFields: ["module", "main"],
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      // Bundle the SDK too: pins the version tested here instead of the runtime's.
-      externalModules: [],
-      // CommonJS dependencies call require(); give the ES module bundle one.
-      banner:
-        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
   });
 
@@ -196,5 +224,21 @@ function logGroupArn(scope: Construct, identifier: string): string {
     resource: "log-group",
     resourceName: identifier,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** The bus ARN: as given, or the named bus of this stack's account and region. */
+function eventBusArn(scope: Construct, nameOrArn: string): string {
+  if (nameOrArn.startsWith("arn:")) return nameOrArn;
+  return Stack.of(scope).formatArn({ service: "events", resource: "event-bus", resourceName: nameOrArn });
+}
+
+/** This account's own Security Hub product, which takes findings from the account itself. */
+export function securityHubProductArn(scope: Construct): string {
+  const stack = Stack.of(scope);
+  return stack.formatArn({
+    service: "securityhub",
+    resource: "product",
+    resourceName: `${stack.account}/default`,
   });
 }

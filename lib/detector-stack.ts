@@ -39,5 +39,23 @@ export class DetectorStack extends Stack {
       description: "Log groups the detector queries",
       value: this.detector.logGroupIdentifiers.join(","),
     });
+    new CfnOutput(this, "DashboardUrl", {
+      description: "The detector's CloudWatch dashboard: alarm states, runs, findings, bytes queried",
+      value: this.detector.dashboardUrl,
+    });
+    new CfnOutput(this, "StateTableName", {
+      description: "DynamoDB state table: stored periods and the last alert per account",
+      value: this.detector.stateTable.tableName,
+    });
+    new CfnOutput(this, "DetectorLabel", {
+      description: "Names this detector in alerts and alarms; the health metrics' Detector dimension",
+      value: this.detector.label,
+    });
+    if (this.detector.slackChannel) {
+      new CfnOutput(this, "SlackChannelConfigurationArn", {
+        description: "Amazon Q Developer Slack channel configuration receiving the alerts",
+        value: this.detector.slackChannel.slackChannelConfigurationArn,
+      });
+    }
   }
 }

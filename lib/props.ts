@@ -112,6 +112,24 @@ export interface BedrockDosDetectorProps {
    * @default Duration.hours(24)
    */
   readonly maxLogSilence?: Duration;
+  /**
+   * Names this detector in alert subjects and titles, alarm names, the dashboard and the health metrics'
+   * `Detector` dimension (letters, digits, spaces, `. _ : -`; at most 128). Unique per account and region.
+   *
+   * @default - the stack name
+   */
+  readonly detectorLabel?: string;
+  /** EventBridge bus (name or ARN) each alerted finding is also sent to. @default "default" */
+  readonly eventBusName?: string;
+  /** Also import each alerted finding into Security Hub (must be enabled in the region). @default false */
+  readonly securityHubImport?: boolean;
+  /**
+   * On-demand prices for the alerts' cost estimate, `prefix=<$ per 1k input>/<$ per 1k output>`
+   * (`anthropic.claude-3-5-sonnet=0.003/0.015`); the longest matching prefix wins over the built-in table.
+   *
+   * @default - the built-in table only
+   */
+  readonly modelPrices?: string[];
 }
 
 export type DeployKey = (typeof VIEWS.deploy)[number];

@@ -1,15 +1,22 @@
 /**
  * Tamper alert: invocation logging switched off or redirected leaves the detector blind. An EventBridge rule on
- * the CloudTrail events publishes an Amazon Q Developer custom notification to the alert topic, through an
- * execution role that carries the topic key permissions (so EventBridge needs no key-policy grant).
+ * the CloudTrail events invokes a small function that publishes the alert in both formats (Amazon Q Developer
+ * notification for Slack, plain text for email: `MessageStructure: 'json'`, which an SNS rule target cannot
+ * set). Its role carries the topic key permissions; failed deliveries and runs go to the dead-letter queue.
  */
-import { Stack } from "aws-cdk-lib";
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambdaDestinations from "aws-cdk-lib/aws-lambda-destinations";
+import * as lambdaNodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { toEnvironment } from "../config/settings.js";
+import { bundledFunctionProps } from "./detector-function.js";
 import { acknowledgeOnChild, GENERATE_DATA_KEY_REASON } from "./nag.js";
 
 /** The CloudTrail management events that switch invocation logging off or point it elsewhere. */
@@ -21,14 +28,39 @@ export const LOGGING_TAMPER_EVENT_NAMES = [
 export interface TamperAlertProps {
   readonly topic: sns.ITopic;
   readonly deadLetterQueue: sqs.IQueue;
+  readonly label: string;
 }
 
+/** The tamper alert's function source (bundled like the detector's, with the local esbuild). */
+export const TAMPER_HANDLER_ENTRY = fileURLToPath(new URL("../lambda/tamper-handler.ts", import.meta.url));
+
 export function buildTamperAlert(scope: Construct, props: TamperAlertProps): events.Rule {
-  const tamperRole = new iam.Role(scope, "LoggingTamperRuleRole", {
-    description: "Lets the Bedrock logging tamper rule publish to the encrypted alert topic",
-    assumedBy: new iam.ServicePrincipal("events.amazonaws.com", {
-      conditions: { StringEquals: { "aws:SourceAccount": Stack.of(scope).account } },
-    }),
+  const logGroup = new logs.LogGroup(scope, "TamperAlertLogs", {
+    retention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new iam.Role(scope, "TamperAlertRole", {
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    description: "Bedrock DoS detector tamper alert: publishes to the encrypted alert topic",
+  });
+  logGroup.grantWrite(role);
+  props.topic.grantPublish(role);
+  const fn = new lambdaNodejs.NodejsFunction(scope, "TamperAlertFunction", {
+    ...bundledFunctionProps(),
+    description:
+      "Bedrock DoS detector: turns invocation-logging changes into an alert (email text and Slack)",
+    entry: TAMPER_HANDLER_ENTRY,
+    handler: "handler",
+    memorySize: 256,
+    timeout: Duration.seconds(30),
+    role,
+    logGroup,
+    retryAttempts: 2,
+    onFailure: new lambdaDestinations.SqsDestination(props.deadLetterQueue),
+    environment: {
+      ...toEnvironment({ alertTopicArn: props.topic.topicArn, detectorLabel: props.label }),
+      NODE_OPTIONS: "--enable-source-maps",
+    },
   });
   const rule = new events.Rule(scope, "LoggingTamperRule", {
     description: "Bedrock model invocation logging configuration changed or deleted",
@@ -38,49 +70,12 @@ export function buildTamperAlert(scope: Construct, props: TamperAlertProps): eve
       detail: { eventSource: ["bedrock.amazonaws.com"], eventName: [...LOGGING_TAMPER_EVENT_NAMES] },
     },
     targets: [
-      new eventsTargets.SnsTopic(props.topic, {
-        authorizeUsingRole: true,
-        role: tamperRole,
-        message: tamperAlertMessage(),
-        retryAttempts: 3,
-        deadLetterQueue: props.deadLetterQueue,
-      }),
+      new eventsTargets.LambdaFunction(fn, { retryAttempts: 3, deadLetterQueue: props.deadLetterQueue }),
     ],
   });
-  acknowledgeOnChild(tamperRole, "DefaultPolicy", {
+  acknowledgeOnChild(role, "DefaultPolicy", {
     id: "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
     reason: GENERATE_DATA_KEY_REASON,
   });
   return rule;
-}
-
-/**
- * The tamper alert as an Amazon Q Developer (chat) custom notification: Slack renders it, email shows the
- * JSON, whose title and description read as plain sentences. Only CloudTrail fields, never request data.
- */
-function tamperAlertMessage(): events.RuleTargetInput {
-  const eventName = events.EventField.fromPath("$.detail.eventName");
-  const who = events.EventField.fromPath("$.detail.userIdentity.arn");
-  const account = events.EventField.account;
-  const region = events.EventField.region;
-  const time = events.EventField.time;
-  const sourceIp = events.EventField.fromPath("$.detail.sourceIPAddress");
-  return events.RuleTargetInput.fromObject({
-    version: "1.0",
-    source: "custom",
-    content: {
-      textType: "client-markdown",
-      title: `Bedrock invocation logging changed: ${eventName}`,
-      description: `${eventName} was called in account ${account}, region ${region}, at ${time} by ${who} from ${sourceIp}. Bedrock model invocation logging may now be off or written elsewhere, which leaves the DoS detector blind.`,
-      nextSteps: [
-        "If this change was not planned, check Bedrock > Settings > Model invocation logging and restore it.",
-        "Review the CloudTrail event for the caller and the new configuration.",
-      ],
-      keywords: ["bedrock", "invocation-logging", "tamper"],
-    },
-    metadata: {
-      summary: `Bedrock invocation logging changed (${eventName}) in ${account} ${region}`,
-      additionalContext: { eventName, account, region },
-    },
-  });
 }

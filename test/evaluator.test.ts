@@ -127,8 +127,8 @@ describe("aggregation per account", () => {
       { identityArn: "arn:x", requestCount: 1 },
     ]);
     expect(findings[0]?.topModels).toEqual([
-      { modelId: "m1", requestCount: 2 },
-      { modelId: UNKNOWN, requestCount: 1 },
+      { modelId: "m1", requestCount: 2, sumPromptTokens: 18_000, sumCompletionTokens: null },
+      { modelId: UNKNOWN, requestCount: 1, sumPromptTokens: 9000, sumCompletionTokens: null },
     ]);
     expect(findings[0]?.maxCacheInclusiveInputTokens).toBe(29_000);
   });

@@ -13,14 +13,14 @@ import {
 } from "../../config/settings.js";
 import { loadConfig } from "../../lambda/config.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
-import { build, NO_BUNDLING, only, statementsOf } from "./helpers.js";
+import { build, detectorFunction, detectorLogGroup, NO_BUNDLING, only, statementsOf } from "./helpers.js";
 
 const LOG_GROUP = "/aws/bedrock/model-invocations";
 const SHARED_ARN = "arn:aws:logs:us-west-2:111122223333:log-group:/shared/bedrock:*";
 
 describe("the detector function", () => {
   const { stack, detector, template } = build({ logGroupIdentifiers: [LOG_GROUP] });
-  const fn = only(template, "AWS::Lambda::Function");
+  const fn = detectorFunction(template);
 
   it("runs Node.js 22 or newer on ARM64, one run at a time, with a timeout sized for Insights queries", () => {
     expect(fn.props.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
@@ -32,7 +32,7 @@ describe("the detector function", () => {
   });
 
   it("logs to an explicit log group with retention", () => {
-    const group = only(template, "AWS::Logs::LogGroup");
+    const group = detectorLogGroup(template);
     expect(group.props.RetentionInDays).toBe(30);
     expect(fn.props.LoggingConfig).toEqual({ LogGroup: { Ref: group.id } });
   });
@@ -47,6 +47,8 @@ describe("the detector function", () => {
         ...handlerDefaults,
         alertTopicArn: stack.resolve(detector.alertTopic.topicArn),
         stateTable: stack.resolve(detector.stateTable.tableName),
+        // The label defaults to the stack name.
+        detectorLabel: stack.stackName,
       }),
       POWERTOOLS_SERVICE_NAME: "bedrock-dos-detector",
       POWERTOOLS_METRICS_NAMESPACE: "BedrockDosDetector",
@@ -138,7 +140,7 @@ describe("least-privilege IAM", () => {
       {
         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
         Effect: "Allow",
-        Resource: { "Fn::GetAtt": [only(template, "AWS::Logs::LogGroup").id, "Arn"] },
+        Resource: { "Fn::GetAtt": [detectorLogGroup(template).id, "Arn"] },
       },
       {
         Sid: "StartQueriesOnTheInvocationLogGroups",
@@ -162,6 +164,25 @@ describe("least-privilege IAM", () => {
         Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
         Effect: "Allow",
         Resource: stack.resolve(detector.alertKey.keyArn),
+      },
+      {
+        Sid: "PutFindingEventsOnTheBus",
+        Action: "events:PutEvents",
+        Effect: "Allow",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              "arn:",
+              { Ref: "AWS::Partition" },
+              ":events:",
+              { Ref: "AWS::Region" },
+              ":",
+              { Ref: "AWS::AccountId" },
+              ":event-bus/default",
+            ],
+          ],
+        },
       },
       {
         Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
@@ -217,19 +238,37 @@ describe("least-privilege IAM", () => {
     ]);
   });
 
-  it("lets the tamper rule publish only to the topic, with only its key", () => {
+  it("lets the tamper-alert function publish only to the topic, with only its key", () => {
     const rule = only(template, "AWS::Events::Rule");
-    const target = (rule.props.Targets as { RoleArn: { "Fn::GetAtt": [string, string] } }[])[0];
-    const ruleRoleId = target?.RoleArn["Fn::GetAtt"][0];
-    const rulePolicy = Object.values(policies).find((p) =>
-      JSON.stringify(p.Properties.Roles).includes(`"${ruleRoleId}"`),
+    const target = (rule.props.Targets as { Arn: { "Fn::GetAtt": [string, string] } }[])[0];
+    const fnId = target?.Arn["Fn::GetAtt"][0] ?? "";
+    const roleArn = template.findResources("AWS::Lambda::Function")[fnId]?.Properties.Role as {
+      "Fn::GetAtt": [string, string];
+    };
+    const rolePolicy = Object.values(policies).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(`"${roleArn["Fn::GetAtt"][0]}"`),
     );
-    expect(statementsOf(rulePolicy)).toEqual([
+    expect(statementsOf(rolePolicy)).toEqual([
+      {
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Effect: "Allow",
+        Resource: {
+          "Fn::GetAtt": [
+            stack.getLogicalId(detector.node.findChild("TamperAlertLogs").node.defaultChild as never),
+            "Arn",
+          ],
+        },
+      },
       { Action: "sns:Publish", Effect: "Allow", Resource: stack.resolve(detector.alertTopic.topicArn) },
       {
         Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
         Effect: "Allow",
         Resource: stack.resolve(detector.alertKey.keyArn),
+      },
+      {
+        Action: ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        Effect: "Allow",
+        Resource: stack.resolve(detector.deadLetterQueue.queueArn),
       },
     ]);
   });
@@ -543,16 +582,20 @@ describe("health alarms", () => {
     }
   });
 
-  it("fire when no run succeeded within two schedule periods, missing data counting as breaching", () => {
+  it("fire when no run succeeded within two schedule periods; missing data waits (INSUFFICIENT_DATA, notified)", () => {
     expect(byMetric("RunSucceeded")).toMatchObject({
       Namespace: "BedrockDosDetector",
-      Dimensions: [{ Name: "service", Value: "bedrock-dos-detector" }],
+      Dimensions: [
+        { Name: "Detector", Value: stack.stackName },
+        { Name: "service", Value: "bedrock-dos-detector" },
+      ],
       Statistic: "Sum",
       Period: 7200,
       EvaluationPeriods: 2,
       Threshold: 1,
       ComparisonOperator: "LessThanThreshold",
-      TreatMissingData: "breaching",
+      TreatMissingData: "missing",
+      InsufficientDataActions: [topicRef],
     });
   });
 
@@ -579,7 +622,8 @@ describe("health alarms", () => {
       DatapointsToAlarm: 6,
       Threshold: 1,
       ComparisonOperator: "LessThanThreshold",
-      TreatMissingData: "breaching",
+      TreatMissingData: "missing",
+      InsufficientDataActions: [topicRef],
     });
   });
 
@@ -632,67 +676,42 @@ describe("the logging tamper alert", () => {
     expect(rule.props.State).toBe("ENABLED");
   });
 
-  it("publishes a readable chat notification to the topic, with retries and the dead-letter queue", () => {
-    expect(target.Arn).toEqual(stack.resolve(detector.alertTopic.topicArn));
+  it("invokes the tamper-alert function, with retries and the dead-letter queue", () => {
+    const fnId = (target.Arn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    const fn = template.findResources("AWS::Lambda::Function")[fnId]?.Properties as Record<string, unknown>;
+    expect(fn.Handler).toBe("index.handler");
+    expect(fn.Runtime).toBe(detectorFunction(template).props.Runtime);
+    expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toEqual({
+      [ENV.alertTopicArn]: stack.resolve(detector.alertTopic.topicArn),
+      [ENV.detectorLabel]: "Test",
+      NODE_OPTIONS: "--enable-source-maps",
+    });
     expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3 });
     expect(target.DeadLetterConfig).toEqual({ Arn: stack.resolve(detector.deadLetterQueue.queueArn) });
-    const transformer = target.InputTransformer as {
-      InputPathsMap: Record<string, string>;
-      InputTemplate: string;
-    };
-    expect(Object.values(transformer.InputPathsMap).sort()).toEqual(
-      [
-        "$.account",
-        "$.detail.eventName",
-        "$.detail.sourceIPAddress",
-        "$.detail.userIdentity.arn",
-        "$.region",
-        "$.time",
-      ].sort(),
-    );
-    // What EventBridge would send for a real event: placeholders inside strings become text, standalone
-    // placeholders become JSON strings.
-    const sample: Record<string, string> = {
-      "$.account": "123456789012",
-      "$.detail.eventName": "DeleteModelInvocationLoggingConfiguration",
-      "$.detail.sourceIPAddress": "203.0.113.9",
-      "$.detail.userIdentity.arn": "arn:aws:sts::123456789012:assumed-role/Admin/mallory",
-      "$.region": "us-east-1",
-      "$.time": "2026-11-19T12:00:00Z",
-    };
-    const value = (name: string) => sample[transformer.InputPathsMap[name] ?? ""] ?? "";
-    const rendered = transformer.InputTemplate.replace(/"([^"]*)"/g, (quoted) =>
-      quoted.replace(/<([\w-]+)>/g, (_, name: string) => value(name)),
-    ).replace(/<([\w-]+)>/g, (_, name: string) => JSON.stringify(value(name)));
-    const message = JSON.parse(rendered) as {
-      version: string;
-      source: string;
-      content: { textType: string; title: string; description: string; nextSteps: string[] };
-    };
-    expect(message.version).toBe("1.0");
-    expect(message.source).toBe("custom");
-    expect(message.content.textType).toBe("client-markdown");
-    expect(message.content.title).toBe(
-      "Bedrock invocation logging changed: DeleteModelInvocationLoggingConfiguration",
-    );
-    expect(message.content.description).toContain("arn:aws:sts::123456789012:assumed-role/Admin/mallory");
-    expect(message.content.description).toContain("account 123456789012, region us-east-1");
-    expect(message.content.nextSteps.length).toBeGreaterThan(0);
+    // EventBridge may invoke it; only this rule.
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      Principal: "events.amazonaws.com",
+      SourceArn: { "Fn::GetAtt": [rule.id, "Arn"] },
+    });
   });
 
-  it("publishes through an execution role that EventBridge alone can assume", () => {
-    const roleId = (target.RoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
-    expect(template.findResources("AWS::IAM::Role")[roleId]?.Properties.AssumeRolePolicyDocument).toEqual({
-      Statement: [
-        {
-          Action: "sts:AssumeRole",
-          Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
-          Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
-        },
-      ],
-      Version: "2012-10-17",
-    });
+  it("lets the tamper-alert function publish to the topic and write its own logs only", () => {
+    const fnId = (target.Arn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    const fn = template.findResources("AWS::Lambda::Function")[fnId]?.Properties as {
+      Role: { "Fn::GetAtt": [string, string] };
+    };
+    const roleId = fn.Role["Fn::GetAtt"][0];
+    const statements = Object.values(template.findResources("AWS::IAM::Policy"))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+      .flatMap((p) => statementsOf(p) as { Action: unknown }[])
+      .map((st) => st.Action);
+    expect(statements).toEqual([
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      "sns:Publish",
+      ["kms:Decrypt", "kms:GenerateDataKey*"],
+      ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+    ]);
   });
 });
 
@@ -843,12 +862,20 @@ describe("invocation logging (enableInvocationLogging)", () => {
 });
 
 describe("the stack", () => {
-  it("outputs the function name, topic ARN, dead-letter queue and log groups", () => {
+  it("outputs the function, topic, dead-letter queue, log groups, dashboard, ledger table and label", () => {
     const app = new App({ context: NO_BUNDLING });
     const stack = new DetectorStack(app, "Stack", { detector: { logGroupIdentifiers: [LOG_GROUP, "/b"] } });
     const template = Template.fromStack(stack);
     expect(Object.keys(template.findOutputs("*")).sort()).toEqual(
-      ["AlertTopicArn", "DeadLetterQueueUrl", "FunctionName", "LogGroups"].sort(),
+      [
+        "AlertLedgerTableName",
+        "AlertTopicArn",
+        "DashboardUrl",
+        "DeadLetterQueueUrl",
+        "DetectorLabel",
+        "FunctionName",
+        "LogGroups",
+      ].sort(),
     );
     template.hasOutput("LogGroups", { Value: `${LOG_GROUP},/b` });
     template.hasOutput("FunctionName", { Value: stack.resolve(stack.detector.function.functionName) });

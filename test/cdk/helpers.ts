@@ -84,3 +84,20 @@ export function withBlankAssetHashes(template: Template): unknown {
   const text = JSON.stringify(template.toJSON(), null, 2).replace(/[0-9a-f]{64}/g, "<asset-hash>");
   return JSON.parse(text);
 }
+
+/** The detector function (the stack also holds the tamper-alert function). */
+export function detectorFunction(template: Template): { id: string; props: Record<string, unknown> } {
+  const found = Object.entries(template.findResources("AWS::Lambda::Function")).filter(([, r]) =>
+    String(r.Properties?.Description ?? "").startsWith("Bedrock DoS / resource-exhaustion detector"),
+  );
+  if (found.length !== 1) throw new Error(`expected one detector function, found ${found.length}`);
+  const [id, resource] = found[0] as [string, { Properties?: Record<string, unknown> }];
+  return { id, props: resource.Properties ?? {} };
+}
+
+/** The detector function's own log group. */
+export function detectorLogGroup(template: Template): { id: string; props: Record<string, unknown> } {
+  const ref = (detectorFunction(template).props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+  const resource = template.findResources("AWS::Logs::LogGroup")[ref];
+  return { id: ref, props: (resource?.Properties as Record<string, unknown>) ?? {} };
+}

@@ -102,7 +102,7 @@ describe("cdk-nag AwsSolutions", () => {
         "Detector/FunctionRole/DefaultPolicy AwsSolutions-IAM5[Resource::*]",
         "Detector/FunctionRole/DefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/bedrock/model-invocations:*]",
         "Detector/InvocationLoggingConfiguration/CustomResourcePolicy AwsSolutions-IAM5[Resource::*]",
-        "Detector/LoggingTamperRuleRole/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        "Detector/TamperAlertRole/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         "Detector/SchedulerRole/DefaultPolicy AwsSolutions-IAM5[Resource::<DetectorFunctionDD6A428A.Arn>:*]",
       ].sort(),
     );

@@ -1,6 +1,8 @@
 /** Shared set-up for tests at the AWS SDK boundary (aws-sdk-client-mock). */
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { ENV } from "../../config/settings.js";
 import { type DetectorConfig, loadConfig } from "../../lambda/config.js";
@@ -99,6 +101,18 @@ export function resultRows(rows: Record<string, string>[]) {
   return rows.map((r) => Object.entries(r).map(([field, value]) => ({ field, value })));
 }
 
+/** An EventBridge client that accepts every event (its own instance mock; tests that check events pass theirs). */
+export function acceptingEventBridge(): EventBridgeClient {
+  const client = new EventBridgeClient({ region: "us-east-1" });
+  mockClient(client)
+    .on(PutEventsCommand)
+    .callsFake((input: { Entries?: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `event-${i}` })),
+    }));
+  return client;
+}
+
 /** runDetection's dependencies with SDK clients (mock them with aws-sdk-client-mock), a fake clock and a recorder. */
 export function detectionDeps(overrides: Partial<DetectionDeps> = {}, startMs?: number) {
   const clock = fakeClock(startMs);
@@ -106,6 +120,7 @@ export function detectionDeps(overrides: Partial<DetectionDeps> = {}, startMs?: 
   const deps: DetectionDeps = {
     insights: new CloudWatchLogsClient({ region: "us-east-1" }),
     sns: new SNSClient({ region: "us-east-1" }),
+    events: acceptingEventBridge(),
     logger: rec.log,
     metrics: rec.sink,
     now: clock.now,

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE } from "../../config/settings.js";
 import type { Finding } from "../../core/evaluator.js";
+import { DAY_MS } from "../../core/rule.js";
 import {
   type AlertContext,
+  type AlertFinding,
   asciiLine,
   buildAlerts,
   findingAlert,
+  humanRange,
   insightsConsoleUrl,
   MAX_CHAT_LIST,
   MAX_MESSAGE_BYTES,
@@ -17,9 +20,11 @@ const ctx: AlertContext = {
   rule: DEFAULT_RULE,
   region: "us-east-1",
   logGroupIdentifiers: ["/aws/bedrock/modelinvocations"],
+  detectorLabel: "prod-detector",
+  suppressForMs: DAY_MS,
 };
 
-const finding: Finding = {
+const finding: AlertFinding = {
   accountId: "123456789012",
   maxPromptTokens: 169_522,
   maxRequestSize: null,
@@ -32,9 +37,19 @@ const finding: Finding = {
     { identityArn: "arn:aws:sts::123456789012:assumed-role/ci-runner/build-2", requestCount: 17 },
     { identityArn: "arn:aws:sts::123456789012:assumed-role/ci-runner/build-1", requestCount: 13 },
   ],
-  topModels: [{ modelId: "anthropic.claude-3-5-sonnet-20240620-v1:0", requestCount: 42 }],
-  identityCount: 2,
+  topModels: [
+    {
+      modelId: "anthropic.claude-3-5-sonnet-20240620-v1:0",
+      requestCount: 42,
+      sumPromptTokens: 4_200_000,
+      sumCompletionTokens: 12_000,
+    },
+  ],
+  identityCount: 3,
   modelCount: 1,
+  sumPromptTokens: 4_200_000,
+  sumCompletionTokens: 12_000,
+  alertReason: "first alert for this account",
 };
 
 const parts = (message: string) => {
@@ -63,9 +78,9 @@ describe("finding alert", () => {
       modelCount: 3,
     };
     const { notification: n, email: text } = parts(findingAlert(many, ctx).message);
-    expect(text).toContain("Top identities (5 of 12):");
-    expect(text).toContain("Top models (1 of 3):");
-    expect(String(n.content.description)).toContain("*Top identities* (5 of 12)");
+    expect(text).toContain("5 of 12 identities:");
+    expect(text).toContain("1 of 3 models:");
+    expect(String(n.content.description)).toContain("*5 of 12 identities:*");
   });
 
   it("email text (golden)", async () => {
@@ -90,7 +105,9 @@ describe("finding alert", () => {
   });
 
   it("has an ASCII one-line subject under 100 characters", () => {
-    expect(alert.subject).toBe("Bedrock DoS alert: account 123456789012, 42 heavy requests");
+    expect(alert.subject).toBe(
+      "[CRITICAL] Bedrock DoS: account 123456789012, 42 heavy requests (prod-detector, us-east-1)",
+    );
     const weird = findingAlert(
       { ...finding, accountId: `ünïcödé\n${"9".repeat(200)}`, requestCount: 1_234_567 },
       ctx,
@@ -110,6 +127,126 @@ describe("finding alert", () => {
   });
 });
 
+describe("what on-call staff read first", () => {
+  const read = (f: AlertFinding, c: AlertContext = ctx) => {
+    const a = findingAlert(f, c);
+    const p = parts(a.message);
+    return {
+      subject: a.subject,
+      email: p.email,
+      chat: String(p.notification.content.description),
+      title: String(p.notification.content.title),
+      steps: p.notification.content.nextSteps as string[],
+    };
+  };
+
+  it("the detector label and region are in the subject, the title and the first line of each format", () => {
+    const r = read(finding);
+    for (const text of [r.subject, r.title, r.email.split("\n")[0] ?? "", r.chat.split("\n")[0] ?? ""]) {
+      expect(text).toContain("prod-detector");
+      expect(text).toContain("us-east-1");
+    }
+    expect(r.subject.startsWith("[CRITICAL]")).toBe(true);
+  });
+
+  it("shows the alert reason when given, in both formats, and nothing when not", () => {
+    const r = read({ ...finding, alertReason: "escalated: requests 12 → 30" });
+    expect(r.email).toContain("Why now:    escalated: requests 12 → 30");
+    expect(r.chat).toContain("_Why now: escalated: requests 12 → 30_");
+    const { alertReason: _, ...plain } = finding;
+    const q = read(plain);
+    expect(q.email).not.toContain("Why now");
+    expect(q.chat).not.toContain("Why now");
+    // The reason is alert text, not part of the structured finding.
+    expect(q.email).not.toContain("alertReason");
+  });
+
+  it("human times, plain words for missing metrics", () => {
+    const r = read(finding);
+    expect(r.email).toContain("When:       19 Nov 18:11-20:04 UTC (window 19 Nov 00:00 - 20 Nov 00:00 UTC)");
+    expect(r.email).toContain("max request size: not logged: body stored in S3");
+    expect(r.email).not.toMatch(/T\d\d:\d\d:\d\d\.\d{3}Z/);
+    expect(r.email).not.toContain("(end excluded)");
+    expect(r.email).not.toContain(": none");
+    expect(humanRange(Date.parse("2026-11-19T23:00:00Z"), Date.parse("2026-11-20T02:05:00Z"))).toBe(
+      "19 Nov 23:00 - 20 Nov 02:05 UTC",
+    );
+  });
+
+  it("next steps follow the principal type of the top identity, with the exclusion value to paste", () => {
+    const user = read({
+      ...finding,
+      topIdentities: [{ identityArn: "arn:aws:iam::123456789012:user/svc-legacy-key", requestCount: 24 }],
+    });
+    expect(user.steps[0]).toContain("IAM user svc-legacy-key, which signs with long-term access keys");
+    expect(user.steps.join("\n")).toContain(
+      "add arn:aws:iam::123456789012:user/svc-legacy-key to excludedIdentityPatterns",
+    );
+    const role = read(finding);
+    expect(role.steps[0]).toContain("session of role ci-runner");
+    expect(role.email).toContain(
+      "add arn:aws:sts::123456789012:assumed-role/ci-runner/* to excludedIdentityPatterns",
+    );
+    const sso = read({
+      ...finding,
+      topIdentities: [
+        {
+          identityArn: "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_0123/jane@example.com",
+          requestCount: 2,
+        },
+      ],
+    });
+    expect(sso.steps[0]).toContain("IAM Identity Center");
+    const odd = read({
+      ...finding,
+      topIdentities: [{ identityArn: "(unrecognised identity)", requestCount: 2 }],
+    });
+    expect(odd.steps[0]).toContain("could not be read reliably");
+    expect(odd.steps.join("\n")).toContain("add 123456789012 to excludedAccountIds");
+  });
+
+  it("says when repeats come again, or that every run alerts without a ledger", () => {
+    expect(read(finding).email).toContain(
+      "Further alerts for this account are held back until it escalates or until 21 Nov 00:00 UTC.",
+    );
+    const { suppressForMs: _, ...noLedger } = ctx;
+    expect(read(finding, noLedger).email).toContain("Every run alerts on this account again");
+  });
+
+  it("estimates the on-demand cost, and says estimate and unknown price plainly", () => {
+    // 4.2M input tokens at $0.003/1k + 12k output at $0.015/1k.
+    expect(read(finding).email).toContain("Cost:       about $12.78 on demand (estimate from list prices)");
+    const unknownModel = {
+      ...finding,
+      topModels: [
+        {
+          modelId: "acme.private-model-v1",
+          requestCount: 42,
+          sumPromptTokens: 1000,
+          sumCompletionTokens: 10,
+        },
+      ],
+      sumPromptTokens: 1000,
+      sumCompletionTokens: 10,
+    };
+    expect(read(unknownModel).email).toContain(
+      "Cost:       unknown price (1,010 tokens of 1 model(s) at unknown price; set modelPrices)",
+    );
+    expect(
+      read(unknownModel, { ...ctx, prices: [{ prefix: "acme.", inputPer1k: 1, outputPer1k: 1 }] }).email,
+    ).toContain("about $1.01 on demand (estimate");
+    const none = {
+      ...finding,
+      topModels: [
+        { ...unknownModel.topModels[0], modelId: "m", sumPromptTokens: null, sumCompletionTokens: null },
+      ],
+      sumPromptTokens: null,
+      sumCompletionTokens: null,
+    } as AlertFinding;
+    expect(read(none).email).toContain("Cost:       unknown (no token counts logged)");
+  });
+});
+
 describe("size limits", () => {
   it("stays under 256 KB with huge evidence, and says the evidence was cut", () => {
     const huge: Finding = {
@@ -121,6 +258,8 @@ describe("size limits", () => {
       topModels: Array.from({ length: 5000 }, (_, i) => ({
         modelId: `${"m".repeat(2000)}${i}`,
         requestCount: 1,
+        sumPromptTokens: 9000,
+        sumCompletionTokens: null,
       })),
       identityCount: 5000,
       modelCount: 5000,
@@ -148,7 +287,7 @@ describe("buildAlerts", () => {
   it("one alert per finding up to the cap, then one summary for the rest", () => {
     const alerts = buildAlerts(many, ctx, 25);
     expect(alerts).toHaveLength(26);
-    expect(alerts[25]?.alert.subject).toBe("Bedrock DoS alert: 5 more flagged accounts");
+    expect(alerts[25]?.alert.subject).toBe("Bedrock DoS: 5 more flagged accounts (prod-detector, us-east-1)");
     expect(alerts[25]?.findings.map((f) => f.accountId)).toEqual(many.slice(25).map((f) => f.accountId));
     const { email } = parts(alerts[25]?.alert.message ?? "");
     for (const f of many.slice(25)) expect(email).toContain(f.accountId);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE, ENV, MAX_LOG_GROUPS, SettingsError, toEnvironment } from "../../config/settings.js";
 import { identityPatternToRegExp } from "../../core/exclusions.js";
+import { BUILT_IN_PRICES } from "../../core/pricing.js";
 import { HOUR_MS } from "../../core/rule.js";
 import { loadConfig } from "../../lambda/config.js";
 import { detectorEnv, TOPIC } from "../helpers/aws.js";
@@ -21,6 +22,10 @@ describe("loadConfig", () => {
       escalation: { suppressForMs: 24 * HOUR_MS, countFactor: 2, maxFactor: 1.5 },
       requeryPreviousSlice: false,
       region: "us-east-1",
+      detectorLabel: "bedrock-dos-detector",
+      eventBusName: "default",
+      securityHubProductArn: undefined,
+      prices: BUILT_IN_PRICES,
     });
   });
 

@@ -4,6 +4,7 @@ import {
   GetQueryResultsCommand,
   StartQueryCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -13,6 +14,7 @@ import { startDynalite } from "../helpers/dynalite.js";
 
 const logs = mockClient(CloudWatchLogsClient);
 const sns = mockClient(SNSClient);
+const eventBridge = mockClient(EventBridgeClient);
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts";
 const context = lambdaContext();
 
@@ -72,6 +74,8 @@ describe("handler", () => {
       ]),
     });
     sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+    eventBridge.reset();
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "e-1" }] });
   });
   afterEach(() => {
     vi.restoreAllMocks();

@@ -76,8 +76,8 @@ describe("runDetection", () => {
     });
     const sent = published();
     expect(sent.map((p) => p.Subject)).toEqual([
-      "Bedrock DoS alert: account 222222222222, 5 heavy requests",
-      "Bedrock DoS alert: account 333333333333, 4 heavy requests",
+      "[MEDIUM] Bedrock DoS: account 222222222222, 5 heavy requests (bedrock-dos-detector, us-east-1)",
+      "[LOW] Bedrock DoS: account 333333333333, 4 heavy requests (bedrock-dos-detector, us-east-1)",
     ]);
     expect(sent.every((p) => p.MessageStructure === "json" && p.TopicArn === TOPIC)).toBe(true);
     expect(JSON.parse(sent[0]?.Message ?? "{}").email).toContain("arn:aws:iam::222222222222:user/c");
@@ -187,7 +187,9 @@ describe("runDetection", () => {
     const { d } = deps();
     const summary = await runDetection(config({ [ENV.maxAlertsPerRun]: "3" }), request, d);
     expect(summary).toMatchObject({ findings: 5, alertsPublished: 4 });
-    expect(published()[3]?.Subject).toBe("Bedrock DoS alert: 2 more flagged accounts");
+    expect(published()[3]?.Subject).toBe(
+      "Bedrock DoS: 2 more flagged accounts (bedrock-dos-detector, us-east-1)",
+    );
   });
 
   it("rows at the result limit: falls back to the account-level query, then evidence for flagged accounts only", async () => {

@@ -37,6 +37,8 @@ type Tuple = [
   number | null,
   number,
   number,
+  (number | null)?,
+  (number | null)?,
 ];
 
 const toTuple = (g: MatchGroup): Tuple => [
@@ -50,6 +52,8 @@ const toTuple = (g: MatchGroup): Tuple => [
   g.maxCacheInclusiveInputTokens,
   g.firstSeenMs,
   g.lastSeenMs,
+  g.sumPromptTokens ?? null,
+  g.sumCompletionTokens ?? null,
 ];
 
 const fromTuple = (t: Tuple): MatchGroup => ({
@@ -63,6 +67,8 @@ const fromTuple = (t: Tuple): MatchGroup => ({
   maxCacheInclusiveInputTokens: t[7],
   firstSeenMs: t[8],
   lastSeenMs: t[9],
+  sumPromptTokens: t[10] ?? null,
+  sumCompletionTokens: t[11] ?? null,
 });
 
 /** Groups cut into compressed parts under `maxBytes` each (halving a part until it fits). */

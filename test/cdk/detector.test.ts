@@ -862,13 +862,13 @@ describe("invocation logging (enableInvocationLogging)", () => {
 });
 
 describe("the stack", () => {
-  it("outputs the function, topic, dead-letter queue, log groups, dashboard, ledger table and label", () => {
+  it("outputs the function, topic, dead-letter queue, log groups, dashboard, state table and label", () => {
     const app = new App({ context: NO_BUNDLING });
     const stack = new DetectorStack(app, "Stack", { detector: { logGroupIdentifiers: [LOG_GROUP, "/b"] } });
     const template = Template.fromStack(stack);
     expect(Object.keys(template.findOutputs("*")).sort()).toEqual(
       [
-        "AlertLedgerTableName",
+        "StateTableName",
         "AlertTopicArn",
         "DashboardUrl",
         "DeadLetterQueueUrl",

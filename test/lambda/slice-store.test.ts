@@ -19,6 +19,8 @@ const group = (i: number, account = `${100000000000 + (i % 3000)}`): MatchGroup 
   maxCacheInclusiveInputTokens: 8001 + i,
   firstSeenMs: i,
   lastSeenMs: i + 1,
+  sumPromptTokens: (8001 + i) * (1 + (i % 5)),
+  sumCompletionTokens: i % 3 === 0 ? null : 12 * (1 + (i % 5)),
 });
 
 let db: Awaited<ReturnType<typeof startDynalite>>;

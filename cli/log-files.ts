@@ -241,6 +241,11 @@ export class RecordAssembler {
 
   constructor(private readonly read: (text: string) => ReadResult = readRecord) {}
 
+  /** Whether a multi-line record is held: false means the next line is read as if the file started there. */
+  get holding(): boolean {
+    return this.held !== null;
+  }
+
   push(line: string, lineNo: number): FileItem[] {
     const out: FileItem[] = [];
     const body = stripExportPrefix(line);
@@ -351,11 +356,22 @@ export class RecordAssembler {
   }
 }
 
-/** Splits a byte stream into lines (LF or CRLF) without ever holding more than MAX_LINE_BYTES of one line. */
-async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string | { tooLong: true }> {
+/** A line of a byte stream and the offset of its first byte (counted from `base`). */
+interface Line {
+  readonly text: string | { tooLong: true };
+  readonly start: number;
+}
+
+/**
+ * Splits a byte stream into lines (LF or CRLF) without ever holding more than MAX_LINE_BYTES of one line.
+ * `base` is the offset of the stream's first byte.
+ */
+async function* splitLines(stream: AsyncIterable<Buffer>, base = 0): AsyncGenerator<Line> {
   let parts: Buffer[] = [];
   let size = 0;
   let skipping = false;
+  let offset = base;
+  let lineStart = base;
   const finish = (bytes: Buffer): string => {
     const text = bytes.toString("utf8");
     return text.endsWith("\r") ? text.slice(0, -1) : text;
@@ -370,18 +386,89 @@ async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string
         if (size > MAX_LINE_BYTES) {
           skipping = true;
           parts = [];
-          yield { tooLong: true };
+          yield { text: { tooLong: true }, start: lineStart };
         } else parts.push(piece);
       }
       if (nl < 0) break;
-      if (!skipping) yield finish(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+      if (!skipping)
+        yield {
+          text: finish(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)),
+          start: lineStart,
+        };
       parts = [];
       size = 0;
       skipping = false;
       start = nl + 1;
+      lineStart = offset + start;
     }
+    offset += chunk.length;
   }
-  if (!skipping && size > 0) yield finish(Buffer.concat(parts));
+  if (!skipping && size > 0) yield { text: finish(Buffer.concat(parts)), start: lineStart };
+}
+
+/** Where a range of a file was read: see readLogRange. */
+export interface RangeRead {
+  /** Offset of the first line read. */
+  start: number;
+  /** Offset of the first line not read: the assembler held nothing there (the file's size at its end). */
+  resumeAt: number;
+  /** Lines read. */
+  lines: number;
+}
+
+/**
+ * Streams the records of the lines of an uncompressed file that start in [from, end), and of the lines after
+ * them that a record begun before `end` spans: exactly what reading the whole file would yield for those lines,
+ * provided that reading the whole file would hold nothing at the first line (check `where.start` against the
+ * previous range's `where.resumeAt`). With `aligned`, `from` is known to be a line's start; otherwise reading
+ * starts at the first line that starts at or after `from`. Line numbers are counted from the range's first line.
+ */
+export async function* readLogRange(
+  path: string,
+  from: number,
+  end: number,
+  aligned: boolean,
+  where: RangeRead,
+): AsyncGenerator<FileItem> {
+  const skipFirst = !aligned && from > 0;
+  const base = skipFirst ? from - 1 : from;
+  const stream = createReadStream(path, { start: base });
+  const assembler = new RecordAssembler();
+  where.start = from;
+  where.resumeAt = from;
+  where.lines = 0;
+  let skipping = skipFirst;
+  let failed: unknown;
+  let ended = true;
+  try {
+    for await (const line of splitLines(stream, base)) {
+      if (skipping) {
+        // The line that byte from - 1 ends or is in belongs to the range before.
+        skipping = false;
+        continue;
+      }
+      if (where.lines === 0) where.start = line.start;
+      if (line.start >= end && !assembler.holding) {
+        where.resumeAt = line.start;
+        ended = false;
+        break;
+      }
+      const lineNo = ++where.lines;
+      if (typeof line.text !== "string") yield* assembler.tooLong(lineNo);
+      else yield* assembler.push(line.start === 0 ? line.text.replace(/^\uFEFF/, "") : line.text, lineNo);
+    }
+  } catch (err) {
+    failed = err;
+  } finally {
+    stream.destroy();
+  }
+  if (ended) {
+    yield* assembler.end();
+    where.resumeAt = Math.max(end, stream.bytesRead + base);
+    if (where.lines === 0) where.start = where.resumeAt;
+  }
+  if (failed !== undefined)
+    throw new InputError(`${path}: ${describeError(failed)} (after line ${where.lines})`);
 }
 
 /**
@@ -416,7 +503,7 @@ export async function* readLogStream(
   const assembler = new RecordAssembler();
   let failed: unknown;
   try {
-    for await (const line of splitLines(text)) {
+    for await (const { text: line } of splitLines(text)) {
       lineNo++;
       if (typeof line !== "string") yield* assembler.tooLong(lineNo);
       else yield* assembler.push(lineNo === 1 ? line.replace(/^\uFEFF/, "") : line, lineNo);

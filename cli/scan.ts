@@ -2,6 +2,7 @@
 import { type EvaluationStats, type Finding, RuleEvaluator } from "../core/evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
 import { InputError, readLogStream } from "./log-files.js";
+import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
 import { findSources, type LogSource } from "./sources.js";
 
 /** Network sources (S3 objects) read at once; files are read one after another. */
@@ -70,7 +71,22 @@ export async function scanLogs(
       fileErrors.push(err.message);
     }
   };
-  for (const source of sources.filter((s) => !s.parallel)) await read(source);
+  let sequential = sources.filter((s) => !s.parallel);
+  const files = sequential.flatMap((s) => (s.path === undefined ? [] : [{ path: s.path, size: s.size }]));
+  if (useWorkers(files)) {
+    // Local files on all cores, with exactly the results of reading them here one after another.
+    const r = await scanFilesInWorkers(files, rule, window, evaluator, {
+      onMalformed: hooks.onMalformed,
+      onBytes,
+    });
+    filesRead += r.filesRead;
+    malformedLines += r.malformedLines;
+    firstMs = Math.min(firstMs, r.firstMs);
+    lastMs = Math.max(lastMs, r.lastMs);
+    fileErrors.push(...r.fileErrors);
+    sequential = sequential.filter((s) => s.path === undefined);
+  }
+  for (const source of sequential) await read(source);
   // One evaluator for all: its aggregates do not depend on the order records arrive in.
   const parallel = sources.filter((s) => s.parallel);
   let next = 0;

@@ -14,6 +14,8 @@ export interface LogSource {
   readonly size: number | null;
   /** Sources that may be read alongside others (network objects); files are read one after another. */
   readonly parallel: boolean;
+  /** A local file's path (such sources may be read by worker threads). */
+  readonly path?: string;
   /** The raw bytes (gzip or not); errors surface when reading. */
   open(): Readable;
 }
@@ -38,6 +40,7 @@ export async function findSources(paths: readonly string[], window: Window): Pro
     name: f.path,
     size: f.size,
     parallel: false,
+    path: f.path,
     open: () => createReadStream(f.path),
   }));
   if (paths.some(isStdin)) {

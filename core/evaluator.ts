@@ -355,6 +355,20 @@ export class RuleEvaluator {
     if (!inWindow(record.timestampMs, this.window)) return;
     this.stats.recordsInWindow++;
     if (!matches(record, this.rule)) return;
+    this.addMatching(record);
+  }
+
+  /**
+   * Counts records read and filtered elsewhere (the scanner's worker threads): `read` records, `inWindow` of
+   * them in the window; those that match are passed to addMatching, in the order they were read.
+   */
+  countFiltered(read: number, inWindow: number): void {
+    this.stats.recordsRead += read;
+    this.stats.recordsInWindow += inWindow;
+  }
+
+  /** A record in the window that matches the rule (already counted by add or countFiltered). */
+  addMatching(record: InvocationRecord): void {
     // A record without a requestId cannot be told from another: never treated as a copy.
     if (record.requestId !== null && this.seenBefore(record.accountId, record.requestId)) {
       this.stats.duplicates++;

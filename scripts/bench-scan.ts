@@ -1,81 +1,206 @@
 /**
- * Scanner benchmark: throughput and peak memory over generated log files of growing size.
- * Run: `npm run bench` (optional arg: largest size in MB of uncompressed JSON, default 400).
- * Prints one line per size; memory should stay flat while the input grows.
+ * Scanner benchmark, side by side with DuckDB, jq and zlib on the same files in the same run.
+ *
+ *   npm run bench -- [--mb 400] [--runs 3] [--gzip-files 16] [--seed 1]
+ *
+ * Generates a JSON-lines corpus of `--mb` MB with the seeded generator (cli/sample-data.ts `benchLines`) and
+ * the same lines as `--gzip-files` gzip files, builds the CLI, then runs each tool `--runs` times, round
+ * robin (load on a shared machine hits every tool alike), and prints the medians: MB/s of uncompressed JSON
+ * and peak RSS (`/usr/bin/time`). Every run of the scanner must print the same JSON as the first scan of its
+ * format, the one-thread scan included (exactness is checked, not assumed).
+ *
+ * Optional tools (not dependencies of the project or its tests):
+ * - DuckDB: `npm install --prefix /tmp/duckdb @duckdb/node-api` then `DUCKDB_DIR=/tmp/duckdb npm run bench`
+ *   (or `npm i -g @duckdb/node-api`); runs `read_ndjson` with an explicit column schema, the same rule.
+ * - jq: `apt-get install -y jq`.
  */
-import { existsSync, linkSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { scanLogs } from "../cli/scan.js";
-import { DEFAULT_RULE } from "../config/settings.js";
+import { benchLines } from "../cli/sample-data.js";
 
-const largestMb = Number(process.argv[2] ?? 400);
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const MB = opt("mb", 400);
+const RUNS = opt("runs", 3);
+const GZ_FILES = opt("gzip-files", 16);
+const SEED = opt("seed", 1);
+const END = "2026-11-20T00:00:00Z";
+const START = "2026-11-19T00:00:00Z";
+const THREADS = availableParallelism();
+
+const root = resolve(import.meta.dirname, "..");
+execFileSync(process.execPath, [join(root, "scripts/build-cli.mjs")], { stdio: "inherit" });
+const cli = join(root, "dist/cli.mjs");
 const dir = mkdtempSync(join(tmpdir(), "bdd-bench-"));
 
-/** One record with a `bodyChars` prompt and a streamed answer of 200 chunks, like the heavy ones in practice. */
-function record(i: number, bodyChars: number): string {
-  const prompt = 'lorem ipsum \\"quoted\\" dolor sit amet '
-    .repeat(Math.ceil(bodyChars / 34))
-    .slice(0, bodyChars)
-    .replace(/\\+$/, "");
-  const chunks = Array.from(
-    { length: 200 },
-    (_, k) => `{"type":"content_block_delta","delta":{"text":"chunk ${k} of the answer"}}`,
-  );
-  return (
-    `{"timestamp":"2026-11-19T${String(i % 24).padStart(2, "0")}:00:00Z","accountId":"${String(100000000000 + (i % 50))}",` +
-    `"region":"us-east-1","requestId":"${i}","operation":"InvokeModelWithResponseStream","modelId":"anthropic.claude",` +
-    `"input":{"inputContentType":"application/json","inputBodyJson":{"messages":[{"role":"user","content":"${prompt}"}]},"inputTokenCount":${bodyChars >> 2}},` +
-    `"output":{"outputContentType":"application/json","outputBodyJson":[${chunks.join(",")}],"outputTokenCount":${i % 9000}},` +
-    `"identity":{"arn":"arn:aws:iam::1:user/u${i % 7}"},"schemaType":"ModelInvocationLog","schemaVersion":"1.0"}`
-  );
+// The corpus: one JSON-lines file, and the same lines in GZ_FILES gzip files (like S3's many small objects).
+const plain = join(dir, "corpus.jsonl");
+const gzDir = join(dir, "gz");
+mkdirSync(gzDir);
+{
+  const out = createWriteStream(plain);
+  let size = 0;
+  let part: string[] = [];
+  let partSize = 0;
+  let parts = 0;
+  const perPart = (MB * 1e6) / GZ_FILES;
+  const flush = () => {
+    writeFileSync(join(gzDir, `part-${String(parts++).padStart(4, "0")}.json.gz`), gzipSync(part.join("")));
+    part = [];
+    partSize = 0;
+  };
+  for (const line of benchLines(SEED, Date.parse(END))) {
+    const text = `${line}\n`;
+    if (!out.write(text)) await new Promise<void>((r) => out.once("drain", () => r()));
+    part.push(text);
+    size += Buffer.byteLength(text);
+    partSize += Buffer.byteLength(text);
+    if (partSize >= perPart) flush();
+    if (size >= MB * 1e6) break;
+  }
+  if (part.length > 0) flush();
+  await new Promise<void>((r) => out.end(() => r()));
+}
+const plainMb = statSync(plain).size / 1e6;
+const gzFiles = execFileSync("ls", [gzDir])
+  .toString()
+  .trim()
+  .split("\n")
+  .map((f) => join(gzDir, f));
+const gzMb = gzFiles.reduce((n, f) => n + statSync(f).size, 0) / 1e6;
+
+interface Run {
+  seconds: number;
+  rssMb: number;
+  stdout: string;
+}
+function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync("/usr/bin/time", ["-f", "BENCH %e %M", cmd, ...argv], {
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 28,
+  });
+  const err = r.stderr.toString();
+  const m = /BENCH ([\d.]+) (\d+)\s*$/.exec(err);
+  if (r.status !== 0 || !m)
+    throw new Error(`${cmd} ${argv.join(" ")} failed (${r.status}):\n${err.slice(-2000)}`);
+  return { seconds: Number(m[1]), rssMb: Number(m[2]) / 1024, stdout: r.stdout.toString() };
 }
 
-// A 25 MB file of records from 1 KB to 90 KB, written once and scanned 1..n times per run.
-let lines: string[] = [];
-let size = 0;
-for (let i = 0; size < 25e6; i++) {
-  const line = record(i, 1000 + ((i * 7919) % 89_000));
-  lines.push(line);
-  size += line.length + 1;
-}
-const plain = join(dir, "batch.json");
-writeFileSync(plain, `${lines.join("\n")}\n`);
-const gz = join(dir, "batch.json.gz");
-writeFileSync(gz, gzipSync(`${lines.join("\n")}\n`));
-const recordsPerFile = lines.length;
-lines = []; // keep the baseline memory the scanner's own
-const window = { startMs: Date.parse("2026-11-19T00:00:00Z"), endMs: Date.parse("2026-11-20T00:00:00Z") };
+const scanArgs = (paths: string[]) => ["scan", "--format", "json", "--start", START, "--end", END, ...paths];
 
+const duckDir = process.env.DUCKDB_DIR;
+const duckScript = join(root, "scripts/bench-duckdb.mjs");
+const haveDuck =
+  spawnSync(process.execPath, [duckScript, "--probe"], {
+    env: { ...process.env, NODE_PATH: duckDir ? join(duckDir, "node_modules") : "" },
+  }).status === 0;
+const haveJq = spawnSync("jq", ["--version"]).status === 0;
+const JQ_RULE =
+  `select(.timestamp >= "${START}" and .timestamp < "${END}")` +
+  ` | select(((.input.inputTokenCount // 0) > 8000) or ((.output.outputTokenCount // 0) > 8000)` +
+  ` or ((.input.inputBodyJson // null) != null and (.input.inputBodyJson | tojson | length) > 8000))`;
+const JQ = `reduce (inputs | ${JQ_RULE}) as $r ({}; .[$r.accountId] += 1) | with_entries(select(.value >= 2)) | length`;
+
+type Tool = { name: string; format: "jsonl" | "gzip"; run: () => Run };
+const tools: Tool[] = [
+  { name: "scanner", format: "jsonl", run: () => timed(process.execPath, [cli, ...scanArgs([plain])]) },
+  {
+    name: "scanner 1 thread",
+    format: "jsonl",
+    run: () => timed(process.execPath, [cli, ...scanArgs([plain])], { BDD_THREADS: "1" }),
+  },
+  { name: "scanner", format: "gzip", run: () => timed(process.execPath, [cli, ...scanArgs([gzDir])]) },
+  {
+    name: `zlib only, ${THREADS} workers`,
+    format: "gzip",
+    run: () => timed(process.execPath, [join(root, "scripts/bench-gunzip.mjs"), String(THREADS), ...gzFiles]),
+  },
+];
+if (haveDuck) {
+  const env = { NODE_PATH: duckDir ? join(duckDir, "node_modules") : "" };
+  const duck = (files: string[]) => () =>
+    timed(process.execPath, [duckScript, String(THREADS), START, END, ...files], env);
+  tools.push({ name: `DuckDB ${THREADS} threads`, format: "jsonl", run: duck([plain]) });
+  tools.push({ name: `DuckDB ${THREADS} threads`, format: "gzip", run: duck(gzFiles) });
+}
+if (haveJq) {
+  tools.push({ name: "jq", format: "jsonl", run: () => timed("jq", ["-n", JQ, plain]) });
+  tools.push({
+    name: "jq (after gunzip -c)",
+    format: "gzip",
+    run: () => timed("sh", ["-c", `gunzip -c ${gzFiles.join(" ")} | jq -n '${JQ}'`]),
+  });
+}
+
+const load = () =>
+  existsSync("/proc/loadavg") ? execFileSync("cat", ["/proc/loadavg"]).toString().trim() : "";
 console.log(
-  `records/file=${recordsPerFile} plain=${(statSync(plain).size / 1e6).toFixed(1)}MB gzip=${(statSync(gz).size / 1e6).toFixed(1)}MB`,
+  `corpus: ${plainMb.toFixed(0)} MB JSON lines; ${gzFiles.length} gzip files, ${gzMb.toFixed(0)} MB ` +
+    `(${(plainMb / gzMb).toFixed(1)}x); ${cpus()[0]?.model ?? "?"} x${cpus().length}, node ${process.version}`,
 );
-console.log("format  input_MB  records  seconds  MB/s   records/s  peak_rss_MB");
-for (const file of [plain, gz]) {
-  for (let copies = 1; copies * 25 <= largestMb; copies *= 4) {
-    // Distinct paths (hard links): the scanner reads a path reached twice only once.
-    const paths = Array.from({ length: copies }, (_, i) => {
-      const link = `${file}.${copies}.${i}`;
-      if (!existsSync(link)) linkSync(file, link);
-      return link;
-    });
-    if (global.gc) global.gc();
-    let peak = process.memoryUsage().rss;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 20);
-    const t0 = process.hrtime.bigint();
-    const result = await scanLogs(paths, DEFAULT_RULE, window);
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
-    const mb = (size * copies) / 1e6;
-    console.log(
-      `${file.endsWith(".gz") ? "gzip " : "plain"}  ${mb.toFixed(0).padStart(8)}  ${String(result.stats.recordsRead).padStart(7)}  ` +
-        `${secs.toFixed(2).padStart(7)}  ${(mb / secs).toFixed(0).padStart(4)}  ${(result.stats.recordsRead / secs).toFixed(0).padStart(9)}  ` +
-        `${(peak / 1e6).toFixed(0).padStart(11)}`,
-    );
+console.log(
+  `duckdb: ${haveDuck ? "yes" : "no (see the header of this script)"}; jq: ${haveJq ? "yes" : "no"}`,
+);
+
+const results = new Map<Tool, Run[]>(tools.map((t) => [t, []]));
+/** Per format: the JSON report says how many files were read. */
+const reference = new Map<string, string>();
+for (let round = 0; round < RUNS; round++) {
+  console.log(`round ${round + 1}/${RUNS}, load ${load()}`);
+  for (const t of tools) {
+    const r = t.run();
+    results.get(t)?.push(r);
+    if (t.name.startsWith("scanner")) {
+      if (!reference.has(t.format)) reference.set(t.format, r.stdout);
+      if (r.stdout !== reference.get(t.format))
+        throw new Error(`${t.name} (${t.format}): output differs from the first scan`);
+    }
   }
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+console.log(`\nmedians of ${RUNS} runs (MB/s of uncompressed JSON, ${plainMb.toFixed(0)} MB):`);
+console.log("format  tool                              seconds    MB/s  peak_rss_MB");
+const rate = new Map<string, number>();
+for (const t of tools) {
+  const rs = results.get(t) ?? [];
+  const secs = median(rs.map((r) => r.seconds));
+  const mbs = plainMb / secs;
+  rate.set(`${t.format} ${t.name}`, mbs);
+  console.log(
+    `${t.format.padEnd(6)}  ${t.name.padEnd(32)}  ${secs.toFixed(2).padStart(7)}  ${mbs.toFixed(0).padStart(6)}  ` +
+      `${median(rs.map((r) => r.rssMb))
+        .toFixed(0)
+        .padStart(11)}`,
+  );
+}
+const ratio = (a: string, b: string) => {
+  const x = rate.get(a);
+  const y = rate.get(b);
+  return x !== undefined && y !== undefined ? (x / y).toFixed(2) : "n/a";
+};
+console.log(`\nscanner / DuckDB, JSON lines: ${ratio("jsonl scanner", `jsonl DuckDB ${THREADS} threads`)}x`);
+console.log(`scanner / DuckDB, gzip:       ${ratio("gzip scanner", `gzip DuckDB ${THREADS} threads`)}x`);
+console.log(`scanner gzip / zlib alone:    ${ratio("gzip scanner", `gzip zlib only, ${THREADS} workers`)}`);
+console.log("scanner output identical in every run and mode: yes");
+if (haveDuck)
+  console.log(
+    `DuckDB flagged: ${results.get(tools.find((t) => t.name.startsWith("DuckDB")) as Tool)?.[0]?.stdout.trim()}`,
+  );
+console.log(
+  `scanner flagged: ${(JSON.parse(reference.get("jsonl") ?? "{}") as { findings?: unknown[] }).findings?.length} accounts`,
+);
 rmSync(dir, { recursive: true, force: true });

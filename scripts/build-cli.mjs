@@ -2,8 +2,13 @@
 import { build } from "esbuild";
 
 await build({
-  entryPoints: ["cli/bin.ts"],
-  outfile: "dist/cli.mjs",
+  // The parallel scanner's worker is found next to the bundle (cli/parallel-scan.ts).
+  entryPoints: [
+    { in: "cli/bin.ts", out: "cli" },
+    { in: "cli/scan-worker.ts", out: "scan-worker" },
+  ],
+  outdir: "dist",
+  outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
   target: "node20",

@@ -1,0 +1,261 @@
+/**
+ * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed files, whole
+ * files otherwise, gzip included) that worker threads read in parallel; the main thread takes their results in
+ * file and range order, so findings, statistics, duplicates and malformed-line reports are exactly those of
+ * reading the files one after another. Memory stays bounded: a few parts in flight, each worker streaming.
+ *
+ * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
+ * there: each range therefore reads on past its end until it holds nothing (`resumeAt`), and a range whose
+ * start is not where the range before it stopped is read again from there (only pretty-printed files do that).
+ */
+import { open } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { RuleEvaluator } from "../core/evaluator.js";
+import type { InvocationRecord } from "../core/record-reader.js";
+import type { Rule, Window } from "../core/rule.js";
+
+export interface WorkerSetup {
+  readonly rule: Rule;
+  readonly window: Window;
+}
+
+export type PartSpec =
+  | {
+      readonly kind: "range";
+      readonly path: string;
+      readonly from: number;
+      readonly end: number;
+      readonly aligned: boolean;
+    }
+  | { readonly kind: "file"; readonly path: string };
+
+export type PartJob = PartSpec & { readonly id: number };
+
+export interface PartResult {
+  id: number;
+  /** The records in the window that match the rule, in file order. */
+  matched: InvocationRecord[];
+  recordsRead: number;
+  recordsInWindow: number;
+  firstMs: number;
+  lastMs: number;
+  /** Line numbers counted from the part's first line. */
+  malformed: { line: number; reason: string }[];
+  /** Ranges: see RangeRead. */
+  start: number;
+  resumeAt: number;
+  lines: number;
+  /** The InputError's message when the part could not be read to its end. */
+  error: string | null;
+}
+
+/** Parts of an uncompressed file (bytes). */
+const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
+/** Below this much local input, threads cost more than they save. */
+const DEFAULT_MIN_PARALLEL_BYTES = 8 * 1024 * 1024;
+
+/** Worker threads to use: BDD_THREADS, else the cores available. */
+export function scanThreads(): number {
+  const n = Number(process.env.BDD_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
+}
+
+const envBytes = (name: string, dflt: number): number => {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n > 0 ? n : dflt;
+};
+
+/**
+ * The worker's script next to this module: the bundle's dist/scan-worker.mjs. Null when running from the
+ * TypeScript sources (tests import scan.ts directly): then the scan runs in the main thread.
+ */
+function workerUrl(): URL | null {
+  return import.meta.url.endsWith(".mjs") ? new URL("./scan-worker.mjs", import.meta.url) : null;
+}
+
+/** Whether these files are worth reading in worker threads. */
+export function useWorkers(files: readonly { size: number | null }[]): boolean {
+  if (scanThreads() < 2 || workerUrl() === null || files.length === 0) return false;
+  const bytes = files.reduce((n, f) => n + (f.size ?? 0), 0);
+  return bytes >= envBytes("BDD_MIN_PARALLEL_BYTES", DEFAULT_MIN_PARALLEL_BYTES);
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  try {
+    const fh = await open(path);
+    try {
+      const head = Buffer.alloc(2);
+      const { bytesRead } = await fh.read(head, 0, 2, 0);
+      return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return true; // read whole: the worker reports the error as reading it alone would
+  }
+}
+
+type Job = { file: number } & (
+  | { kind: "range"; path: string; from: number; end: number; aligned: boolean; last: boolean }
+  | { kind: "file"; path: string }
+);
+
+class Pool {
+  private readonly idle: Worker[] = [];
+  private readonly queue: { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => void }[] = [];
+  private readonly busy = new Map<Worker, { done: (r: PartResult) => void; fail: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor(size: number, url: URL, setup: WorkerSetup) {
+    for (let i = 0; i < size; i++) {
+      // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
+      const w = new Worker(url, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      w.on("message", (msg: PartResult | { id: number; crash: string }) => {
+        const task = this.busy.get(w);
+        this.busy.delete(w);
+        this.idle.push(w);
+        if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
+        else task?.done(msg);
+        this.pump();
+      });
+      w.on("error", (err) => {
+        const task = this.busy.get(w);
+        this.busy.delete(w);
+        task?.fail(err);
+      });
+      this.idle.push(w);
+    }
+  }
+
+  run(job: PartSpec, urgent = false): Promise<PartResult> {
+    return new Promise((done, fail) => {
+      const entry = { job: { ...job, id: this.nextId++ }, done, fail };
+      if (urgent) this.queue.unshift(entry);
+      else this.queue.push(entry);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (;;) {
+      const w = this.idle.pop();
+      if (w === undefined) return;
+      const entry = this.queue.shift();
+      if (entry === undefined) {
+        this.idle.push(w);
+        return;
+      }
+      this.busy.set(w, entry);
+      w.postMessage(entry.job);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.idle, ...this.busy.keys()].map((w) => w.terminate()));
+  }
+}
+
+export interface ParallelOutcome {
+  filesRead: number;
+  malformedLines: number;
+  firstMs: number;
+  lastMs: number;
+  fileErrors: string[];
+}
+
+/** Reads local files in worker threads into `evaluator`, in the order given; see the module's comment. */
+export async function scanFilesInWorkers(
+  files: readonly { path: string; size: number | null }[],
+  rule: Rule,
+  window: Window,
+  evaluator: RuleEvaluator,
+  hooks: { onMalformed?(location: string, reason: string): void; onBytes?(n: number): void },
+): Promise<ParallelOutcome> {
+  const url = workerUrl();
+  if (url === null) throw new Error("no worker script");
+  const threads = scanThreads();
+  const rangeBytes = envBytes("BDD_RANGE_BYTES", DEFAULT_RANGE_BYTES);
+  const jobs: Job[] = [];
+  for (const [file, f] of files.entries()) {
+    const size = f.size ?? 0;
+    if (size <= rangeBytes * 1.5 || (await isGzip(f.path))) jobs.push({ file, kind: "file", path: f.path });
+    else {
+      for (let from = 0; from < size; from += rangeBytes) {
+        const end = Math.min(size, from + rangeBytes);
+        jobs.push({ file, kind: "range", path: f.path, from, end, aligned: from === 0, last: end === size });
+      }
+    }
+  }
+  const out: ParallelOutcome = {
+    filesRead: 0,
+    malformedLines: 0,
+    firstMs: Number.POSITIVE_INFINITY,
+    lastMs: Number.NEGATIVE_INFINITY,
+    fileErrors: [],
+  };
+  const pool = new Pool(Math.min(threads, jobs.length), url, { rule, window });
+  const lookahead = 2 * threads;
+  const pending: (Promise<PartResult> | undefined)[] = [];
+  let launched = 0;
+  // Per file being read in ranges: where the last range stopped, lines before it, whether reading broke off.
+  let expected = 0;
+  let lineOffset = 0;
+  let broken = false;
+  const take = (r: PartResult, name: string) => {
+    out.firstMs = Math.min(out.firstMs, r.firstMs);
+    out.lastMs = Math.max(out.lastMs, r.lastMs);
+    evaluator.countFiltered(r.recordsRead, r.recordsInWindow);
+    for (const rec of r.matched) evaluator.addMatching(rec);
+    out.malformedLines += r.malformed.length;
+    for (const m of r.malformed) hooks.onMalformed?.(`${name}:${lineOffset + m.line}`, m.reason);
+  };
+  try {
+    for (let k = 0; k < jobs.length; k++) {
+      while (launched < jobs.length && launched < k + lookahead) {
+        const j = jobs[launched] as Job;
+        pending[launched++] = pool.run(
+          j.kind === "range"
+            ? { kind: "range", path: j.path, from: j.from, end: j.end, aligned: j.aligned }
+            : { kind: "file", path: j.path },
+        );
+      }
+      const job = jobs[k] as Job;
+      let r = await (pending[k] as Promise<PartResult>);
+      pending[k] = undefined;
+      if (job.kind === "file") {
+        lineOffset = 0;
+        take(r, job.path);
+        hooks.onBytes?.(files[job.file]?.size ?? 0);
+        if (r.error === null) out.filesRead++;
+        else out.fileErrors.push(r.error);
+        continue;
+      }
+      if (job.from === 0) {
+        expected = 0;
+        lineOffset = 0;
+        broken = false;
+      }
+      hooks.onBytes?.(job.end - job.from);
+      if (!broken && expected < job.end) {
+        if (r.start !== expected) {
+          r = await pool.run(
+            { kind: "range", path: job.path, from: expected, end: job.end, aligned: true },
+            true,
+          );
+        }
+        take(r, job.path);
+        lineOffset += r.lines;
+        expected = r.resumeAt;
+        if (r.error !== null) {
+          broken = true;
+          out.fileErrors.push(r.error);
+        }
+      }
+      if (job.last && !broken) out.filesRead++;
+    }
+  } finally {
+    await pool.close();
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+/**
+ * Worker thread of the parallel scanner (see parallel-scan.ts): reads a part of the input (a byte range of a
+ * large uncompressed file, or a whole file) and returns its counts, the records that match the rule (in file
+ * order) and the malformed lines. Deduplication, exclusions and aggregation stay in the main thread.
+ */
+import { createReadStream } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { inWindow, matches } from "../core/evaluator.js";
+import type { Rule, Window } from "../core/rule.js";
+import { type FileItem, InputError, type RangeRead, readLogRange, readLogStream } from "./log-files.js";
+import type { PartJob, PartResult, WorkerSetup } from "./parallel-scan.js";
+
+const { rule, window } = workerData as WorkerSetup;
+
+async function runPart(job: PartJob, rule: Rule, window: Window): Promise<PartResult> {
+  const where: RangeRead = { start: 0, resumeAt: 0, lines: 0 };
+  const result: PartResult = {
+    id: job.id,
+    matched: [],
+    recordsRead: 0,
+    recordsInWindow: 0,
+    firstMs: Number.POSITIVE_INFINITY,
+    lastMs: Number.NEGATIVE_INFINITY,
+    malformed: [],
+    start: 0,
+    resumeAt: 0,
+    lines: 0,
+    error: null,
+  };
+  const items: AsyncGenerator<FileItem> =
+    job.kind === "range"
+      ? readLogRange(job.path, job.from, job.end, job.aligned, where)
+      : readLogStream(job.path, createReadStream(job.path));
+  try {
+    for await (const item of items) {
+      if (item.kind === "malformed") {
+        result.malformed.push({ line: item.line, reason: item.reason });
+        continue;
+      }
+      const r = item.record;
+      result.recordsRead++;
+      if (r.timestampMs < result.firstMs) result.firstMs = r.timestampMs;
+      if (r.timestampMs > result.lastMs) result.lastMs = r.timestampMs;
+      if (!inWindow(r.timestampMs, window)) continue;
+      result.recordsInWindow++;
+      if (matches(r, rule)) result.matched.push(r);
+    }
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    result.error = err.message;
+  }
+  result.start = where.start;
+  result.resumeAt = where.resumeAt;
+  result.lines = where.lines;
+  return result;
+}
+
+parentPort?.on("message", (job: PartJob) => {
+  runPart(job, rule, window).then(
+    (result) => parentPort?.postMessage(result),
+    (err: unknown) =>
+      parentPort?.postMessage({ id: job.id, crash: err instanceof Error ? err.stack : String(err) }),
+  );
+});

@@ -1,0 +1,76 @@
+/**
+ * The parallel scanner (worker threads over byte ranges and over files) against the one-thread scan, through
+ * the real CLI bundle: the same stdout, stderr and exit code, whatever the range size, on JSON lines with
+ * copies of records, pretty-printed records spanning range boundaries (CRLF, BOM, any indentation), broken
+ * records, CloudWatch export lines and a directory of gzip files with a corrupt one.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { benchLines } from "../cli/sample-data.js";
+
+const END = "2026-11-20T00:00:00Z";
+
+function scan(env: Record<string, string>, ...paths: string[]) {
+  const r = spawnSync(
+    process.execPath,
+    ["dist/cli.mjs", "scan", "--format", "json", "--start", "2026-11-19T00:00:00Z", "--end", END, ...paths],
+    { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } },
+  );
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const lines: string[] = [];
+for (const l of benchLines(3, Date.parse(END))) {
+  lines.push(l);
+  if (lines.length >= 600) break;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "bdd-parallel-"));
+const plain = join(dir, "lines.jsonl");
+writeFileSync(plain, `${lines.join("\n")}\n`);
+const mixed = join(dir, "mixed.json");
+writeFileSync(
+  mixed,
+  `\uFEFF${lines
+    .slice(0, 300)
+    .map((l, i) => {
+      if (i % 41 === 7) return l.slice(0, 700); // cut off
+      if (i % 29 === 3) return `2026-11-19T10:00:00.000Z ${l}`;
+      if (i % 3 === 0) return l;
+      return JSON.stringify(JSON.parse(l), null, i % 2 === 0 ? 2 : 0);
+    })
+    .join("\r\n")}`,
+);
+const gzDir = join(dir, "gz");
+mkdirSync(gzDir);
+for (let k = 0; k < 6; k++)
+  writeFileSync(
+    join(gzDir, `part-${k}.json.gz`),
+    gzipSync(`${lines.slice(k * 100, k * 100 + 100).join("\n")}\n`),
+  );
+writeFileSync(join(gzDir, "part-9.json.gz"), gzipSync(lines.slice(0, 50).join("\n")).subarray(0, 5000));
+
+describe("parallel scan: exactly the one-thread scan", () => {
+  const one = { BDD_THREADS: "1" };
+  for (const rangeBytes of [3001, 65_536]) {
+    it(`byte ranges of ${rangeBytes} bytes, files in parallel`, () => {
+      const par = { BDD_THREADS: "2", BDD_RANGE_BYTES: String(rangeBytes), BDD_MIN_PARALLEL_BYTES: "1" };
+      for (const paths of [[mixed], [plain, mixed, gzDir]]) {
+        const expected = scan(one, ...paths);
+        expect(scan(par, ...paths)).toEqual(expected);
+      }
+    });
+  }
+
+  it("the one-thread scan of these files finds, dedupes and reports", () => {
+    const r = scan({ BDD_THREADS: "1" }, plain, mixed, gzDir);
+    const report = JSON.parse(r.stdout) as { stats: { duplicates: number; malformedLines: number } };
+    expect(report.stats.duplicates).toBeGreaterThan(0);
+    expect(report.stats.malformedLines).toBeGreaterThan(0);
+    expect(r.stderr).toContain("part-9.json.gz");
+  });
+});

@@ -7,7 +7,7 @@
 import { METRIC } from "../config/names.js";
 import { type MatchGroup, toFindings } from "../core/evaluator.js";
 import type { Window } from "../core/rule.js";
-import { cellKey, mergeSlices, missingCells } from "../core/slices.js";
+import { cellKey, cellsOf, mergeSlices, missingCells } from "../core/slices.js";
 import type { SliceStore, StoredSlice } from "./adapters/slice-store.js";
 import type { DetectorConfig } from "./config.js";
 import { DeadlineError } from "./errors.js";
@@ -45,7 +45,11 @@ export async function evaluateFromSlices(
   store: Pick<SliceStore, "read" | "write">,
 ): Promise<Evaluation & { slices: SliceReport }> {
   const period = config.schedulePeriodMs;
-  const stored = new Map((await store.read(window)).map((s) => [cellKey(s.window), s]));
+  // Only this period's cells: slices of another period length (the schedule changed) would count twice.
+  const cells = new Set(cellsOf(window, period).map(cellKey));
+  const stored = new Map(
+    (await store.read(window)).filter((s) => cells.has(cellKey(s.window))).map((s) => [cellKey(s.window), s]),
+  );
   const todo = missingCells(
     window,
     period,

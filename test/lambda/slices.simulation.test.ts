@@ -58,8 +58,12 @@ async function simulate(
   times: number[],
   env: Record<string, string> = {},
   remainingTimeMs = 600_000,
+  /** The schedule in force at each run (a redeploy can change it); 15 minutes by default. */
+  scheduleAt: (t: number) => string = () => "15m",
 ) {
-  const config = detectorConfig({ [ENV.schedule]: "15m", [ENV.lookback]: "24h", ...env });
+  const configAt = (t: number) =>
+    detectorConfig({ [ENV.schedule]: scheduleAt(t), [ENV.lookback]: "24h", ...env });
+  const config = configAt(times[0] ?? DAY);
   const table = await db.createTable();
   const store = { ledger: new AlertLedger(db.client, table), slices: new SliceStore(db.client, table) };
   let now = times[0] ?? DAY;
@@ -69,8 +73,8 @@ async function simulate(
   for (const t of times) {
     now = t;
     const { deps } = detectionDeps({ ...store, remainingTimeMs: () => remainingTimeMs }, t);
-    const request = toRunRequest({ scheduledTime: new Date(t).toISOString() }, config, t);
-    summaries.push(await runDetection(config, request, deps));
+    const request = toRunRequest({ scheduledTime: new Date(t).toISOString() }, configAt(t), t);
+    summaries.push(await runDetection(configAt(t), request, deps));
   }
   // "account …, N heavy requests": the part of the subject this test is about (severity and label aside).
   const subjects = sns
@@ -157,6 +161,19 @@ describe("a day of scheduled runs over stored slices", () => {
     // The previous period is queried twice (once late), never more.
     const keys = withRequery.queried.map(cellKey);
     expect(keys.filter((k) => k === cellKey({ startMs: at("20:00"), endMs: at("20:15") }))).toHaveLength(2);
+  });
+
+  it("a schedule changed by a redeploy (15 minutes to 1 hour) never counts a request twice", async () => {
+    const records = [heavy(A, batchJob, at("09:01")), heavy(A, batchJob, at("09:20"))];
+    const quarter = [at("09:20"), at("09:35"), at("09:50"), at("10:05")];
+    const hourly = [at("11:05"), at("12:05")];
+    const { summaries, subjects } = await simulate(records, [...quarter, ...hourly], {}, 600_000, (t) =>
+      t >= at("11:00") ? "1h" : "15m",
+    );
+    // The hourly runs see the 09:00 hour twice-stored (as four quarters and as one hour) but count it once.
+    expect(subjects).toEqual([`account ${A}, 2 heavy requests`]);
+    expect(summaries.at(-1)?.findings).toBe(1);
+    expect(summaries.map((s) => s.accounts.length)).toEqual([0, 1, 1, 1, 1, 1]);
   });
 
   it("catches up within the run's time and continues on the next run, newest periods first", async () => {

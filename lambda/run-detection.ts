@@ -133,7 +133,7 @@ export async function runDetection(
     suppressForMs: deps.ledger ? config.escalation.suppressForMs : undefined,
     prices: config.prices,
   };
-  const due = await dueForAlert(evaluation, config, request, deps);
+  const { due, sentBefore } = await dueForAlert(evaluation, config, request, deps);
   const planned = buildAlerts(due, ctx, config.maxAlertsPerRun);
   const alerts = planned.map((p) => p.alert);
   for (const f of findings) {
@@ -174,7 +174,11 @@ export async function runDetection(
   deps.metrics.addMetric(METRIC.alertsSuppressed, "Count", findings.length - due.length);
 
   // After SNS, never before: a failure here is reported and fails the run, but the alerts are already out.
-  const publication = await publishFindingRecords(alerted, ctx, config, deps);
+  // A retried run sends the events of alerts an earlier attempt sent too (at least once: the earlier attempt
+  // may have failed on EventBridge or Security Hub after SNS); Security Hub updates the same finding id.
+  const publication = request.dryRun
+    ? []
+    : await publishFindingRecords([...sentBefore, ...alerted], ctx, config, deps);
   if (publication.length > 0) {
     throw new FindingPublicationError(`alerts were sent, but ${publication.join(" and ")}`);
   }
@@ -212,9 +216,10 @@ async function dueForAlert(
   config: DetectorConfig,
   request: RunRequest,
   deps: DetectionDeps,
-): Promise<DueFinding[]> {
+): Promise<{ due: DueFinding[]; sentBefore: Finding[] }> {
   const ledger = deps.ledger;
   const due: DueFinding[] = [];
+  const sentBefore: Finding[] = [];
   for (const f of evaluation.findings) {
     let last: LastAlert | null = null;
     try {
@@ -235,8 +240,9 @@ async function dueForAlert(
       lastAlert: last && { windowEndMs: last.windowEndMs, requestCount: last.requestCount },
     });
     if (decision.send) due.push({ ...f, alertReason: decision.reason });
+    else if (decision.kind === "already sent for this window") sentBefore.push(f);
   }
-  return due;
+  return { due, sentBefore };
 }
 
 /** Records a sent alert. The alert is out: a ledger failure is logged, not fatal (worst case a repeat alert). */

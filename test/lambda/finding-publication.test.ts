@@ -17,6 +17,7 @@ import { ENV } from "../../config/settings.js";
 import { FindingPublicationError } from "../../lambda/errors.js";
 import { runDetection } from "../../lambda/run-detection.js";
 import type { RunRequest } from "../../lambda/run-request.js";
+import type { LastAlert } from "../../lambda/suppression.js";
 import { detectionDeps, detectorConfig, evidenceRow, resultRows } from "../helpers/aws.js";
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -144,6 +145,31 @@ describe("finding events (EventBridge)", () => {
     );
     expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
     expect(rec.lines.filter((l) => l.level === "error")).toHaveLength(2);
+  });
+
+  it("the retry of a run that failed on EventBridge sends the events, not the alerts, again (nothing lost)", async () => {
+    const { eb, deps, config } = setup();
+    // The alert ledger (its own port, in memory here; on DynamoDB in alert-ledger.test.ts).
+    const remembered = new Map<string, LastAlert>();
+    const ledger = {
+      lastAlert: async (id: string) => remembered.get(id) ?? null,
+      recordAlert: async (id: string, alert: LastAlert) => {
+        remembered.set(id, alert);
+      },
+    };
+    eb.on(PutEventsCommand)
+      .rejectsOnce(Object.assign(new Error("denied"), { name: "AccessDeniedException" }))
+      .callsFake(ok);
+    await expect(runDetection(config, request, { ...deps, ledger })).rejects.toThrow(FindingPublicationError);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+    const retry = await runDetection(config, request, { ...deps, ledger });
+    expect(retry).toMatchObject({ alertsPublished: 0, alertsSuppressed: 2 });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+    const sent = eb.commandCalls(PutEventsCommand).at(-1)?.args[0].input.Entries ?? [];
+    expect(sent.map((e) => JSON.parse(String(e.Detail)).finding.accountId).sort()).toEqual([
+      "111111111111",
+      "222222222222",
+    ]);
   });
 });
 

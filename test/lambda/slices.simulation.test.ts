@@ -60,6 +60,7 @@ async function simulate(
   remainingTimeMs = 600_000,
   /** The schedule in force at each run (a redeploy can change it); 15 minutes by default. */
   scheduleAt: (t: number) => string = () => "15m",
+  rowLimit?: number,
 ) {
   const configAt = (t: number) =>
     detectorConfig({ [ENV.schedule]: scheduleAt(t), [ENV.lookback]: "24h", ...env });
@@ -72,7 +73,7 @@ async function simulate(
   const summaries: RunSummary[] = [];
   for (const t of times) {
     now = t;
-    const { deps } = detectionDeps({ ...store, remainingTimeMs: () => remainingTimeMs }, t);
+    const { deps } = detectionDeps({ ...store, remainingTimeMs: () => remainingTimeMs, rowLimit }, t);
     const request = toRunRequest({ scheduledTime: new Date(t).toISOString() }, configAt(t), t);
     summaries.push(await runDetection(configAt(t), request, deps));
   }
@@ -174,6 +175,24 @@ describe("a day of scheduled runs over stored slices", () => {
     expect(subjects).toEqual([`account ${A}, 2 heavy requests`]);
     expect(summaries.at(-1)?.findings).toBe(1);
     expect(summaries.map((s) => s.accounts.length)).toEqual([0, 1, 1, 1, 1, 1]);
+  });
+
+  it("a period whose rows reach the row limit is halved until they fit: counts and evidence stay exact", async () => {
+    const users = Array.from({ length: 8 }, (_, i) => `arn:aws:iam::${A}:user/u${i}`);
+    const records = users.map((u, i) => heavy(A, u, at("12:00") + i * MINUTE + 1000));
+    const { summaries, subjects } = await simulate(
+      records,
+      [at("12:20")],
+      { [ENV.lookback]: "1h" },
+      600_000,
+      undefined,
+      3,
+    );
+    expect(summaries[0]).toMatchObject({ fellBack: true, findings: 1 });
+    expect(subjects).toEqual([`account ${A}, 8 heavy requests`]);
+    const email = JSON.parse(String(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message))
+      .email as string;
+    expect(email).toMatch(/of 8 identities|8 identities/);
   });
 
   it("catches up within the run's time and continues on the next run, newest periods first", async () => {

@@ -6,11 +6,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  CloudWatchLogsClient,
-  GetQueryResultsCommand,
-  StartQueryCommand,
-} from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -18,7 +14,7 @@ import { findLogFiles, readLogFile } from "../cli/log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "../cli/sample-data.js";
 import { scanLogs } from "../cli/scan.js";
 import { ENV } from "../config/settings.js";
-import { groupOf, inWindow, matches } from "../core/evaluator.js";
+import { inWindow, matches } from "../core/evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
 import { runDetection } from "../lambda/run-detection.js";

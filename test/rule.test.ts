@@ -7,7 +7,6 @@ import {
   parseIsoOption,
   parseIsoTimestamp,
   parseRecordTimestamp,
-  RuleConfigError,
   resolveWindow,
 } from "../core/rule.js";
 

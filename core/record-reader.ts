@@ -156,26 +156,33 @@ class Scanner {
       this.pos = q + 1;
       return q;
     }
-    return this.skipStringExact();
+    return this.skipStringExact(q);
   }
 
-  /** skipString, one escape at a time: exact, and the place of any error. Linear (quote and backslash cached). */
-  skipStringExact(): number {
+  /**
+   * skipString, one escape at a time: exact, and the place of any error. Linear: the closing-quote candidate
+   * and the next backslash are each searched again only once passed. `quote`: a known first quote after the
+   * opening one, if any.
+   */
+  skipStringExact(quote = -1): number {
     const t = this.text;
     let p = this.pos + 1;
-    let q = -1;
+    let q = quote;
+    let b = this.nextBackslash;
     for (;;) {
-      if (q < p) q = t.indexOf('"', p);
-      if (q < 0) {
-        this.pos = t.length;
-        this.fail("unterminated string");
+      if (q < p) {
+        q = t.indexOf('"', p);
+        if (q < 0) {
+          this.pos = t.length;
+          this.fail("unterminated string");
+        }
       }
-      if (this.nextBackslash < p) {
-        const b = t.indexOf("\\", p);
-        this.nextBackslash = b < 0 ? Number.POSITIVE_INFINITY : b;
+      if (b < p) {
+        b = t.indexOf("\\", p);
+        if (b < 0) b = Number.POSITIVE_INFINITY;
       }
-      const b = this.nextBackslash;
       if (b > q) {
+        this.nextBackslash = b;
         this.pos = q + 1;
         return q;
       }

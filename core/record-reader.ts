@@ -62,6 +62,9 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   r: "\r",
   t: "\t",
 };
+/** 1 at the char codes of SIMPLE_ESCAPES' keys. */
+const SIMPLE_ESCAPE_CODES = new Uint8Array(0x80);
+for (const k of Object.keys(SIMPLE_ESCAPES)) SIMPLE_ESCAPE_CODES[k.charCodeAt(0)] = 1;
 const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
 /** Decodes the raw text of a string whose escapes have been validated. */
@@ -96,7 +99,11 @@ class Scanner {
   /** Open containers of the value being skipped (OBJECT or ARRAY), innermost last. */
   private readonly stack: number[] = [];
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    /** false: the exact walk only (the differential tests run both). */
+    private readonly fast = true,
+  ) {}
 
   ws(): void {
     const t = this.text;
@@ -116,12 +123,15 @@ class Scanner {
   }
 
   expect(code: number, what: string): void {
-    this.ws();
+    if (this.text.charCodeAt(this.pos) <= 0x20) this.ws();
     if (this.text.charCodeAt(this.pos) !== code) this.fail(`expected ${what}`);
     this.pos++;
   }
 
   peek(): number {
+    // Compact records have no whitespace between tokens: one comparison says so (all four are <= U+0020).
+    const c = this.text.charCodeAt(this.pos);
+    if (c > 0x20) return c;
     this.ws();
     return this.text.charCodeAt(this.pos);
   }
@@ -129,22 +139,50 @@ class Scanner {
   /**
    * Skips a string starting at its opening quote and validates its escapes (`\q` is not JSON). Raw control
    * characters are accepted as written (the contract's one tolerance). Returns the index of the closing quote.
+   * Fast path: a string without a backslash before its closing quote (keys, ids, most values) is two native
+   * searches; anything else (escapes, an unterminated string) goes to the exact walk, which reports any error.
    */
   skipString(): number {
+    if (!this.fast) return this.skipStringExact();
+    const t = this.text;
+    const start = this.pos + 1;
+    const q = t.indexOf('"', start);
+    if (q < 0) return this.skipStringExact();
+    if (this.nextBackslash < start) {
+      const b = t.indexOf("\\", start);
+      this.nextBackslash = b < 0 ? Number.POSITIVE_INFINITY : b;
+    }
+    if (this.nextBackslash > q) {
+      this.pos = q + 1;
+      return q;
+    }
+    return this.skipStringExact(q);
+  }
+
+  /**
+   * skipString, one escape at a time: exact, and the place of any error. Linear: the closing-quote candidate
+   * and the next backslash are each searched again only once passed. `quote`: a known first quote after the
+   * opening one, if any.
+   */
+  skipStringExact(quote = -1): number {
     const t = this.text;
     let p = this.pos + 1;
+    let q = quote;
+    let b = this.nextBackslash;
     for (;;) {
-      const q = t.indexOf('"', p);
-      if (q < 0) {
-        this.pos = t.length;
-        this.fail("unterminated string");
+      if (q < p) {
+        q = t.indexOf('"', p);
+        if (q < 0) {
+          this.pos = t.length;
+          this.fail("unterminated string");
+        }
       }
-      if (this.nextBackslash < p) {
-        const b = t.indexOf("\\", p);
-        this.nextBackslash = b < 0 ? Number.POSITIVE_INFINITY : b;
+      if (b < p) {
+        b = t.indexOf("\\", p);
+        if (b < 0) b = Number.POSITIVE_INFINITY;
       }
-      const b = this.nextBackslash;
       if (b > q) {
+        this.nextBackslash = b;
         this.pos = q + 1;
         return q;
       }
@@ -157,7 +195,7 @@ class Scanner {
           }
         }
         p = b + 6;
-      } else if (SIMPLE_ESCAPES[String.fromCharCode(e)] !== undefined) p = b + 2;
+      } else if (e < 0x80 && SIMPLE_ESCAPE_CODES[e] === 1) p = b + 2;
       else {
         this.pos = b + 1;
         this.fail("invalid escape in string");
@@ -345,7 +383,15 @@ interface Fields {
 
 /** Reads one record from its JSON text (one log event, one JSON line, or a pretty-printed document). */
 export function readRecord(text: string): ReadResult {
-  const s = new Scanner(text);
+  return read(new Scanner(text));
+}
+
+/** readRecord on the exact walk alone (no fast string skip): for the differential tests. */
+export function readRecordSlow(text: string): ReadResult {
+  return read(new Scanner(text, false));
+}
+
+function read(s: Scanner): ReadResult {
   const f: Fields = {
     timestamp: null,
     accountId: null,

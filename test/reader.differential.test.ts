@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type FileItem, RecordAssembler } from "../cli/log-files.js";
 import { UNRECOGNISED_IDENTITY } from "../core/insights-rows.js";
-import { type InvocationRecord, readRecord } from "../core/record-reader.js";
+import { type InvocationRecord, readRecord, readRecordSlow } from "../core/record-reader.js";
 import { adversarialRecord, type GeneratedRecord } from "./helpers/adversarial.js";
 import { simulate } from "./helpers/insights-sim.js";
 import { pretty } from "./helpers/records.js";
@@ -15,17 +15,26 @@ import { referenceRead } from "./helpers/reference-reader.js";
 const PRINCIPAL = /^arn:aws:(iam|sts)::\d+:/;
 
 describe("differential: the reader against the contract's reference", () => {
-  it("every field of every record, valid or not (deep nesting, escapes, counts at the edges, duplicates)", () => {
-    fc.assert(
-      fc.property(adversarialRecord({ rawNewlines: true, maxDepth: 3000 }), (g) => {
-        const expected = referenceRead(g.text);
-        const r = readRecord(g.text);
-        if (expected === null) expect(r.ok).toBe(false);
-        else expect(r.ok ? r.record : r.reason).toEqual(expected);
-      }),
-      { numRuns: 400 },
-    );
-  });
+  // The fast path (quote jumps) and the exact walk it falls back to must each agree with the reference, and
+  // with each other to the letter (same reason, same `incomplete`).
+  it.each([
+    ["fast path", readRecord],
+    ["exact walk", readRecordSlow],
+  ])(
+    "every field of every record, valid or not (deep nesting, escapes, counts at the edges, duplicates): %s",
+    (_, read) => {
+      fc.assert(
+        fc.property(adversarialRecord({ rawNewlines: true, maxDepth: 3000 }), (g) => {
+          const expected = referenceRead(g.text);
+          const r = read(g.text);
+          if (expected === null) expect(r.ok).toBe(false);
+          else expect(r.ok ? r.record : r.reason).toEqual(expected);
+          expect(r).toEqual(read === readRecord ? readRecordSlow(g.text) : readRecord(g.text));
+        }),
+        { numRuns: 400 },
+      );
+    },
+  );
 
   it("the Insights regexes agree wherever the contract requires it, and imitations never lower a value", () => {
     let compared = 0;

@@ -126,6 +126,17 @@ describe("buildInsightsQuery", () => {
   });
 });
 
+/** The record fields the query extracts. */
+const QUERY_FIELDS = [
+  "accountId",
+  "identityArn",
+  "promptTokens",
+  "completionTokens",
+  "requestSize",
+  "cacheReadTokens",
+  "cacheWriteTokens",
+] as const;
+
 /**
  * Runs the query's extraction (its regexes, in JS) over a line and expects it to agree with the reader on every
  * field the rule reads; the reader's record, or null when the line is not a record.
@@ -133,25 +144,9 @@ describe("buildInsightsQuery", () => {
 function queryAgreesWithReader(line: string) {
   const r = readRecord(line);
   if (!r.ok) return null;
-  const {
-    accountId,
-    identityArn,
-    promptTokens,
-    completionTokens,
-    requestSize,
-    cacheReadTokens,
-    cacheWriteTokens,
-  } = r.record;
-  expect(simulate(line)).toEqual({
-    accountId,
-    identityArn,
-    promptTokens,
-    completionTokens,
-    requestSize,
-    cacheReadTokens,
-    cacheWriteTokens,
-  });
-  return r.record;
+  const record = r.record;
+  expect(simulate(line)).toEqual(Object.fromEntries(QUERY_FIELDS.map((k) => [k, record[k]])));
+  return record;
 }
 
 describe("the query's extraction agrees with the in-process reader on real and generated records", () => {

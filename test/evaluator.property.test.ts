@@ -4,29 +4,15 @@ import { defineRule } from "../config/settings.js";
 import { type Aggregates, mergeAggregates, RuleEvaluator, toFindings } from "../core/evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Rule, Window } from "../core/rule.js";
+import { recordArb as recordArbOf } from "./helpers/arbitraries.js";
 
 const WINDOW: Window = { startMs: 1_000_000, endMs: 2_000_000 };
 
-const metric = fc.option(fc.integer({ min: 0, max: 200 }), { nil: null });
-const recordArb: fc.Arbitrary<InvocationRecord> = fc
-  .record({
-    accountId: fc.constantFrom("111", "222", "333", "444"),
-    identityArn: fc.option(fc.constantFrom("arn:a", "arn:b", "arn:c"), { nil: null }),
-    modelId: fc.option(fc.constantFrom("m1", "m2"), { nil: null }),
-    timestampMs: fc.integer({ min: 900_000, max: 2_100_000 }),
-    promptTokens: metric,
-    completionTokens: metric,
-    requestSize: metric,
-    cacheReadTokens: metric,
-    cacheWriteTokens: metric,
-  })
-  .map((r) => ({
-    ...r,
-    timestamp: new Date(r.timestampMs).toISOString(),
-    operation: "InvokeModel",
-    errorCode: null,
-    requestId: null,
-  }));
+const recordArb = recordArbOf({
+  accounts: ["111", "222", "333", "444"],
+  identities: ["arn:a", "arn:b", "arn:c"],
+  timestampMs: fc.integer({ min: 900_000, max: 2_100_000 }),
+});
 
 const ruleArb: fc.Arbitrary<Rule> = fc
   .record({

@@ -9,41 +9,20 @@ import { groupOf, matches, RuleEvaluator, toFindings } from "../core/evaluator.j
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
 import { cellKey, cellsOf, floorToPeriod, mergeSlices, missingCells, type Slice } from "../core/slices.js";
+import { recordArb as recordArbOf } from "./helpers/arbitraries.js";
 
 const MINUTE = 60_000;
-const metric = fc.option(fc.integer({ min: 0, max: 200 }), { nil: null });
 const recordArb = (span: number): fc.Arbitrary<InvocationRecord> =>
-  fc
-    .record({
-      accountId: fc.constantFrom("111111111111", "222222222222", "333333333333"),
-      identityArn: fc.option(
-        fc.constantFrom(
-          "arn:aws:iam::1:user/a",
-          "arn:aws:iam::1:user/b",
-          "arn:aws:sts::1:assumed-role/batch/x",
-        ),
-        { nil: null },
-      ),
-      modelId: fc.option(fc.constantFrom("m1", "m2"), { nil: null }),
-      // Edges matter most: records right on and next to period boundaries.
-      timestampMs: fc.oneof(
-        fc.integer({ min: 0, max: span }),
-        fc.integer({ min: 0, max: span / MINUTE }).map((m) => m * MINUTE),
-        fc.integer({ min: 1, max: span / MINUTE }).map((m) => m * MINUTE - 1),
-      ),
-      promptTokens: metric,
-      completionTokens: metric,
-      requestSize: metric,
-      cacheReadTokens: metric,
-      cacheWriteTokens: metric,
-    })
-    .map((r) => ({
-      ...r,
-      timestamp: new Date(r.timestampMs).toISOString(),
-      requestId: null,
-      operation: "InvokeModel",
-      errorCode: null,
-    }));
+  recordArbOf({
+    accounts: ["111111111111", "222222222222", "333333333333"],
+    identities: ["arn:aws:iam::1:user/a", "arn:aws:iam::1:user/b", "arn:aws:sts::1:assumed-role/batch/x"],
+    // Edges matter most: records right on and next to period boundaries.
+    timestampMs: fc.oneof(
+      fc.integer({ min: 0, max: span }),
+      fc.integer({ min: 0, max: span / MINUTE }).map((m) => m * MINUTE),
+      fc.integer({ min: 1, max: span / MINUTE }).map((m) => m * MINUTE - 1),
+    ),
+  });
 
 /** What a slice query returns: the matching records of the cell, as groups (one per record is enough). */
 const queryCell = (

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { IDENTITY_PATTERN } from "../core/exclusions.js";
+import { ACCOUNT_ID } from "../core/insights-query.js";
 import { DAY_MS, HOUR_MS, MAX_WINDOW_MS, METRICS, type Metric, type Rule } from "../core/rule.js";
 import {
   boolean,
@@ -33,7 +34,6 @@ export const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
 /** A log group ARN, with or without the console's `:*` suffix; groups `region`, `account`, `name`. */
 export const LOG_GROUP_ARN =
   /^arn:aws[\w-]*:logs:(?<region>[a-z0-9-]+):(?<account>\d{12}):log-group:(?<name>[\w\-/.#]{1,512})(:\*)?$/;
-export const ACCOUNT_ID = /^\d{12}$/;
 const LOG_GROUP = new RegExp(`${LOG_GROUP_NAME.source}|${LOG_GROUP_ARN.source}`);
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;

@@ -15,9 +15,9 @@ import {
 import { ACCOUNT_ID, MAX_FILTER_ACCOUNT_IDS } from "../core/insights-query.js";
 import type { Window } from "../core/rule.js";
 import type { DetectorConfig } from "./config.js";
+import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
 import type { RunQueries } from "./queries.js";
-import type { DetectionDeps, Evaluation } from "./run-detection.js";
-import { withAccountLevelCaveat } from "./run-detection.js";
+import type { DetectionDeps } from "./run-detection.js";
 
 export async function evaluateDirectly(
   config: DetectorConfig,

@@ -21,6 +21,7 @@ import { type AlertContext, type AlertFinding, buildAlerts } from "./alerts.js";
 import type { DetectorConfig } from "./config.js";
 import { evaluateDirectly } from "./direct-evaluation.js";
 import { FindingPublicationError, PublishError } from "./errors.js";
+import type { Evaluation } from "./evaluation.js";
 import { findingEventDetail, securityHubFinding } from "./finding-records.js";
 import { RunQueries } from "./queries.js";
 import type { RunRequest } from "./run-request.js";
@@ -59,14 +60,6 @@ export interface DetectionDeps {
   readonly ledger?: Pick<AlertLedger, "lastAlert" | "recordAlert">;
   /** Stored slices; without it scheduled runs query their whole window. */
   readonly slices?: Pick<SliceStore, "read" | "write">;
-}
-
-/** A window's findings with the aggregates behind them (the identities each account's requests came from). */
-export interface Evaluation {
-  readonly aggregates: Aggregates;
-  readonly findings: Finding[];
-  /** True when rows reached the row limit and a fallback was used. */
-  readonly fellBack: boolean;
 }
 
 /** A finding with the reason its alert is sent (first, escalated: what grew, suppression expired). */
@@ -274,21 +267,6 @@ async function remember(
     deps.logger.error("alert sent but not recorded in the ledger", { accountId: f.accountId, error: err });
     deps.metrics.addMetric(METRIC.ledgerWriteFailed, "Count", 1);
   }
-}
-
-/** Shown on findings whose numbers come from account-level rows, where identity exclusions cannot apply. */
-export const ACCOUNT_LEVEL_CAVEAT =
-  "These numbers come from the account-level query: they include requests of identities excluded by the rule.";
-
-export function withAccountLevelCaveat(
-  findings: Finding[],
-  config: DetectorConfig,
-  accountLevel: ReadonlySet<string>,
-): Finding[] {
-  if (config.rule.excludedIdentityPatterns.length === 0) return findings;
-  return findings.map((f) =>
-    accountLevel.has(f.accountId) ? { ...f, caveats: [...(f.caveats ?? []), ACCOUNT_LEVEL_CAVEAT] } : f,
-  );
 }
 
 /**

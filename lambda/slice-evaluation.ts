@@ -11,8 +11,9 @@ import { cellKey, cellsOf, mergeSlices, missingCells } from "../core/slices.js";
 import type { SliceStore, StoredSlice } from "./adapters/slice-store.js";
 import type { DetectorConfig } from "./config.js";
 import { DeadlineError } from "./errors.js";
+import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
 import type { RunQueries } from "./queries.js";
-import { type DetectionDeps, type Evaluation, withAccountLevelCaveat } from "./run-detection.js";
+import type { DetectionDeps } from "./run-detection.js";
 
 /** Periods queried at once while catching up (Logs Insights runs up to 100 queries per account at once). */
 export const SLICE_QUERY_CONCURRENCY = 4;

@@ -8,7 +8,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ENV } from "../../config/settings.js";
 import { PublishError } from "../../lambda/errors.js";
-import { ACCOUNT_LEVEL_CAVEAT, type DetectionDeps, runDetection } from "../../lambda/run-detection.js";
+import { ACCOUNT_LEVEL_CAVEAT } from "../../lambda/evaluation.js";
+import { type DetectionDeps, runDetection } from "../../lambda/run-detection.js";
 import type { RunRequest } from "../../lambda/run-request.js";
 import { detectionDeps, detectorConfig, evidenceRow, resultRows, TOPIC } from "../helpers/aws.js";
 

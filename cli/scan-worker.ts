@@ -3,11 +3,10 @@
  * large uncompressed file, or a whole file) and returns its counts, the records that match the rule (in file
  * order) and the malformed lines. Deduplication, exclusions and aggregation stay in the main thread.
  */
-import { createReadStream } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { inWindow, matches } from "../core/evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
-import { type FileItem, InputError, type RangeRead, readLogRange, readLogStream } from "./log-files.js";
+import { type FileItem, InputError, type RangeRead, readFileBatches, readRangeBatches } from "./log-files.js";
 import type { PartJob, PartResult, WorkerSetup } from "./parallel-scan.js";
 
 const { rule, window } = workerData as WorkerSetup;
@@ -27,23 +26,25 @@ async function runPart(job: PartJob, rule: Rule, window: Window): Promise<PartRe
     lines: 0,
     error: null,
   };
-  const items: AsyncGenerator<FileItem> =
+  const batches: AsyncGenerator<FileItem[]> =
     job.kind === "range"
-      ? readLogRange(job.path, job.from, job.end, job.aligned, where)
-      : readLogStream(job.path, createReadStream(job.path));
+      ? readRangeBatches(job.path, job.from, job.end, job.aligned, where)
+      : readFileBatches(job.path);
   try {
-    for await (const item of items) {
-      if (item.kind === "malformed") {
-        result.malformed.push({ line: item.line, reason: item.reason });
-        continue;
+    for await (const batch of batches) {
+      for (const item of batch) {
+        if (item.kind === "malformed") {
+          result.malformed.push({ line: item.line, reason: item.reason });
+          continue;
+        }
+        const r = item.record;
+        result.recordsRead++;
+        if (r.timestampMs < result.firstMs) result.firstMs = r.timestampMs;
+        if (r.timestampMs > result.lastMs) result.lastMs = r.timestampMs;
+        if (!inWindow(r.timestampMs, window)) continue;
+        result.recordsInWindow++;
+        if (matches(r, rule)) result.matched.push(r);
       }
-      const r = item.record;
-      result.recordsRead++;
-      if (r.timestampMs < result.firstMs) result.firstMs = r.timestampMs;
-      if (r.timestampMs > result.lastMs) result.lastMs = r.timestampMs;
-      if (!inWindow(r.timestampMs, window)) continue;
-      result.recordsInWindow++;
-      if (matches(r, rule)) result.matched.push(r);
     }
   } catch (err) {
     if (!(err instanceof InputError)) throw err;

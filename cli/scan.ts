@@ -1,7 +1,7 @@
 /** Runs the rule over log sources: the scanner's core, without argument parsing or output. */
 import { type EvaluationStats, type Finding, RuleEvaluator } from "../core/evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
-import { InputError, readLogStream } from "./log-files.js";
+import { InputError, readFileBatches, readLogBatches } from "./log-files.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
 import { findSources, type LogSource } from "./sources.js";
 
@@ -54,15 +54,21 @@ export async function scanLogs(
   };
   const read = async (source: LogSource) => {
     try {
-      for await (const item of readLogStream(source.name, source.open(), onBytes)) {
-        if (item.kind === "record") {
-          const t = item.record.timestampMs;
-          if (t < firstMs) firstMs = t;
-          if (t > lastMs) lastMs = t;
-          evaluator.add(item.record);
-        } else {
-          malformedLines++;
-          hooks.onMalformed?.(`${source.name}:${item.line}`, item.reason);
+      const batches =
+        source.path === undefined
+          ? readLogBatches(source.name, source.open(), onBytes)
+          : readFileBatches(source.path, onBytes);
+      for await (const batch of batches) {
+        for (const item of batch) {
+          if (item.kind === "record") {
+            const t = item.record.timestampMs;
+            if (t < firstMs) firstMs = t;
+            if (t > lastMs) lastMs = t;
+            evaluator.add(item.record);
+          } else {
+            malformedLines++;
+            hooks.onMalformed?.(`${source.name}:${item.line}`, item.reason);
+          }
         }
       }
       filesRead++;

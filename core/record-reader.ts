@@ -68,7 +68,7 @@ for (const k of Object.keys(SIMPLE_ESCAPES)) SIMPLE_ESCAPE_CODES[k.charCodeAt(0)
 const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
 /** Decodes the raw text of a string whose escapes have been validated. */
-function decodeEscapes(raw: string): string {
+export function decodeEscapes(raw: string): string {
   let out = "";
   let i = 0;
   for (;;) {
@@ -366,7 +366,8 @@ function countSurrogatePairs(text: string, start: number, end: number): number {
   return pairs;
 }
 
-interface Fields {
+/** The fields as read, before the checks that make them a record (see recordFrom). */
+export interface Fields {
   timestamp: string | null;
   accountId: string | null;
   requestId: string | null;
@@ -470,6 +471,11 @@ function read(s: Scanner): ReadResult {
       return { ok: false, reason: `invalid JSON: ${err.message}`, incomplete: err.incomplete };
     throw err;
   }
+  return recordFrom(f);
+}
+
+/** The fields of a syntactically valid record, checked: a timestamp that is ISO-8601 and an accountId. */
+export function recordFrom(f: Fields): ReadResult {
   if (f.timestamp === null) return { ok: false, reason: "record has no timestamp" };
   const timestampMs = parseRecordTimestamp(f.timestamp);
   if (timestampMs === null)

@@ -1,0 +1,226 @@
+/**
+ * Differential test of the WebAssembly fast path (cli/line-reader.ts, wasm/record-scan.ts): bytes fed in
+ * blocks cut anywhere must give exactly the items of the reference path (each line decoded and handed to the
+ * RecordAssembler and the reference reader), on hostile records, broken and pretty-printed text, CRLF, a BOM,
+ * blank lines, invalid UTF-8 and lines longer than a block. And the fast path must actually be taken.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { BLOCK_BYTES, LineReader } from "../cli/line-reader.js";
+import { type FileItem, RecordAssembler } from "../cli/log-files.js";
+import { readRecord } from "../core/record-reader.js";
+import { adversarialRecord } from "./helpers/adversarial.js";
+import { pretty } from "./helpers/records.js";
+import { parseTolerant, referenceRead } from "./helpers/reference-reader.js";
+
+/** The reference: lines split at LF, one CR before it dropped, decoded, a BOM dropped, then the assembler. */
+function referenceItems(bytes: Buffer): FileItem[] {
+  const a = new RecordAssembler();
+  const out: FileItem[] = [];
+  let start = 0;
+  let n = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    let text = bytes.toString("utf8", start, end);
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (start === 0) text = text.replace(/^\uFEFF/, "");
+    out.push(...a.push(text, ++n));
+    start = end + 1;
+  }
+  out.push(...a.end());
+  return out;
+}
+
+/** The fast path, the bytes committed in pieces of the given sizes (then in whole blocks). */
+function fastItems(bytes: Buffer, pieces: readonly number[] = []): { items: FileItem[]; fast: number } {
+  const r = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
+  let at = 0;
+  let k = 0;
+  while (at < bytes.length) {
+    const space = r.space();
+    const n = Math.min(pieces[k++] ?? space.length, space.length, bytes.length - at);
+    bytes.copy(space, 0, at, at + n);
+    at += n;
+    r.commit(n);
+  }
+  r.finish();
+  return { items: r.items, fast: r.fastLines };
+}
+
+const records = adversarialRecord({ rawNewlines: false, maxDepth: 400 });
+
+describe("the WebAssembly line reader against the reference path", () => {
+  it("hostile one-line records, blocks cut anywhere: the same items, and the fast path reads the valid ones", () => {
+    let valid = 0;
+    let fast = 0;
+    fc.assert(
+      fc.property(
+        fc.array(records, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 40 }),
+        fc.constantFrom("\n", "\r\n"),
+        (recs, pieces, eol) => {
+          const bytes = Buffer.from(recs.map((g) => g.text).join(eol) + eol);
+          const got = fastItems(bytes, pieces);
+          expect(got.items).toEqual(referenceItems(bytes));
+          valid += recs.filter((g) => referenceRead(g.text) !== null).length;
+          fast += got.fast;
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Escaped keys and the like are the reference's; the common case must not be.
+    expect(fast).toBeGreaterThan(valid * 0.8);
+  });
+
+  it("pretty-printed, cut and export-prefixed records between one-line ones, with a BOM and blank lines", () => {
+    // Valid JSON (pretty-printing needs it), and shallower: a deep record pretty-printed is quadratic in size.
+    const shallow = adversarialRecord({ rawNewlines: false, maxDepth: 40 }).filter(
+      (g) => parseTolerant(g.text) !== null,
+    );
+    const framed = shallow.chain((g) =>
+      fc.constantFrom(
+        [g.text],
+        [`2026-11-19T12:00:00.000Z ${g.text}`],
+        pretty(g.text, 2).split("\n"),
+        pretty(g.text, 0).split("\n"),
+        [g.text.slice(0, Math.floor(g.text.length / 2))],
+        ["", "   "],
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(framed, { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { maxLength: 30 }),
+        (segments, bom, pieces) => {
+          const text = (bom ? "\uFEFF" : "") + segments.flat().join("\n");
+          const bytes = Buffer.from(text);
+          expect(fastItems(bytes, pieces).items).toEqual(referenceItems(bytes));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("text that is not UTF-8 is read as the reference decodes it (replacement characters counted)", () => {
+    const line = records.filter((g) => readRecord(g.text).ok);
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), fc.nat(), (recs, seed) => {
+        const bytes = Buffer.from(recs.map((g) => g.text).join("\n"));
+        // A lone continuation byte or a cut sequence somewhere inside a string of one record.
+        const quote = bytes.indexOf(0x22, seed % bytes.length);
+        if (quote < 0) return;
+        const broken = Buffer.concat([
+          bytes.subarray(0, quote + 1),
+          Buffer.from([0xe6, 0x80]),
+          bytes.subarray(quote + 1),
+        ]);
+        expect(fastItems(broken).items).toEqual(referenceItems(broken));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("a line longer than a block is carried over whole, and the block after it is read on", () => {
+    const [one] = fc.sample(
+      records.filter((g) => readRecord(g.text).ok),
+      { numRuns: 1, seed: 7 },
+    );
+    const g = one as { text: string };
+    const long = JSON.stringify({
+      ...JSON.parse(g.text),
+      input: { inputBodyJson: { text: "x".repeat(2.5 * BLOCK_BYTES) }, inputTokenCount: 9001 },
+    });
+    const bytes = Buffer.from([g.text, long, g.text, long].join("\n"));
+    const got = fastItems(bytes);
+    expect(got.items).toEqual(referenceItems(bytes));
+    expect(got.items.filter((i) => i.kind === "record")).toHaveLength(4);
+    expect(got.fast).toBe(4);
+  });
+});
+
+describe("the WebAssembly line reader on the edges of JSON", () => {
+  const line = (body: string, extra = "") =>
+    `{"timestamp":"2026-11-19T10:00:00Z","accountId":"111122223333","requestId":"r-1"${extra},` +
+    `"identity":{"arn":"arn:aws:iam::111122223333:user/a"},"input":{"inputBodyJson":${body},"inputTokenCount":9001}}`;
+  const str = (raw: string) => `{"text":"${raw}"}`;
+  const cases: [string, string][] = [
+    ...[
+      "\\u12G4",
+      "\\uZ123",
+      "\\u12",
+      "\\u",
+      "\\q",
+      "\\'",
+      "\\x41",
+      "\\",
+      "\\\\\\q",
+      "\\uD83D\\uDE80",
+      "\\\\u12G4",
+      "\u0001\t\u001f",
+    ].map((raw): [string, string] => [`string ${JSON.stringify(raw)}`, line(str(raw))]),
+    ...[
+      "-",
+      "-0",
+      "01",
+      "1.",
+      "1.e5",
+      "1e",
+      "1e+",
+      ".5",
+      "1.5e-3",
+      "9e3",
+      "1E+2",
+      "1234567890123456",
+      "-1",
+    ].map((n): [string, string] => [`number ${n}`, line(`[${n}]`)]),
+    ...[
+      "tru",
+      "nul",
+      "truex",
+      "falsey",
+      "true",
+      "false",
+      "null",
+      "[]",
+      "{}",
+      "[[]]",
+      "[{}]",
+      '{"a":[]}',
+      "[,]",
+      "[1,]",
+      '{"a":1,}',
+    ].map((v): [string, string] => [`value ${v}`, line(`{"v":${v}}`)]),
+    ["whitespace everywhere", line(' { "a" :\t[ 1 ,\r 2 ] , "b" : { } } ')],
+    ["garbage after the record", `${line("{}")}x`],
+    ["a second closing brace", `${line("{}")}}`],
+    ["counts that are not counts", line("{}").replace("9001", "9001.0")],
+    ["a count of 15 digits", line("{}").replace("9001", "999999999999999")],
+    ["a count of 16 digits", line("{}").replace("9001", "1000000000000000")],
+    ["a look-alike count inside the body", line('{"inputTokenCount":99999,"input":{"inputTokenCount":1}}')],
+    ["a null body", line("null")],
+    ["a string body", line('"just text"')],
+    ["an escaped key", line("{}").replace('"inputTokenCount"', '"input\\u0054okenCount"')],
+    ["an empty requestId", line("{}").replace('"r-1"', '""')],
+    ["identity that is not an object", line("{}", ',"identity":null')],
+    ["input twice (the last wins)", `${line("{}").slice(0, -1)},"input":{"inputTokenCount":7}}`],
+    ["astral and CJK text", line(str("🚀 東京 café naïve"))],
+    ["nesting deeper than the module's stack", line(`${"[".repeat(70_000)}${"]".repeat(70_000)}`)],
+    ["a timestamp with an offset", line("{}").replace("10:00:00Z", "10:00:00.123456+02:00")],
+    ["a timestamp without a zone", line("{}").replace("10:00:00Z", "10:00:00")],
+  ];
+  it.each(cases)("%s: as the reference reads it", (_, text) => {
+    for (const eol of ["", "\n", "\r\n"]) {
+      const bytes = Buffer.from(text + eol);
+      expect(fastItems(bytes).items).toEqual(referenceItems(bytes));
+    }
+  });
+
+  it("valid records are read by the fast path, also with whitespace and raw control characters", () => {
+    const valid = cases.filter(([name]) =>
+      /whitespace|astral|look-alike|15 digits|null body|\\u0001/.test(name),
+    );
+    for (const [, text] of valid) expect(fastItems(Buffer.from(text)).fast).toBe(1);
+  });
+});

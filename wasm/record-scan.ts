@@ -1,0 +1,544 @@
+// AssemblyScript, compiled to WebAssembly by scripts/build-wasm.mjs (`npm run build:wasm`); the bytes are
+// embedded in cli/record-scan-wasm.ts. The fast path of the record reader (core/record-reader.ts is the
+// reference): it reads the rule's fields from many JSON lines per call, with 16-byte SIMD over string
+// interiors. It never decides that a line is malformed: anything it is not sure of (a key with an escape, a
+// line not starting with `{`, a nesting deeper than its stack, any syntax error) is reported as FALLBACK and
+// read by the reference reader, so that a line it does read is read exactly as the reference reads it.
+// The input must be valid UTF-8 (the caller checks): a code point is then a byte that is not 10xxxxxx.
+
+/** Result slots per line (f64): see the SLOT_ constants, mirrored in cli/fast-lines.ts. */
+const SLOTS: i32 = 24;
+const SLOT_STATUS: i32 = 0;
+const SLOT_LINE_START: i32 = 1;
+const SLOT_LINE_END: i32 = 2;
+const SLOT_TIMESTAMP: i32 = 3; // start, end of the raw string (between its quotes); -1 when null
+const SLOT_ACCOUNT: i32 = 5;
+const SLOT_REQUEST_ID: i32 = 7;
+const SLOT_ARN: i32 = 9;
+const SLOT_MODEL: i32 = 11;
+const SLOT_OPERATION: i32 = 13;
+const SLOT_ERROR_CODE: i32 = 15;
+const SLOT_PROMPT: i32 = 17; // counts: -1 when null
+const SLOT_COMPLETION: i32 = 18;
+const SLOT_CACHE_READ: i32 = 19;
+const SLOT_CACHE_WRITE: i32 = 20;
+const SLOT_REQUEST_SIZE: i32 = 21;
+
+const OK: f64 = 0;
+const FALLBACK: f64 = 1;
+const BLANK: f64 = 2;
+
+/** Memory: [0, 64K) static data, then the results, the skip stack, then the input (+16 bytes of padding). */
+const RESULTS: usize = 65536;
+export const MAX_LINES: i32 = 4096;
+const STACK: usize = RESULTS + <usize>(MAX_LINES * SLOTS * 8);
+const MAX_DEPTH: usize = 65536;
+const INPUT: usize = STACK + MAX_DEPTH;
+
+export function inputOffset(): usize {
+  return INPUT;
+}
+export function resultsOffset(): usize {
+  return RESULTS;
+}
+
+/** Grows memory so that `bytes` of input (plus padding) fit. */
+export function reserve(bytes: usize): void {
+  const need = INPUT + bytes + 64;
+  const have = (<usize>memory.size()) << 16;
+  if (need > have) memory.grow(<i32>((need - have + 0xffff) >> 16));
+}
+
+// The cursor of the line being read.
+let pos: usize = 0;
+let end: usize = 0;
+let bad: bool = false;
+/** Whitespace outside strings skipped since the last reset (the request size leaves it out). */
+let ws: usize = 0;
+
+const QUOTE: u32 = 0x22;
+const BACKSLASH: u32 = 0x5c;
+
+function isWs(c: u32): bool {
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
+}
+
+/** The next byte after whitespace, or 0x100 at the end of the line. */
+function peek(): u32 {
+  let p = pos;
+  while (p < end && isWs(<u32>load<u8>(p))) p++;
+  ws += p - pos;
+  pos = p;
+  return p < end ? <u32>load<u8>(p) : 0x100;
+}
+
+function isHex(c: u32): bool {
+  return c - 0x30 < 10 || (c | 0x20) - 0x61 < 6;
+}
+
+/** Skips a string at its opening quote, validating its escapes; raw control characters are accepted. */
+function skipString(): void {
+  let p = pos + 1;
+  const quotes = i8x16.splat(0x22);
+  const slashes = i8x16.splat(0x5c);
+  for (;;) {
+    // The next quote or backslash, 16 bytes at a time.
+    let found = false;
+    while (p + 16 <= end) {
+      const v = v128.load(p);
+      const m = i8x16.bitmask(v128.or(i8x16.eq(v, quotes), i8x16.eq(v, slashes)));
+      if (m != 0) {
+        p += <usize>ctz(m);
+        found = true;
+        break;
+      }
+      p += 16;
+    }
+    if (!found) {
+      while (p < end) {
+        const c = <u32>load<u8>(p);
+        if (c == QUOTE || c == BACKSLASH) break;
+        p++;
+      }
+      if (p >= end) {
+        bad = true;
+        return;
+      }
+    }
+    if (<u32>load<u8>(p) == QUOTE) {
+      pos = p + 1;
+      return;
+    }
+    if (p + 1 >= end) {
+      bad = true;
+      return;
+    }
+    const e = <u32>load<u8>(p + 1);
+    if (e == 0x75) {
+      if (p + 6 > end) {
+        bad = true;
+        return;
+      }
+      if (
+        !isHex(<u32>load<u8>(p + 2)) ||
+        !isHex(<u32>load<u8>(p + 3)) ||
+        !isHex(<u32>load<u8>(p + 4)) ||
+        !isHex(<u32>load<u8>(p + 5))
+      ) {
+        bad = true;
+        return;
+      }
+      p += 6;
+    } else if (
+      e == QUOTE ||
+      e == BACKSLASH ||
+      e == 0x2f ||
+      e == 0x62 ||
+      e == 0x66 ||
+      e == 0x6e ||
+      e == 0x72 ||
+      e == 0x74
+    ) {
+      p += 2;
+    } else {
+      bad = true;
+      return;
+    }
+  }
+}
+
+function isDigit(c: u32): bool {
+  return c - 0x30 < 10;
+}
+
+/**
+ * Skips a number per JSON's grammar, the reference's `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`; returns the
+ * value when it is a count (an integer literal of at most 15 digits), else -1.
+ */
+function number(): f64 {
+  let p = pos;
+  let count = true;
+  if (p < end && load<u8>(p) == 0x2d) {
+    count = false;
+    p++;
+  }
+  if (p >= end || !isDigit(<u32>load<u8>(p))) {
+    bad = true;
+    return -1;
+  }
+  const digits = p;
+  let value: f64 = 0;
+  if (load<u8>(p) == 0x30) p++;
+  else
+    while (p < end && isDigit(<u32>load<u8>(p))) {
+      value = value * 10 + <f64>(<u32>load<u8>(p) - 0x30);
+      p++;
+    }
+  if (p - digits > 15) count = false;
+  if (p + 1 < end && load<u8>(p) == 0x2e && isDigit(<u32>load<u8>(p + 1))) {
+    count = false;
+    p += 2;
+    while (p < end && isDigit(<u32>load<u8>(p))) p++;
+  }
+  if (p < end && (load<u8>(p) | 0x20) == 0x65) {
+    let q = p + 1;
+    if (q < end && (load<u8>(q) == 0x2b || load<u8>(q) == 0x2d)) q++;
+    if (q < end && isDigit(<u32>load<u8>(q))) {
+      count = false;
+      p = q + 1;
+      while (p < end && isDigit(<u32>load<u8>(p))) p++;
+    }
+  }
+  pos = p;
+  return count ? value : -1;
+}
+
+function literal(c: u32): void {
+  // true, false, null: compared byte by byte.
+  if (c == 0x74) {
+    if (pos + 4 <= end && load<u32>(pos) == 0x65757274) {
+      pos += 4;
+      return;
+    }
+  } else if (c == 0x66) {
+    if (pos + 5 <= end && load<u32>(pos) == 0x736c6166 && load<u8>(pos + 4) == 0x65) {
+      pos += 5;
+      return;
+    }
+  } else if (c == 0x6e) {
+    if (pos + 4 <= end && load<u32>(pos) == 0x6c6c756e) {
+      pos += 4;
+      return;
+    }
+  }
+  bad = true;
+}
+
+function scalar(c: u32): void {
+  if (c == QUOTE) skipString();
+  else if (c == 0x74 || c == 0x66 || c == 0x6e) literal(c);
+  else number();
+}
+
+/** A key and its colon. */
+function skipKey(): void {
+  if (peek() != QUOTE) {
+    bad = true;
+    return;
+  }
+  skipString();
+  if (bad) return;
+  if (peek() != 0x3a) {
+    bad = true;
+    return;
+  }
+  pos++;
+}
+
+/** Skips any JSON value without recursion (explicit stack: 1 object, 2 array). */
+function skipValue(): void {
+  const c = peek();
+  if (c != 0x7b && c != 0x5b) {
+    scalar(c);
+    return;
+  }
+  let depth: usize = 0;
+  for (;;) {
+    const v = peek();
+    if (v == 0x7b || v == 0x5b) {
+      pos++;
+      const close: u32 = v == 0x7b ? 0x7d : 0x5d;
+      if (peek() == close) pos++;
+      else {
+        if (depth >= MAX_DEPTH) {
+          bad = true;
+          return;
+        }
+        store<u8>(STACK + depth, v == 0x7b ? 1 : 2);
+        depth++;
+        if (v == 0x7b) {
+          skipKey();
+          if (bad) return;
+        }
+        continue;
+      }
+    } else {
+      scalar(v);
+      if (bad) return;
+    }
+    // A value is complete: close what it completes, then go on to the next member or element.
+    for (;;) {
+      if (depth == 0) return;
+      const top = <u32>load<u8>(STACK + depth - 1);
+      const n = peek();
+      if (n == 0x2c) {
+        pos++;
+        if (top == 1) {
+          skipKey();
+          if (bad) return;
+        }
+        break;
+      }
+      if (n == (top == 1 ? <u32>0x7d : <u32>0x5d)) {
+        pos++;
+        depth--;
+        continue;
+      }
+      bad = true;
+      return;
+    }
+  }
+}
+
+/** Bytes that are not the start of a UTF-8 sequence (10xxxxxx) in [from, to). */
+function continuationBytes(from: usize, to: usize): usize {
+  let n: usize = 0;
+  let p = from;
+  const limit = i8x16.splat(-64);
+  while (p + 16 <= to) {
+    n += <usize>popcnt(i8x16.bitmask(i8x16.lt_s(v128.load(p), limit)));
+    p += 16;
+  }
+  while (p < to) {
+    if (<i8>load<u8>(p) < -64) n++;
+    p++;
+  }
+  return n;
+}
+
+/** Code points of a value as written, without whitespace outside strings: the request size. */
+function measure(): f64 {
+  peek();
+  const start = pos;
+  ws = 0;
+  skipValue();
+  if (bad) return -1;
+  return <f64>(pos - start - ws - continuationBytes(start, pos));
+}
+
+// Key ids: the keys the reader looks at, found by length and bytes.
+const K_OTHER = 0;
+const K_TIMESTAMP = 1;
+const K_ACCOUNT = 2;
+const K_REQUEST_ID = 3;
+const K_MODEL = 4;
+const K_OPERATION = 5;
+const K_ERROR_CODE = 6;
+const K_IDENTITY = 7;
+const K_INPUT = 8;
+const K_OUTPUT = 9;
+const K_ARN = 10;
+const K_BODY = 11;
+const K_INPUT_TOKENS = 12;
+const K_CACHE_READ = 13;
+const K_CACHE_WRITE = 14;
+const K_OUTPUT_TOKENS = 15;
+
+function is(s: usize, n: usize, key: string): bool {
+  if (n != <usize>key.length) return false;
+  for (let i: usize = 0; i < n; i++) if (<u32>load<u8>(s + i) != <u32>key.charCodeAt(<i32>i)) return false;
+  return true;
+}
+
+/** Reads a key at its opening quote and its colon; -1 (with `bad`) when it has an escape. */
+function key(): i32 {
+  if (peek() != QUOTE) {
+    bad = true;
+    return -1;
+  }
+  const s = pos + 1;
+  let p = s;
+  while (p < end) {
+    const c = <u32>load<u8>(p);
+    if (c == QUOTE || c == BACKSLASH) break;
+    p++;
+  }
+  if (p >= end || <u32>load<u8>(p) == BACKSLASH) {
+    bad = true; // an escaped key: the reference decodes it
+    return -1;
+  }
+  const n = p - s;
+  pos = p + 1;
+  if (peek() != 0x3a) {
+    bad = true;
+    return -1;
+  }
+  pos++;
+  peek();
+  switch (<i32>n) {
+    case 3:
+      if (is(s, n, "arn")) return K_ARN;
+      break;
+    case 5:
+      if (is(s, n, "input")) return K_INPUT;
+      break;
+    case 6:
+      if (is(s, n, "output")) return K_OUTPUT;
+      break;
+    case 7:
+      if (is(s, n, "modelId")) return K_MODEL;
+      break;
+    case 8:
+      if (is(s, n, "identity")) return K_IDENTITY;
+      break;
+    case 9:
+      if (is(s, n, "timestamp")) return K_TIMESTAMP;
+      if (is(s, n, "accountId")) return K_ACCOUNT;
+      if (is(s, n, "requestId")) return K_REQUEST_ID;
+      if (is(s, n, "operation")) return K_OPERATION;
+      if (is(s, n, "errorCode")) return K_ERROR_CODE;
+      break;
+    case 13:
+      if (is(s, n, "inputBodyJson")) return K_BODY;
+      break;
+    case 15:
+      if (is(s, n, "inputTokenCount")) return K_INPUT_TOKENS;
+      break;
+    case 16:
+      if (is(s, n, "outputTokenCount")) return K_OUTPUT_TOKENS;
+      break;
+    case 24:
+      if (is(s, n, "cacheReadInputTokenCount")) return K_CACHE_READ;
+      break;
+    case 25:
+      if (is(s, n, "cacheWriteInputTokenCount")) return K_CACHE_WRITE;
+      break;
+  }
+  return K_OTHER;
+}
+
+let out: usize = 0;
+
+function set(slot: i32, v: f64): void {
+  store<f64>(out + ((<usize>slot) << 3), v);
+}
+
+/** A string value's raw extent, or null (-1) for any other value (skipped). */
+function optionalString(slot: i32): void {
+  if (peek() == QUOTE) {
+    const s = pos + 1;
+    skipString();
+    set(slot, <f64>(s - INPUT));
+    set(slot + 1, <f64>(pos - 1 - INPUT));
+  } else {
+    skipValue();
+    set(slot, -1);
+    set(slot + 1, -1);
+  }
+}
+
+function optionalCount(slot: i32): void {
+  const c = peek();
+  if (c == 0x2d || isDigit(c)) set(slot, number());
+  else {
+    skipValue();
+    set(slot, -1);
+  }
+}
+
+/** After a member's value: true when the object goes on (a comma), false at its end (or on an error). */
+function next(): bool {
+  const n = peek();
+  pos++;
+  if (n == 0x2c) return true;
+  if (n != 0x7d) bad = true;
+  return false;
+}
+
+/** The members of one of the record's objects; `level` 0 is the record, else the key it is under. */
+function members(level: i32): void {
+  // The reference: `{`, then `}` or members.
+  pos++;
+  if (peek() == 0x7d) {
+    pos++;
+    return;
+  }
+  for (;;) {
+    const k = key();
+    if (bad) return;
+    if (level == 0) {
+      if (k == K_TIMESTAMP) optionalString(SLOT_TIMESTAMP);
+      else if (k == K_ACCOUNT) optionalString(SLOT_ACCOUNT);
+      else if (k == K_REQUEST_ID) optionalString(SLOT_REQUEST_ID);
+      else if (k == K_MODEL) optionalString(SLOT_MODEL);
+      else if (k == K_OPERATION) optionalString(SLOT_OPERATION);
+      else if (k == K_ERROR_CODE) optionalString(SLOT_ERROR_CODE);
+      else if (k == K_IDENTITY || k == K_INPUT || k == K_OUTPUT) {
+        // Each occurrence resets what it sets: the last one wins.
+        if (k == K_IDENTITY) {
+          set(SLOT_ARN, -1);
+          set(SLOT_ARN + 1, -1);
+        } else if (k == K_INPUT) {
+          set(SLOT_PROMPT, -1);
+          set(SLOT_REQUEST_SIZE, -1);
+          set(SLOT_CACHE_READ, -1);
+          set(SLOT_CACHE_WRITE, -1);
+        } else set(SLOT_COMPLETION, -1);
+        if (peek() == 0x7b) members(k);
+        else skipValue();
+      } else skipValue();
+    } else if (level == K_IDENTITY && k == K_ARN) optionalString(SLOT_ARN);
+    else if (level == K_INPUT && k == K_BODY) {
+      // A null body is no body.
+      if (peek() == 0x6e) {
+        skipValue();
+        set(SLOT_REQUEST_SIZE, -1);
+      } else set(SLOT_REQUEST_SIZE, measure());
+    } else if (level == K_INPUT && k == K_INPUT_TOKENS) optionalCount(SLOT_PROMPT);
+    else if (level == K_INPUT && k == K_CACHE_READ) optionalCount(SLOT_CACHE_READ);
+    else if (level == K_INPUT && k == K_CACHE_WRITE) optionalCount(SLOT_CACHE_WRITE);
+    else if (level == K_OUTPUT && k == K_OUTPUT_TOKENS) optionalCount(SLOT_COMPLETION);
+    else skipValue();
+    if (bad || !next()) return;
+  }
+}
+
+function readLine(): void {
+  for (let s = SLOT_TIMESTAMP; s <= SLOT_REQUEST_SIZE; s++) set(s, -1);
+  bad = false;
+  if (peek() == 0x100) {
+    set(SLOT_STATUS, BLANK);
+    return;
+  }
+  if (<u32>load<u8>(pos) != 0x7b) {
+    set(SLOT_STATUS, FALLBACK);
+    return;
+  }
+  members(0);
+  if (!bad && peek() != 0x100) bad = true;
+  set(SLOT_STATUS, bad ? FALLBACK : OK);
+}
+
+/** Index of the next LF in [p, to), or `to`. */
+function lineEnd(p: usize, to: usize): usize {
+  const lf = i8x16.splat(0x0a);
+  while (p + 16 <= to) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(p), lf));
+    if (m != 0) return p + <usize>ctz(m);
+    p += 16;
+  }
+  while (p < to && load<u8>(p) != 0x0a) p++;
+  return p;
+}
+
+/**
+ * Reads the lines of input [from, length) (offsets from the input's start), at most MAX_LINES of them, into
+ * the results; returns how many. A line ends at an LF (not part of it) or at `length`.
+ */
+export function scan(from: usize, length: usize): i32 {
+  const to = INPUT + length;
+  let p = INPUT + from;
+  let n: i32 = 0;
+  while (p < to && n < MAX_LINES) {
+    const e = lineEnd(p, to);
+    out = RESULTS + ((<usize>(n * SLOTS)) << 3);
+    set(SLOT_LINE_START, <f64>(p - INPUT));
+    set(SLOT_LINE_END, <f64>(e - INPUT));
+    pos = p;
+    end = e;
+    readLine();
+    n++;
+    p = e + 1;
+  }
+  return n;
+}

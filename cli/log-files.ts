@@ -3,8 +3,8 @@
  * CloudWatch export lines (`<ISO timestamp> <json>`) and pretty-printed multi-line records. One line in
  * memory at a time (a record that spans lines is held until it closes), so memory stays flat.
  */
-import { createReadStream } from "node:fs";
-import { type FileHandle, open, readdir, realpath, stat } from "node:fs/promises";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
@@ -173,12 +173,12 @@ export async function* readRangeBatches(
   const reader = new LineReader({ base, skipFirstLine, stopAt: end });
   let position = base;
   let failed: unknown;
-  let file: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    file = await open(path);
+    fd = openSync(path, "r");
     for (;;) {
       const space = reader.space();
-      const { bytesRead } = await file.read(space, 0, space.length, position);
+      const bytesRead = readLocal(fd, space, position);
       if (bytesRead === 0) break;
       position += bytesRead;
       const going = reader.commit(bytesRead);
@@ -188,7 +188,7 @@ export async function* readRangeBatches(
   } catch (err) {
     failed = err;
   } finally {
-    await file?.close();
+    if (fd !== undefined) closeSync(fd);
   }
   if (reader.stoppedAt < 0) {
     // The last line (without an LF) may start past the range too: finish() stops before it then.
@@ -221,17 +221,17 @@ export async function* readFileBatches(
   onBytes?: (n: number) => void,
 ): AsyncGenerator<FileItem[]> {
   const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
-  let file: FileHandle;
+  let fd: number;
   let first: number;
   try {
-    file = await open(path);
-    first = (await file.read(reader.space(), 0, 2, 0)).bytesRead;
+    fd = openSync(path, "r");
+    first = readSync(fd, reader.space(), 0, 2, 0);
   } catch (err) {
     throw new InputError(`${path}: ${describeError(err)}`);
   }
   const space = reader.space();
   if (first === 2 && space[0] === 0x1f && space[1] === 0x8b) {
-    await file.close();
+    closeSync(fd);
     yield* readLogBatches(path, createReadStream(path), onBytes);
     return;
   }
@@ -239,8 +239,7 @@ export async function* readFileBatches(
   let failed: unknown;
   try {
     for (;;) {
-      const into = reader.space();
-      const { bytesRead } = await file.read(into, 0, into.length, position);
+      const bytesRead = readLocal(fd, reader.space(), position);
       if (bytesRead === 0) break;
       position += bytesRead;
       onBytes?.(bytesRead);
@@ -250,7 +249,7 @@ export async function* readFileBatches(
   } catch (err) {
     failed = err;
   } finally {
-    await file.close();
+    closeSync(fd);
   }
   reader.finish(failed === undefined);
   yield reader.items.splice(0);
@@ -311,6 +310,15 @@ export async function* readLogBatches(
     const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeError(failed);
     throw new InputError(`${name}: ${detail} (after line ${reader.lines})`);
   }
+}
+
+/**
+ * Reads a local file's next block straight into the reader's memory. Synchronous on purpose: from the page
+ * cache this is a copy of a megabyte, and a round trip through the thread pool per block left the scanner idle
+ * for about a tenth of its time.
+ */
+function readLocal(fd: number, into: Buffer, position: number): number {
+  return readSync(fd, into, 0, into.length, position);
 }
 
 /** Copies a stream's chunks into the buffers given, filling each; 0 at the end. */

@@ -25,13 +25,14 @@ export const isBlank = (v: unknown): boolean =>
 
 /** Whole numbers from `min` to `max`, given as numbers or digit strings. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Kind<number> {
-  const range = `from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}`;
+  // Formatted when needed: toLocaleString loads locale data, which every start of the CLI would pay for.
+  const range = () => `from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}`;
   return {
     schema: z.unknown().transform((v, ctx) => {
       const n =
         typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
       if (!Number.isSafeInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: "custom", message: `must be a whole number ${range}, got ${show(v)}` });
+        ctx.addIssue({ code: "custom", message: `must be a whole number ${range()}, got ${show(v)}` });
         return z.NEVER;
       }
       return n;

@@ -1,9 +1,11 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE, defineRule, SettingsError } from "../config/settings.js";
 import { inWindow } from "../core/evaluator.js";
 import {
   DAY_MS,
   parseDuration,
+  parseInstant,
   parseIsoOption,
   parseIsoTimestamp,
   parseRecordTimestamp,
@@ -131,6 +133,29 @@ describe("record timestamps (exact instants)", () => {
     expect(at("2026-11-20T01:00:00+01:00")).toBe(false);
     expect(at("2026-11-19T00:00:00.000000001Z")).toBe(true);
     expect(at("2026-11-18T23:59:59.99999Z")).toBe(false);
+  });
+
+  it("Bedrock's own form (read by char codes) gives exactly what the general parser gives, valid or not", () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, "0"));
+    const stamp = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, "0")),
+        two(13),
+        two(32),
+        two(24),
+        two(60),
+        two(61),
+        fc.constantFrom("", ".", ".5", ".05", ".123", ".1239", ".000000001", ".9999999", ".12a"),
+        fc.constantFrom("Z", "Z", "Z", "z", "+00:00", ""),
+        fc.constantFrom("-", "-", "/", "T"),
+      )
+      .map(([y, mo, d, h, mi, s, frac, zone, sep]) => `${y}${sep}${mo}-${d}T${h}:${mi}:${s}${frac}${zone}`);
+    fc.assert(
+      fc.property(stamp, (t) => {
+        expect(parseRecordTimestamp(t)).toBe(parseInstant(t, { requireSeconds: true })?.ms ?? null);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it("is malformed without seconds, a zone, a real date, or with a bare fraction point", () => {

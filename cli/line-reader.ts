@@ -34,7 +34,7 @@ const OK = 0;
 const BLANK = 2;
 
 /** Bytes read into the module per call. */
-export const BLOCK_BYTES = 1 << 20;
+export const BLOCK_BYTES = 1 << 18;
 
 /** The little of the WebAssembly API used here (the project's TypeScript libs have no WebAssembly types). */
 interface WasmApi {

@@ -1,5 +1,6 @@
-// Benchmark baseline: gunzip files with N worker threads and discard the output (decompression alone).
-// Usage: node scripts/bench-gunzip.mjs <workers> <file.gz>...
+// Benchmark baseline: gunzip files with N worker threads and discard the output (decompression alone), with
+// the scanner's read and output chunk sizes (GZIP_READ_BYTES, GUNZIP_CHUNK_BYTES in cli/log-files.ts).
+// Usage: node scripts/bench-gunzip.mjs <workers> <read bytes> <chunk bytes> <file.gz>...
 import { createReadStream } from "node:fs";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -7,18 +8,26 @@ import { isMainThread, Worker, workerData } from "node:worker_threads";
 import { createGunzip } from "node:zlib";
 
 if (isMainThread) {
-  const [n, ...files] = process.argv.slice(2);
+  const [n, read, chunk, ...files] = process.argv.slice(2);
   const workers = Number(n);
+  const sizes = { highWaterMark: Number(read), chunkSize: Number(chunk) };
   await Promise.all(
     Array.from({ length: workers }, (_, w) => {
       const mine = files.filter((_, i) => i % workers === w);
       return new Promise((res, rej) =>
-        new Worker(new URL(import.meta.url), { workerData: mine }).on("exit", res).on("error", rej),
+        new Worker(new URL(import.meta.url), { workerData: { files: mine, sizes } })
+          .on("exit", res)
+          .on("error", rej),
       );
     }),
   );
 } else {
-  for (const f of workerData) {
-    await pipeline(createReadStream(f), createGunzip(), new Writable({ write: (_c, _e, cb) => cb() }));
+  const { files, sizes } = workerData;
+  for (const f of files) {
+    await pipeline(
+      createReadStream(f, { highWaterMark: sizes.highWaterMark }),
+      createGunzip({ chunkSize: sizes.chunkSize }),
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
   }
 }

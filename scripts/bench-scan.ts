@@ -27,6 +27,7 @@ import {
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import { GUNZIP_CHUNK_BYTES, GZIP_READ_BYTES } from "../cli/log-files.js";
 import { benchLines } from "../cli/sample-data.js";
 
 const args = process.argv.slice(2);
@@ -127,7 +128,14 @@ const tools: Tool[] = [
   {
     name: `zlib only, ${THREADS} workers`,
     format: "gzip",
-    run: () => timed(process.execPath, [join(root, "scripts/bench-gunzip.mjs"), String(THREADS), ...gzFiles]),
+    run: () =>
+      timed(process.execPath, [
+        join(root, "scripts/bench-gunzip.mjs"),
+        String(THREADS),
+        String(GZIP_READ_BYTES),
+        String(GUNZIP_CHUNK_BYTES),
+        ...gzFiles,
+      ]),
   },
 ];
 if (haveDuck) {

@@ -192,6 +192,8 @@ describe("the WebAssembly line reader on the edges of JSON", () => {
       "[1,]",
       '{"a":1,}',
     ].map((v): [string, string] => [`value ${v}`, line(`{"v":${v}}`)]),
+    ["a raw LF inside a string: the line is cut there", line(str("a\nb"))],
+    ["a raw CR inside a string", line(str("a\rb"))],
     ["whitespace everywhere", line(' { "a" :\t[ 1 ,\r 2 ] , "b" : { } } ')],
     ["garbage after the record", `${line("{}")}x`],
     ["a second closing brace", `${line("{}")}}`],

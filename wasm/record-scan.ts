@@ -59,11 +59,12 @@ let ws: usize = 0;
 const QUOTE: u32 = 0x22;
 const BACKSLASH: u32 = 0x5c;
 
+/** JSON whitespace but the LF, which ends the line (the cursor's `end` is the region's, not the line's). */
 function isWs(c: u32): bool {
-  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
+  return c == 0x20 || c == 0x0d || c == 0x09;
 }
 
-/** The next byte after whitespace, or 0x100 at the end of the line. */
+/** The next byte after whitespace: an LF at the end of the line, 0x100 at the end of the region. */
 function peek(): u32 {
   let p = pos;
   while (p < end && isWs(<u32>load<u8>(p))) p++;
@@ -81,12 +82,13 @@ function skipString(): void {
   let p = pos + 1;
   const quotes = i8x16.splat(0x22);
   const slashes = i8x16.splat(0x5c);
+  const lfs = i8x16.splat(0x0a);
   for (;;) {
-    // The next quote or backslash, 16 bytes at a time.
+    // The next quote, backslash or LF (the end of the line: the string is cut), 16 bytes at a time.
     let found = false;
     while (p + 16 <= end) {
       const v = v128.load(p);
-      const m = i8x16.bitmask(v128.or(i8x16.eq(v, quotes), i8x16.eq(v, slashes)));
+      const m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quotes), i8x16.eq(v, slashes)), i8x16.eq(v, lfs)));
       if (m != 0) {
         p += <usize>ctz(m);
         found = true;
@@ -97,7 +99,7 @@ function skipString(): void {
     if (!found) {
       while (p < end) {
         const c = <u32>load<u8>(p);
-        if (c == QUOTE || c == BACKSLASH) break;
+        if (c == QUOTE || c == BACKSLASH || c == 0x0a) break;
         p++;
       }
       if (p >= end) {
@@ -105,11 +107,12 @@ function skipString(): void {
         return;
       }
     }
-    if (<u32>load<u8>(p) == QUOTE) {
+    const c = <u32>load<u8>(p);
+    if (c == QUOTE) {
       pos = p + 1;
       return;
     }
-    if (p + 1 >= end) {
+    if (c == 0x0a || p + 1 >= end) {
       bad = true;
       return;
     }
@@ -334,10 +337,14 @@ const K_CACHE_READ = 13;
 const K_CACHE_WRITE = 14;
 const K_OUTPUT_TOKENS = 15;
 
-function is(s: usize, n: usize, key: string): bool {
-  if (n != <usize>key.length) return false;
-  for (let i: usize = 0; i < n; i++) if (<u32>load<u8>(s + i) != <u32>key.charCodeAt(<i32>i)) return false;
-  return true;
+/**
+ * Bytes [8i, 8i + 8) of a key of `n` bytes at `s` as a little-endian u64, the bytes past its end zeroed: keys are
+ * compared with constants a word at a time (reading past a key stays inside the line or the padding).
+ */
+function word(s: usize, n: usize, i: usize): u64 {
+  const v = load<u64>(s + (i << 3));
+  const left = n - (i << 3);
+  return left >= 8 ? v : v & (((<u64>1) << ((<u64>left) << 3)) - 1);
 }
 
 /** Reads a key at its opening quote and its colon; -1 (with `bad`) when it has an escape. */
@@ -350,10 +357,10 @@ function key(): i32 {
   let p = s;
   while (p < end) {
     const c = <u32>load<u8>(p);
-    if (c == QUOTE || c == BACKSLASH) break;
+    if (c == QUOTE || c == BACKSLASH || c == 0x0a) break;
     p++;
   }
-  if (p >= end || <u32>load<u8>(p) == BACKSLASH) {
+  if (p >= end || <u32>load<u8>(p) != QUOTE) {
     bad = true; // an escaped key: the reference decodes it
     return -1;
   }
@@ -365,43 +372,58 @@ function key(): i32 {
   }
   pos++;
   peek();
+  // The constants are the keys' bytes, eight at a time, little-endian.
+  const a = word(s, n, 0);
   switch (<i32>n) {
     case 3:
-      if (is(s, n, "arn")) return K_ARN;
+      if (a == 0x6e7261) return K_ARN; // arn
       break;
     case 5:
-      if (is(s, n, "input")) return K_INPUT;
+      if (a == 0x7475706e69) return K_INPUT; // input
       break;
     case 6:
-      if (is(s, n, "output")) return K_OUTPUT;
+      if (a == 0x74757074756f) return K_OUTPUT; // output
       break;
     case 7:
-      if (is(s, n, "modelId")) return K_MODEL;
+      if (a == 0x64496c65646f6d) return K_MODEL; // modelId
       break;
     case 8:
-      if (is(s, n, "identity")) return K_IDENTITY;
+      if (a == 0x797469746e656469) return K_IDENTITY; // identity
       break;
-    case 9:
-      if (is(s, n, "timestamp")) return K_TIMESTAMP;
-      if (is(s, n, "accountId")) return K_ACCOUNT;
-      if (is(s, n, "requestId")) return K_REQUEST_ID;
-      if (is(s, n, "operation")) return K_OPERATION;
-      if (is(s, n, "errorCode")) return K_ERROR_CODE;
+    case 9: {
+      const b = word(s, n, 1);
+      if (a == 0x6d617473656d6974 && b == 0x70) return K_TIMESTAMP;
+      if (a == 0x49746e756f636361 && b == 0x64) return K_ACCOUNT;
+      if (a == 0x4974736575716572 && b == 0x64) return K_REQUEST_ID;
+      if (a == 0x6f6974617265706f && b == 0x6e) return K_OPERATION;
+      if (a == 0x646f43726f727265 && b == 0x65) return K_ERROR_CODE;
       break;
+    }
     case 13:
-      if (is(s, n, "inputBodyJson")) return K_BODY;
+      if (a == 0x646f427475706e69 && word(s, n, 1) == 0x6e6f734a79) return K_BODY; // inputBodyJson
       break;
     case 15:
-      if (is(s, n, "inputTokenCount")) return K_INPUT_TOKENS;
+      if (a == 0x6b6f547475706e69 && word(s, n, 1) == 0x746e756f436e65) return K_INPUT_TOKENS;
       break;
     case 16:
-      if (is(s, n, "outputTokenCount")) return K_OUTPUT_TOKENS;
+      if (a == 0x6f5474757074756f && word(s, n, 1) == 0x746e756f436e656b) return K_OUTPUT_TOKENS;
       break;
     case 24:
-      if (is(s, n, "cacheReadInputTokenCount")) return K_CACHE_READ;
+      if (
+        a == 0x6165526568636163 &&
+        word(s, n, 1) == 0x6f547475706e4964 &&
+        word(s, n, 2) == 0x746e756f436e656b
+      )
+        return K_CACHE_READ; // cacheReadInputTokenCount
       break;
     case 25:
-      if (is(s, n, "cacheWriteInputTokenCount")) return K_CACHE_WRITE;
+      if (
+        a == 0x6972576568636163 &&
+        word(s, n, 1) == 0x547475706e496574 &&
+        word(s, n, 2) == 0x6e756f436e656b6f &&
+        word(s, n, 3) == 0x74
+      )
+        return K_CACHE_WRITE; // cacheWriteInputTokenCount
       break;
   }
   return K_OTHER;
@@ -496,7 +518,8 @@ function members(level: i32): void {
 function readLine(): void {
   for (let s = SLOT_TIMESTAMP; s <= SLOT_REQUEST_SIZE; s++) set(s, -1);
   bad = false;
-  if (peek() == 0x100) {
+  const first = peek();
+  if (first == 0x100 || first == 0x0a) {
     set(SLOT_STATUS, BLANK);
     return;
   }
@@ -505,7 +528,10 @@ function readLine(): void {
     return;
   }
   members(0);
-  if (!bad && peek() != 0x100) bad = true;
+  if (!bad) {
+    const after = peek();
+    if (after != 0x100 && after != 0x0a) bad = true;
+  }
   set(SLOT_STATUS, bad ? FALLBACK : OK);
 }
 
@@ -523,20 +549,21 @@ function lineEnd(p: usize, to: usize): usize {
 
 /**
  * Reads the lines of input [from, length) (offsets from the input's start), at most MAX_LINES of them, into
- * the results; returns how many. A line ends at an LF (not part of it) or at `length`.
+ * the results; returns how many. A line ends at an LF (not part of it) or at `length`. A line read (or blank)
+ * ends where reading it stopped, at its LF: only the lines left to the reference are searched for their end.
  */
 export function scan(from: usize, length: usize): i32 {
   const to = INPUT + length;
   let p = INPUT + from;
   let n: i32 = 0;
   while (p < to && n < MAX_LINES) {
-    const e = lineEnd(p, to);
     out = RESULTS + ((<usize>(n * SLOTS)) << 3);
+    pos = p;
+    end = to;
+    readLine();
+    const e = load<f64>(out) == FALLBACK ? lineEnd(p, to) : pos;
     set(SLOT_LINE_START, <f64>(p - INPUT));
     set(SLOT_LINE_END, <f64>(e - INPUT));
-    pos = p;
-    end = e;
-    readLine();
     n++;
     p = e + 1;
   }

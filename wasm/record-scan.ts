@@ -66,6 +66,15 @@ function isWs(c: u32): bool {
 
 /** The next byte after whitespace: an LF at the end of the line, 0x100 at the end of the region. */
 function peek(): u32 {
+  // Compact JSON has no whitespace between tokens: one comparison says so (all of it is <= 0x20).
+  if (pos < end) {
+    const c = <u32>load<u8>(pos);
+    if (c > 0x20) return c;
+  }
+  return peekAfterWhitespace();
+}
+
+function peekAfterWhitespace(): u32 {
   let p = pos;
   while (p < end && isWs(<u32>load<u8>(p))) p++;
   ws += p - pos;

@@ -141,22 +141,29 @@ function skipString(): void {
         return;
       }
       p += 6;
-    } else if (
-      e == QUOTE ||
-      e == BACKSLASH ||
-      e == 0x2f ||
-      e == 0x62 ||
-      e == 0x66 ||
-      e == 0x6e ||
-      e == 0x72 ||
-      e == 0x74
-    ) {
+    } else if (isSimpleEscape(e)) {
       p += 2;
     } else {
       bad = true;
       return;
     }
   }
+}
+
+/** `"` and `/` (below 0x40), then `\\ b f n r t` (0x40 to 0x7f), as bits: one test per escape. */
+const ESCAPES_LOW: u64 = ((<u64>1) << 0x22) | ((<u64>1) << 0x2f);
+const ESCAPES_HIGH: u64 =
+  ((<u64>1) << (0x5c - 0x40)) |
+  ((<u64>1) << (0x62 - 0x40)) |
+  ((<u64>1) << (0x66 - 0x40)) |
+  ((<u64>1) << (0x6e - 0x40)) |
+  ((<u64>1) << (0x72 - 0x40)) |
+  ((<u64>1) << (0x74 - 0x40));
+
+/** The characters allowed after a backslash, besides `u`. */
+function isSimpleEscape(e: u32): bool {
+  if (e < 0x40) return ((ESCAPES_LOW >> <u64>e) & 1) != 0;
+  return e < 0x80 && ((ESCAPES_HIGH >> <u64>(e - 0x40)) & 1) != 0;
 }
 
 function isDigit(c: u32): bool {

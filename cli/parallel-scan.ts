@@ -14,6 +14,7 @@ import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Rule, Window } from "../core/rule.js";
+import { runPart } from "./scan-part.js";
 
 export interface WorkerSetup {
   readonly rule: Rule;
@@ -101,14 +102,23 @@ type Job = { file: number } & (
   | { kind: "file"; path: string }
 );
 
+/**
+ * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
+ * the main thread, idle otherwise, is the Nth (a worker costs a start-up and a heap of its own).
+ */
 class Pool {
   private readonly idle: Worker[] = [];
   private readonly queue: { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => void }[] = [];
   private readonly busy = new Map<Worker, { done: (r: PartResult) => void; fail: (e: Error) => void }>();
+  private localIdle = true;
   private nextId = 0;
 
-  constructor(size: number, url: URL, setup: WorkerSetup) {
-    for (let i = 0; i < size; i++) {
+  constructor(
+    workers: number,
+    url: URL,
+    private readonly setup: WorkerSetup,
+  ) {
+    for (let i = 0; i < workers; i++) {
       // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
       const w = new Worker(url, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
       w.on("message", (msg: PartResult | { id: number; crash: string }) => {
@@ -140,7 +150,7 @@ class Pool {
   private pump(): void {
     for (;;) {
       const w = this.idle.pop();
-      if (w === undefined) return;
+      if (w === undefined) break;
       const entry = this.queue.shift();
       if (entry === undefined) {
         this.idle.push(w);
@@ -149,6 +159,26 @@ class Pool {
       this.busy.set(w, entry);
       w.postMessage(entry.job);
     }
+    // Workers first: the main thread takes a part when they are all busy, and it is free.
+    if (!this.localIdle) return;
+    const entry = this.queue.shift();
+    if (entry === undefined) return;
+    this.localIdle = false;
+    // On a later tick: a part run now would hold up the caller that queued it.
+    setImmediate(() => {
+      runPart(entry.job, this.setup.rule, this.setup.window).then(
+        (result) => {
+          this.localIdle = true;
+          entry.done(result);
+          this.pump();
+        },
+        (err: unknown) => {
+          this.localIdle = true;
+          entry.fail(err instanceof Error ? err : new Error(String(err)));
+          this.pump();
+        },
+      );
+    });
   }
 
   async close(): Promise<void> {
@@ -194,7 +224,7 @@ export async function scanFilesInWorkers(
     lastMs: Number.NEGATIVE_INFINITY,
     fileErrors: [],
   };
-  const pool = new Pool(Math.min(threads, jobs.length), url, { rule, window });
+  const pool = new Pool(Math.min(threads, jobs.length) - 1, url, { rule, window });
   const lookahead = 2 * threads;
   const pending: (Promise<PartResult> | undefined)[] = [];
   let launched = 0;

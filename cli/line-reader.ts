@@ -55,7 +55,7 @@ interface ScanExports {
 let compiled: object | undefined;
 
 /** One instance of the module: its input area and its results, renewed when its memory grows. */
-class RecordScan {
+export class RecordScan {
   private readonly wasm: ScanExports;
   private readonly inputAt: number;
   private readonly resultsAt: number;

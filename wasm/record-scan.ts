@@ -5,6 +5,8 @@
 // line not starting with `{`, a nesting deeper than its stack, any syntax error) is reported as FALLBACK and
 // read by the reference reader, so that a line it does read is read exactly as the reference reads it.
 // The input must be valid UTF-8 (the caller checks): a code point is then a byte that is not 10xxxxxx.
+// Biome's noDoubleEquals and noPrecisionLoss are off for this folder: in AssemblyScript `==` compares values
+// of one type and u64 literals are exact.
 
 /** Result slots per line (f64): see the SLOT_ constants, mirrored in cli/fast-lines.ts. */
 const SLOTS: i32 = 24;

@@ -10,14 +10,10 @@
 import { BLOCK_BYTES, LineReader, RecordScan } from "../cli/line-reader.js";
 import { benchLines } from "../cli/sample-data.js";
 import { readRecord } from "../core/record-reader.js";
+import { numberOption } from "./bench-options.js";
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const MB = opt("mb", 100);
-const RUNS = opt("runs", 7);
+const MB = numberOption("mb", 100);
+const RUNS = numberOption("runs", 7);
 
 const lines: string[] = [];
 let size = 0;

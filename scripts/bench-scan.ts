@@ -29,16 +29,12 @@ import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { GUNZIP_CHUNK_BYTES, GZIP_READ_BYTES } from "../cli/log-files.js";
 import { benchLines } from "../cli/sample-data.js";
+import { numberOption } from "./bench-options.js";
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const MB = opt("mb", 400);
-const RUNS = opt("runs", 3);
-const GZ_FILES = opt("gzip-files", 16);
-const SEED = opt("seed", 1);
+const MB = numberOption("mb", 400);
+const RUNS = numberOption("runs", 3);
+const GZ_FILES = numberOption("gzip-files", 16);
+const SEED = numberOption("seed", 1);
 const END = "2026-11-20T00:00:00Z";
 const START = "2026-11-19T00:00:00Z";
 const THREADS = availableParallelism();

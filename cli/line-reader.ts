@@ -149,8 +149,8 @@ export class LineReader {
     const length = this.carry + n;
     let from = 0;
     if (this.skipping) {
-      const lf = input.indexOf(0x0a, this.carry);
-      if (lf < 0 || lf >= length) {
+      const lf = input.subarray(0, length).indexOf(0x0a, this.carry);
+      if (lf < 0) {
         this.origin += length;
         this.carry = 0;
         return true;

@@ -4,7 +4,8 @@
  * alike, checks its own bounds, and writes the canonical value back as text (environment, help defaults).
  * Messages are phrased to follow the setting's name in the caller's words ("<name> must be ...").
  */
-import { z } from "zod";
+// A namespace import: esbuild then bundles only what is used (the `z` object holds every locale: 0.75 MB).
+import * as z from "zod";
 import { DAY_MS, HOUR_MS, parseDuration } from "../core/rule.js";
 
 export interface Kind<T> {

@@ -7,7 +7,8 @@
  *
  * Pure: zod and the core only, no AWS SDK and no CDK, so the construct, the handler and the CLI all load it.
  */
-import { z } from "zod";
+// A namespace import: esbuild then bundles only what is used (the `z` object holds every locale: 0.75 MB).
+import * as z from "zod";
 import { IDENTITY_PATTERN } from "../core/exclusions.js";
 import { ACCOUNT_ID } from "../core/insights-query.js";
 import { DAY_MS, HOUR_MS, MAX_WINDOW_MS, METRICS, type Metric, type Rule } from "../core/rule.js";

@@ -3,7 +3,8 @@
  * `<aws.scheduler.scheduled-time>`, or an EventBridge rule's Scheduled Event), or a manual run for backfill
  * and testing. A retried scheduled invocation carries the same scheduled time, so it evaluates the same window.
  */
-import { z } from "zod";
+// A namespace import: esbuild then bundles only what is used (the `z` object holds every locale: 0.75 MB).
+import * as z from "zod";
 import { DAY_MS, parseIsoTimestamp, type Window } from "../core/rule.js";
 import { floorToPeriod } from "../core/slices.js";
 import type { DetectorConfig } from "./config.js";

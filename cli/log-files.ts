@@ -1,7 +1,8 @@
 /**
  * Finds and streams Bedrock invocation log files: JSON lines, gzip (by magic bytes, whatever the name),
- * CloudWatch export lines (`<ISO timestamp> <json>`) and pretty-printed multi-line records. One line in
- * memory at a time (a record that spans lines is held until it closes), so memory stays flat.
+ * CloudWatch export lines (`<ISO timestamp> <json>`) and pretty-printed multi-line records. Bytes go to the
+ * line reader (line-reader.ts) a block at a time (a record that spans lines is held until it closes), so
+ * memory stays flat.
  */
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";

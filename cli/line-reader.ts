@@ -95,6 +95,14 @@ export class RecordScan {
   }
 }
 
+/**
+ * Instances not in use, kept for the next reader: a new one (and its memory) costs more than reading a small
+ * file, and scans of S3's layout read thousands of them. Bounded in number and in memory kept.
+ */
+const idleScans: RecordScan[] = [];
+const MAX_IDLE_SCANS = 8;
+const MAX_IDLE_SCAN_BYTES = 4 * 1024 * 1024;
+
 /** Where to read: see readLogRange in log-files.ts. */
 export interface LineReaderOptions {
   /** Offset of the first byte that will be read. */
@@ -119,7 +127,8 @@ export class LineReader {
   stoppedAt = -1;
   /** Lines read by the fast path (the rest by the reference). */
   fastLines = 0;
-  private readonly scanner = new RecordScan();
+  private readonly scanner = idleScans.pop() ?? new RecordScan();
+  private closed = false;
   private readonly assembler = new RecordAssembler();
   /** Bytes at the start of the input that are an unfinished line. */
   private carry = 0;
@@ -134,6 +143,14 @@ export class LineReader {
     this.origin = options.base;
     this.skipFirst = options.skipFirstLine;
     this.stopAt = options.stopAt;
+  }
+
+  /** Gives the module instance back for the next reader: call once done (items stay readable). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (idleScans.length < MAX_IDLE_SCANS && this.scanner.input.length <= MAX_IDLE_SCAN_BYTES)
+      idleScans.push(this.scanner);
   }
 
   /** Where the next bytes go (at least BLOCK_BYTES). */

@@ -133,6 +133,9 @@ async function sniffGzip(raw: Readable): Promise<{ gzip: boolean; bytes: Readabl
   return { gzip, bytes };
 }
 
+/** Reads beyond a range's end (to the end of the line there). */
+const READ_PAST_RANGE_BYTES = 16 * 1024;
+
 /** Where a range of a file was read: see readLogRange. */
 export interface RangeRead {
   /** Offset of the first line read. */
@@ -172,40 +175,46 @@ export async function* readRangeBatches(
   // From the byte before: the line it ends or is in belongs to the range before.
   const base = skipFirstLine ? from - 1 : from;
   const reader = new LineReader({ base, skipFirstLine, stopAt: end });
-  let position = base;
-  let failed: unknown;
-  let fd: number | undefined;
   try {
-    fd = openSync(path, "r");
-    for (;;) {
-      const space = reader.space();
-      const bytesRead = readLocal(fd, space, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      const going = reader.commit(bytesRead);
-      if (reader.items.length > 0) yield reader.items.splice(0);
-      if (!going) break;
+    let position = base;
+    let failed: unknown;
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, "r");
+      for (;;) {
+        // Past the range only until the next line starts: in small reads, so that a small range costs little.
+        const space = reader.space();
+        const want = Math.min(space.length, Math.max(end - position, READ_PAST_RANGE_BYTES));
+        const bytesRead = readLocal(fd, space.subarray(0, want), position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        const going = reader.commit(bytesRead);
+        if (reader.items.length > 0) yield reader.items.splice(0);
+        if (!going) break;
+      }
+    } catch (err) {
+      failed = err;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
-  } catch (err) {
-    failed = err;
+    if (reader.stoppedAt < 0) {
+      // The last line (without an LF) may start past the range too: finish() stops before it then.
+      reader.finish(failed === undefined);
+      yield reader.items.splice(0);
+    }
+    where.lines = reader.lines;
+    if (reader.stoppedAt >= 0) {
+      where.start = reader.firstLineStart;
+      where.resumeAt = reader.stoppedAt;
+    } else {
+      where.resumeAt = Math.max(end, position);
+      where.start = reader.lines === 0 ? where.resumeAt : reader.firstLineStart;
+    }
+    if (failed !== undefined)
+      throw new InputError(`${path}: ${describeError(failed)} (after line ${where.lines})`);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    reader.close();
   }
-  if (reader.stoppedAt < 0) {
-    // The last line (without an LF) may start past the range too: finish() stops before it then.
-    reader.finish(failed === undefined);
-    yield reader.items.splice(0);
-  }
-  where.lines = reader.lines;
-  if (reader.stoppedAt >= 0) {
-    where.start = reader.firstLineStart;
-    where.resumeAt = reader.stoppedAt;
-  } else {
-    where.resumeAt = Math.max(end, position);
-    where.start = reader.lines === 0 ? where.resumeAt : reader.firstLineStart;
-  }
-  if (failed !== undefined)
-    throw new InputError(`${path}: ${describeError(failed)} (after line ${where.lines})`);
 }
 
 /**
@@ -221,43 +230,51 @@ export async function* readFileBatches(
   path: string,
   onBytes?: (n: number) => void,
 ): AsyncGenerator<FileItem[]> {
-  const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
   let fd: number;
-  let first: number;
+  const head = Buffer.alloc(2);
   try {
     fd = openSync(path, "r");
-    first = readSync(fd, reader.space(), 0, 2, 0);
   } catch (err) {
     throw new InputError(`${path}: ${describeError(err)}`);
   }
-  const space = reader.space();
-  if (first === 2 && space[0] === 0x1f && space[1] === 0x8b) {
+  try {
+    readSync(fd, head, 0, 2, 0);
+  } catch (err) {
+    closeSync(fd);
+    throw new InputError(`${path}: ${describeError(err)}`);
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) {
     closeSync(fd);
     const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
     if (onBytes) raw.on("data", (chunk: string | Buffer) => onBytes(chunk.length));
     yield* readBytes(path, raw, true);
     return;
   }
-  let position = 0;
-  let failed: unknown;
+  const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
   try {
-    for (;;) {
-      const bytesRead = readLocal(fd, reader.space(), position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      onBytes?.(bytesRead);
-      reader.commit(bytesRead);
-      if (reader.items.length > 0) yield reader.items.splice(0);
+    let position = 0;
+    let failed: unknown;
+    try {
+      for (;;) {
+        const bytesRead = readLocal(fd, reader.space(), position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        onBytes?.(bytesRead);
+        reader.commit(bytesRead);
+        if (reader.items.length > 0) yield reader.items.splice(0);
+      }
+    } catch (err) {
+      failed = err;
+    } finally {
+      closeSync(fd);
     }
-  } catch (err) {
-    failed = err;
+    reader.finish(failed === undefined);
+    yield reader.items.splice(0);
+    if (failed !== undefined)
+      throw new InputError(`${path}: ${describeError(failed)} (after line ${reader.lines})`);
   } finally {
-    closeSync(fd);
+    reader.close();
   }
-  reader.finish(failed === undefined);
-  yield reader.items.splice(0);
-  if (failed !== undefined)
-    throw new InputError(`${path}: ${describeError(failed)} (after line ${reader.lines})`);
 }
 
 /**
@@ -301,29 +318,33 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
     ? gunzipKeepingOutput(raw)
     : { next: chunksOf(raw), failure: () => undefined };
   const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
-  const fill = filler(next);
-  let failed: unknown;
   try {
-    for (;;) {
-      const n = await fill(reader.space());
-      if (n === 0) break;
-      reader.commit(n);
-      if (reader.items.length > 0) yield reader.items.splice(0);
+    const fill = filler(next);
+    let failed: unknown;
+    try {
+      for (;;) {
+        const n = await fill(reader.space());
+        if (n === 0) break;
+        reader.commit(n);
+        if (reader.items.length > 0) yield reader.items.splice(0);
+      }
+      failed = failure();
+    } catch (err) {
+      failed = err;
+    } finally {
+      // Also when the consumer stops early: no stream is left open.
+      raw.destroy();
     }
-    failed = failure();
-  } catch (err) {
-    failed = err;
+    // A gzip stream that broke off ends its output cleanly: its last line is whole as far as it goes.
+    reader.finish(failed === undefined || gzip);
+    yield reader.items.splice(0);
+    if (failed !== undefined) {
+      const code = (failed as { code?: string }).code;
+      const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeError(failed);
+      throw new InputError(`${name}: ${detail} (after line ${reader.lines})`);
+    }
   } finally {
-    // Also when the consumer stops early: no stream is left open.
-    raw.destroy();
-  }
-  // A gzip stream that broke off ends its output cleanly: its last line is whole as far as it goes.
-  reader.finish(failed === undefined || gzip);
-  yield reader.items.splice(0);
-  if (failed !== undefined) {
-    const code = (failed as { code?: string }).code;
-    const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeError(failed);
-    throw new InputError(`${name}: ${detail} (after line ${reader.lines})`);
+    reader.close();
   }
 }
 

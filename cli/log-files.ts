@@ -4,11 +4,11 @@
  * line reader (line-reader.ts) a block at a time (a record that spans lines is held until it closes), so
  * memory stays flat.
  */
-import { closeSync, createReadStream, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
+import { createGunzip, gunzipSync } from "node:zlib";
 import { LineReader } from "./line-reader.js";
 import type { FileItem } from "./record-assembler.js";
 
@@ -244,7 +244,13 @@ export async function* readFileBatches(
     throw new InputError(`${path}: ${describeError(err)}`);
   }
   if (head[0] === 0x1f && head[1] === 0x8b) {
+    const inflated = inflateSmall(fd);
     closeSync(fd);
+    if (inflated !== null) {
+      onBytes?.(inflated.compressed);
+      yield* readBuffer(inflated.text);
+      return;
+    }
     const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
     if (onBytes) raw.on("data", (chunk: string | Buffer) => onBytes(chunk.length));
     yield* readBytes(path, raw, true);
@@ -343,6 +349,48 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
       const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeError(failed);
       throw new InputError(`${name}: ${detail} (after line ${reader.lines})`);
     }
+  } finally {
+    reader.close();
+  }
+}
+
+/** Gzip files up to this size are inflated at once (S3 deliveries are many small objects). */
+const SMALL_GZIP_BYTES = 1024 * 1024;
+/** ... and their contents up to this size. */
+const SMALL_GZIP_TEXT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A small gzip file read and inflated at once, on this thread: a stream costs several thread-pool round trips
+ * per file, and a scan of thousands of small objects waited on them most of its time. Null when the file or its
+ * contents (the gzip trailer's size) are larger, or the data is not valid gzip: the streaming path then reads
+ * it, keeping what inflates before a fault and reporting the fault as it always does.
+ */
+function inflateSmall(fd: number): { text: Buffer; compressed: number } | null {
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SMALL_GZIP_BYTES || size < 18) return null;
+    const raw = Buffer.allocUnsafe(size);
+    if (readSync(fd, raw, 0, size, 0) !== size || raw.readUInt32LE(size - 4) > SMALL_GZIP_TEXT_BYTES)
+      return null;
+    return { text: gunzipSync(raw, { maxOutputLength: SMALL_GZIP_TEXT_BYTES }), compressed: size };
+  } catch {
+    return null;
+  }
+}
+
+/** The items of bytes already in memory (an inflated small file). */
+function* readBuffer(text: Buffer): Generator<FileItem[]> {
+  const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
+  try {
+    for (let at = 0; at < text.length; ) {
+      const space = reader.space();
+      const n = text.copy(space, 0, at, Math.min(text.length, at + space.length));
+      at += n;
+      reader.commit(n);
+      if (reader.items.length > 0) yield reader.items.splice(0);
+    }
+    reader.finish();
+    yield reader.items.splice(0);
   } finally {
     reader.close();
   }

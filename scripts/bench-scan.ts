@@ -1,10 +1,11 @@
 /**
  * Scanner benchmark, side by side with DuckDB, jq and zlib on the same files in the same run.
  *
- *   npm run bench -- [--mb 400] [--runs 3] [--gzip-files 16] [--seed 1]
+ *   npm run bench -- [--mb 400] [--runs 3] [--gzip-files 16] [--small-kb 64] [--seed 1]
  *
- * Generates a JSON-lines corpus of `--mb` MB with the seeded generator (cli/sample-data.ts `benchLines`) and
- * the same lines as `--gzip-files` gzip files, builds the CLI, then runs each tool `--runs` times, round
+ * Generates a JSON-lines corpus of `--mb` MB with the seeded generator (cli/sample-data.ts `benchLines`), the
+ * same lines as `--gzip-files` gzip files, and again as gzip objects of `--small-kb` KB of text each (the
+ * size of S3 deliveries: thousands of small files), builds the CLI, then runs each tool `--runs` times, round
  * robin (load on a shared machine hits every tool alike), and prints the medians: MB/s of uncompressed JSON
  * and peak RSS (`/usr/bin/time`). Every run of the scanner must print the same JSON as the first scan of its
  * format, the one-thread scan included (exactness is checked, not assumed).
@@ -35,6 +36,7 @@ const MB = numberOption("mb", 400);
 const RUNS = numberOption("runs", 3);
 const GZ_FILES = numberOption("gzip-files", 16);
 const SEED = numberOption("seed", 1);
+const SMALL_KB = numberOption("small-kb", 64);
 const END = "2026-11-20T00:00:00Z";
 const START = "2026-11-19T00:00:00Z";
 const THREADS = availableParallelism();
@@ -48,6 +50,8 @@ const dir = mkdtempSync(join(tmpdir(), "bdd-bench-"));
 const plain = join(dir, "corpus.jsonl");
 const gzDir = join(dir, "gz");
 mkdirSync(gzDir);
+const smallDir = join(dir, "small");
+mkdirSync(smallDir);
 {
   const out = createWriteStream(plain);
   let size = 0;
@@ -55,6 +59,17 @@ mkdirSync(gzDir);
   let partSize = 0;
   let parts = 0;
   const perPart = (MB * 1e6) / GZ_FILES;
+  let small: string[] = [];
+  let smallSize = 0;
+  let smalls = 0;
+  const flushSmall = () => {
+    writeFileSync(
+      join(smallDir, `obj-${String(smalls++).padStart(6, "0")}.json.gz`),
+      gzipSync(small.join("")),
+    );
+    small = [];
+    smallSize = 0;
+  };
   const flush = () => {
     writeFileSync(join(gzDir, `part-${String(parts++).padStart(4, "0")}.json.gz`), gzipSync(part.join("")));
     part = [];
@@ -64,12 +79,17 @@ mkdirSync(gzDir);
     const text = `${line}\n`;
     if (!out.write(text)) await new Promise<void>((r) => out.once("drain", () => r()));
     part.push(text);
-    size += Buffer.byteLength(text);
-    partSize += Buffer.byteLength(text);
+    small.push(text);
+    const bytes = Buffer.byteLength(text);
+    size += bytes;
+    partSize += bytes;
+    smallSize += bytes;
     if (partSize >= perPart) flush();
+    if (smallSize >= SMALL_KB * 1000) flushSmall();
     if (size >= MB * 1e6) break;
   }
   if (part.length > 0) flush();
+  if (small.length > 0) flushSmall();
   await new Promise<void>((r) => out.end(() => r()));
 }
 const plainMb = statSync(plain).size / 1e6;
@@ -79,6 +99,11 @@ const gzFiles = execFileSync("ls", [gzDir])
   .split("\n")
   .map((f) => join(gzDir, f));
 const gzMb = gzFiles.reduce((n, f) => n + statSync(f).size, 0) / 1e6;
+const smallFiles = execFileSync("ls", [smallDir])
+  .toString()
+  .trim()
+  .split("\n")
+  .map((f) => join(smallDir, f));
 
 interface Run {
   seconds: number;
@@ -112,7 +137,8 @@ const JQ_RULE =
   ` or ((.input.inputBodyJson // null) != null and (.input.inputBodyJson | tojson | length) > 8000))`;
 const JQ = `reduce (inputs | ${JQ_RULE}) as $r ({}; .[$r.accountId] += 1) | with_entries(select(.value >= 2)) | length`;
 
-type Tool = { name: string; format: "jsonl" | "gzip"; run: () => Run };
+/** jsonl: one file; gzip: GZ_FILES files; s3obj: gzip objects of SMALL_KB KB each. */
+type Tool = { name: string; format: "jsonl" | "gzip" | "s3obj"; run: () => Run };
 const tools: Tool[] = [
   { name: "scanner", format: "jsonl", run: () => timed(process.execPath, [cli, ...scanArgs([plain])]) },
   {
@@ -121,6 +147,7 @@ const tools: Tool[] = [
     run: () => timed(process.execPath, [cli, ...scanArgs([plain])], { BDD_THREADS: "1" }),
   },
   { name: "scanner", format: "gzip", run: () => timed(process.execPath, [cli, ...scanArgs([gzDir])]) },
+  { name: "scanner", format: "s3obj", run: () => timed(process.execPath, [cli, ...scanArgs([smallDir])]) },
   {
     name: `zlib only, ${THREADS} workers`,
     format: "gzip",
@@ -140,6 +167,7 @@ if (haveDuck) {
     timed(process.execPath, [duckScript, String(THREADS), START, END, ...files], env);
   tools.push({ name: `DuckDB ${THREADS} threads`, format: "jsonl", run: duck([plain]) });
   tools.push({ name: `DuckDB ${THREADS} threads`, format: "gzip", run: duck(gzFiles) });
+  tools.push({ name: `DuckDB ${THREADS} threads`, format: "s3obj", run: duck(smallFiles) });
 }
 if (haveJq) {
   tools.push({ name: "jq", format: "jsonl", run: () => timed("jq", ["-n", JQ, plain]) });
@@ -154,7 +182,8 @@ const load = () =>
   existsSync("/proc/loadavg") ? execFileSync("cat", ["/proc/loadavg"]).toString().trim() : "";
 console.log(
   `corpus: ${plainMb.toFixed(0)} MB JSON lines; ${gzFiles.length} gzip files, ${gzMb.toFixed(0)} MB ` +
-    `(${(plainMb / gzMb).toFixed(1)}x); ${cpus()[0]?.model ?? "?"} x${cpus().length}, node ${process.version}`,
+    `(${(plainMb / gzMb).toFixed(1)}x); ${smallFiles.length} gzip objects of ${SMALL_KB} KB (s3obj); ` +
+    `${cpus()[0]?.model ?? "?"} x${cpus().length}, node ${process.version}`,
 );
 console.log(
   `duckdb: ${haveDuck ? "yes" : "no (see the header of this script)"}; jq: ${haveJq ? "yes" : "no"}`,
@@ -198,6 +227,7 @@ const ratio = (a: string, b: string) => {
 };
 console.log(`\nscanner / DuckDB, JSON lines: ${ratio("jsonl scanner", `jsonl DuckDB ${THREADS} threads`)}x`);
 console.log(`scanner / DuckDB, gzip:       ${ratio("gzip scanner", `gzip DuckDB ${THREADS} threads`)}x`);
+console.log(`scanner / DuckDB, s3obj:      ${ratio("s3obj scanner", `s3obj DuckDB ${THREADS} threads`)}x`);
 console.log(`scanner gzip / zlib alone:    ${ratio("gzip scanner", `gzip zlib only, ${THREADS} workers`)}`);
 console.log("scanner output identical in every run and mode: yes");
 if (haveDuck)

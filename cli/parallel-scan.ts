@@ -103,13 +103,22 @@ type Job = { file: number } & (
 );
 
 /**
+ * Parts sent to a worker ahead: it starts the next one without waiting for the main thread, which answers only
+ * between parts of its own (a part of a small file takes less than the round trip).
+ */
+const PARTS_PER_WORKER = 4;
+
+type Task = { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => void };
+
+/**
  * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
- * the main thread, idle otherwise, is the Nth (a worker costs a start-up and a heap of its own).
+ * the main thread, idle otherwise, is the Nth (a worker costs a start-up and a heap of its own). Each worker
+ * has up to PARTS_PER_WORKER parts and runs them in order.
  */
 class Pool {
-  private readonly idle: Worker[] = [];
-  private readonly queue: { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => void }[] = [];
-  private readonly busy = new Map<Worker, { done: (r: PartResult) => void; fail: (e: Error) => void }>();
+  private readonly queue: Task[] = [];
+  /** Each worker's parts, oldest first: a worker answers them in the order it got them. */
+  private readonly sent = new Map<Worker, Task[]>();
   private localIdle = true;
   private nextId = 0;
 
@@ -121,20 +130,17 @@ class Pool {
     for (let i = 0; i < workers; i++) {
       // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
       const w = new Worker(url, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      const tasks: Task[] = [];
+      this.sent.set(w, tasks);
       w.on("message", (msg: PartResult | { id: number; crash: string }) => {
-        const task = this.busy.get(w);
-        this.busy.delete(w);
-        this.idle.push(w);
+        const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
         else task?.done(msg);
         this.pump();
       });
       w.on("error", (err) => {
-        const task = this.busy.get(w);
-        this.busy.delete(w);
-        task?.fail(err);
+        for (const task of tasks.splice(0)) task.fail(err);
       });
-      this.idle.push(w);
     }
   }
 
@@ -148,33 +154,30 @@ class Pool {
   }
 
   private pump(): void {
-    for (;;) {
-      const w = this.idle.pop();
-      if (w === undefined) break;
-      const entry = this.queue.shift();
-      if (entry === undefined) {
-        this.idle.push(w);
-        return;
+    for (const [w, tasks] of this.sent) {
+      while (tasks.length < PARTS_PER_WORKER) {
+        const task = this.queue.shift();
+        if (task === undefined) return;
+        tasks.push(task);
+        w.postMessage(task.job);
       }
-      this.busy.set(w, entry);
-      w.postMessage(entry.job);
     }
-    // Workers first: the main thread takes a part when they are all busy, and it is free.
+    // The main thread takes a part when the workers have theirs, and it is free.
     if (!this.localIdle) return;
-    const entry = this.queue.shift();
-    if (entry === undefined) return;
+    const task = this.queue.shift();
+    if (task === undefined) return;
     this.localIdle = false;
     // On a later tick: a part run now would hold up the caller that queued it.
     setImmediate(() => {
-      runPart(entry.job, this.setup.rule, this.setup.window).then(
+      runPart(task.job, this.setup.rule, this.setup.window).then(
         (result) => {
           this.localIdle = true;
-          entry.done(result);
+          task.done(result);
           this.pump();
         },
         (err: unknown) => {
           this.localIdle = true;
-          entry.fail(err instanceof Error ? err : new Error(String(err)));
+          task.fail(err instanceof Error ? err : new Error(String(err)));
           this.pump();
         },
       );
@@ -182,7 +185,7 @@ class Pool {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.idle, ...this.busy.keys()].map((w) => w.terminate()));
+    await Promise.all([...this.sent.keys()].map((w) => w.terminate()));
   }
 }
 
@@ -225,7 +228,8 @@ export async function scanFilesInWorkers(
     fileErrors: [],
   };
   const pool = new Pool(Math.min(threads, jobs.length) - 1, url, { rule, window });
-  const lookahead = 2 * threads;
+  // Enough parts launched for every worker's queue and the main thread, and one to spare.
+  const lookahead = PARTS_PER_WORKER * threads + 2;
   const pending: (Promise<PartResult> | undefined)[] = [];
   let launched = 0;
   // Per file being read in ranges: where the last range stopped, lines before it, whether reading broke off.

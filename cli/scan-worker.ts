@@ -8,10 +8,14 @@ import { runPart } from "./scan-part.js";
 
 const { rule, window } = workerData as WorkerSetup;
 
+// Parts are run one after another, in the order they came: the pool matches the answers to them by order.
+let previous: Promise<void> = Promise.resolve();
 parentPort?.on("message", (job: PartJob) => {
-  runPart(job, rule, window).then(
-    (result) => parentPort?.postMessage(result),
-    (err: unknown) =>
-      parentPort?.postMessage({ id: job.id, crash: err instanceof Error ? err.stack : String(err) }),
+  previous = previous.then(() =>
+    runPart(job, rule, window).then(
+      (result) => parentPort?.postMessage(result),
+      (err: unknown) =>
+        parentPort?.postMessage({ id: job.id, crash: err instanceof Error ? err.stack : String(err) }),
+    ),
   );
 });

@@ -4,8 +4,16 @@
  * line reader (line-reader.ts) a block at a time (a record that spans lines is held until it closes), so
  * memory stays flat.
  */
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
-import { readdir, realpath, stat } from "node:fs/promises";
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
@@ -45,12 +53,14 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
   const files: LogFile[] = [];
   const errors: string[] = [];
   const seen = new Set<string>();
-  const visit = async (path: string, explicit: boolean): Promise<void> => {
-    let info: Awaited<ReturnType<typeof stat>>;
+  // Synchronous calls: an S3 copy is thousands of small files, and a thread-pool round trip for each stat and
+  // realpath made the walk a tenth of the scan (4,282 files: 210 ms; about 40 ms this way).
+  const visit = (path: string, explicit: boolean): void => {
+    let info: ReturnType<typeof statSync>;
     let real: string;
     try {
-      info = await stat(path);
-      real = await realpath(path);
+      info = statSync(path);
+      real = realpathSync.native(path);
     } catch (err) {
       if (explicit) throw new InputError(`${path}: ${describeFsError(err)}`);
       errors.push(`${path}: ${describeFsError(err)}`);
@@ -61,7 +71,7 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
     if (info.isDirectory()) {
       let entries: string[];
       try {
-        entries = (await readdir(path)).sort();
+        entries = readdirSync(path).sort();
       } catch (err) {
         if (explicit) throw new InputError(`${path}: ${describeFsError(err)}`);
         errors.push(`${path}: ${describeFsError(err)}`);
@@ -69,7 +79,7 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
       }
       for (const name of entries) {
         if (name.startsWith(".") || NOT_LOG_FILES.has(name)) continue;
-        await visit(join(path, name), false);
+        visit(join(path, name), false);
       }
     } else if (info.isFile()) {
       files.push({ path, size: info.size });
@@ -77,7 +87,7 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
       throw new InputError(`${path}: not a file or directory`);
     }
   };
-  for (const p of paths) await visit(p, true);
+  for (const p of paths) visit(p, true);
   return { files, errors };
 }
 

@@ -12,8 +12,8 @@ import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./log-files.js";
 import { RECORD_SCAN_WASM } from "./record-scan-wasm.js";
 
 /** Result slots of one line, as written by wasm/record-scan.ts (SLOT_*). */
-const SLOTS = 24;
-const SLOT = {
+export const SLOTS = 24;
+export const SLOT = {
   status: 0,
   lineStart: 1,
   lineEnd: 2,
@@ -30,7 +30,7 @@ const SLOT = {
   cacheWriteTokens: 20,
   requestSize: 21,
 } as const;
-const OK = 0;
+export const OK = 0;
 const BLANK = 2;
 
 /** Bytes read into the module per call. */
@@ -103,7 +103,7 @@ const idleScans: RecordScan[] = [];
 const MAX_IDLE_SCANS = 8;
 const MAX_IDLE_SCAN_BYTES = 4 * 1024 * 1024;
 
-/** Where to read: see readLogRange in log-files.ts. */
+/** Where to read: see readRangeBatches in log-files.ts. */
 export interface LineReaderOptions {
   /** Offset of the first byte that will be read. */
   readonly base: number;
@@ -277,7 +277,7 @@ export class LineReader {
     const fields: Fields = {
       timestamp: str(SLOT.timestamp),
       accountId: str(SLOT.accountId),
-      requestId: str(SLOT.requestId) || null,
+      requestId: str(SLOT.requestId),
       identityArn: str(SLOT.identityArn),
       modelId: str(SLOT.modelId),
       operation: str(SLOT.operation),

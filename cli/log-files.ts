@@ -146,7 +146,7 @@ async function sniffGzip(raw: Readable): Promise<{ gzip: boolean; bytes: Readabl
 /** Reads beyond a range's end (to the end of the line there). */
 const READ_PAST_RANGE_BYTES = 16 * 1024;
 
-/** Where a range of a file was read: see readLogRange. */
+/** Where a range of a file was read: see readRangeBatches. */
 export interface RangeRead {
   /** Offset of the first line read. */
   start: number;
@@ -162,18 +162,8 @@ export interface RangeRead {
  * provided that reading the whole file would hold nothing at the first line (check `where.start` against the
  * previous range's `where.resumeAt`). With `aligned`, `from` is known to be a line's start; otherwise reading
  * starts at the first line that starts at or after `from`. Line numbers are counted from the range's first line.
+ * The items of each block come at once.
  */
-export async function* readLogRange(
-  path: string,
-  from: number,
-  end: number,
-  aligned: boolean,
-  where: RangeRead,
-): AsyncGenerator<FileItem> {
-  for await (const batch of readRangeBatches(path, from, end, aligned, where)) yield* batch;
-}
-
-/** readLogRange, the items of each block read at once (what the scanner's hot loops use). */
 export async function* readRangeBatches(
   path: string,
   from: number,
@@ -296,17 +286,8 @@ export async function* readFileBatches(
 /**
  * Streams the records of raw log bytes (a file, stdin, an S3 object), gzip or not; `name` is how errors name
  * the source. `onBytes` reports raw bytes consumed. Records before a read error are yielded; then an
- * InputError says where the input broke off.
+ * InputError says where the input broke off. The items of each block come at once.
  */
-export async function* readLogStream(
-  name: string,
-  source: Readable,
-  onBytes?: (n: number) => void,
-): AsyncGenerator<FileItem> {
-  for await (const batch of readLogBatches(name, source, onBytes)) yield* batch;
-}
-
-/** readLogStream, the items of each block read at once. */
 export async function* readLogBatches(
   name: string,
   source: Readable,
@@ -328,7 +309,7 @@ export const GUNZIP_CHUNK_BYTES = 256 * 1024;
 /** Reads of a local gzip file. */
 export const GZIP_READ_BYTES = 1024 * 1024;
 
-/** The line loop over a byte stream, gunzipped on the way if `gzip`; see readLogStream for errors. */
+/** The line loop over a byte stream, gunzipped on the way if `gzip`; see readLogBatches for errors. */
 async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGenerator<FileItem[]> {
   const { next, failure } = gzip
     ? gunzipKeepingOutput(raw)

@@ -419,7 +419,7 @@ function read(s: Scanner): ReadResult {
           f.accountId = s.optionalString();
           break;
         case "requestId":
-          f.requestId = s.optionalString() || null;
+          f.requestId = s.optionalString();
           break;
         case "modelId":
           f.modelId = s.optionalString();
@@ -486,7 +486,8 @@ export function recordFrom(f: Fields): ReadResult {
     timestamp: f.timestamp,
     timestampMs,
     accountId: f.accountId,
-    requestId: f.requestId,
+    // An empty id identifies nothing: as if absent.
+    requestId: f.requestId || null,
     identityArn: f.identityArn,
     modelId: f.modelId,
     operation: f.operation,

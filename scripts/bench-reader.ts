@@ -7,7 +7,7 @@
  *
  * Prints the best and median MB/s of each and checks that both read the same records.
  */
-import { BLOCK_BYTES, LineReader, RecordScan } from "../cli/line-reader.js";
+import { BLOCK_BYTES, LineReader, OK, RecordScan, SLOT, SLOTS } from "../cli/line-reader.js";
 import { benchLines } from "../cli/sample-data.js";
 import { readRecord } from "../core/record-reader.js";
 import { numberOption } from "./bench-options.js";
@@ -46,8 +46,8 @@ function moduleAlone(): number {
   for (let from = 0; from < bytes.length; ) {
     const n = module.scan(from, bytes.length);
     const results = module.results;
-    for (let i = 0; i < n; i++) if (results[i * 24] === 0) read++;
-    from = (results[(n - 1) * 24 + 2] ?? bytes.length) + 1;
+    for (let i = 0; i < n; i++) if (results[i * SLOTS + SLOT.status] === OK) read++;
+    from = (results[(n - 1) * SLOTS + SLOT.lineEnd] ?? bytes.length) + 1;
   }
   return read;
 }

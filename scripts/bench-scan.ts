@@ -21,6 +21,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -93,17 +94,14 @@ mkdirSync(smallDir);
   await new Promise<void>((r) => out.end(() => r()));
 }
 const plainMb = statSync(plain).size / 1e6;
-const gzFiles = execFileSync("ls", [gzDir])
-  .toString()
-  .trim()
-  .split("\n")
-  .map((f) => join(gzDir, f));
+/** A folder's files, in name order. */
+const filesIn = (folder: string) =>
+  readdirSync(folder)
+    .sort()
+    .map((f) => join(folder, f));
+const gzFiles = filesIn(gzDir);
 const gzMb = gzFiles.reduce((n, f) => n + statSync(f).size, 0) / 1e6;
-const smallFiles = execFileSync("ls", [smallDir])
-  .toString()
-  .trim()
-  .split("\n")
-  .map((f) => join(smallDir, f));
+const smallFiles = filesIn(smallDir);
 
 interface Run {
   seconds: number;

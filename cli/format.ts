@@ -1,4 +1,10 @@
 /** Scanner output: one JSON document, or a table readable at a glance. */
+import {
+  addedDetectionTexts,
+  compactNumber,
+  detectionSettings,
+  ruleSummary,
+} from "../core/detection-text.js";
 import type { Finding } from "../core/evaluator.js";
 import { METRIC_INFO, METRICS, type Rule, type Window } from "../core/rule.js";
 import type { ScanResult } from "./scan.js";
@@ -7,7 +13,8 @@ export function toJsonReport(result: ScanResult, rule: Rule, window: Window): st
   return JSON.stringify(
     {
       window: { start: new Date(window.startMs).toISOString(), end: new Date(window.endMs).toISOString() },
-      rule: { thresholds: { ...rule.thresholds }, minRequests: rule.minRequests },
+      rule: ruleSummary(rule),
+      detections: detectionSettings(rule),
       findings: result.findings,
       stats: result.stats,
       recordSpan: result.recordSpan && {
@@ -104,7 +111,18 @@ export interface TableOptions {
   readonly wide?: boolean;
 }
 
-function findingsTable(findings: readonly Finding[], width: number): string {
+/** The detections beyond the hunt, one indented line each under the finding's row. */
+function detectionLines(f: Finding, rule: Rule, width: number, wide: boolean): string[] {
+  return addedDetectionTexts(f, rule).map((d) => {
+    const text = `${d.name}: ${d.text}`;
+    return (
+      DETAIL_INDENT +
+      (wide ? text : wrapText(text, width - DETAIL_INDENT.length * 2, DETAIL_INDENT.repeat(2)))
+    );
+  });
+}
+
+function findingsTable(findings: readonly Finding[], width: number, rule: Rule, wide: boolean): string {
   const cells = findings.map((f) => COLUMNS.map((c) => c.cell(f)));
   const colWidth = (i: number) =>
     Math.max((COLUMNS[i] as Column).header.length, ...cells.map((r) => (r[i] ?? "").length));
@@ -117,7 +135,12 @@ function findingsTable(findings: readonly Finding[], width: number): string {
     cells.map((r) => r.slice(0, shown)),
     right,
   ).split("\n");
-  if (shown === COLUMNS.length) return table.join("\n");
+  const extra = findings.map((f) => detectionLines(f, rule, width, wide));
+  if (shown === COLUMNS.length) {
+    return [...table.slice(0, 2), ...cells.flatMap((_, i) => [table[i + 2] ?? "", ...(extra[i] ?? [])])].join(
+      "\n",
+    );
+  }
   // Detail items packed on lines of the width, the same way for every finding (breaks decided on the widest
   // value), so they line up; an item longer than a line (a long ARN) gets a line of its own.
   const details = COLUMNS.slice(shown).map((c, k) => ({ label: `${c.label}: `, index: shown + k }));
@@ -141,6 +164,7 @@ function findingsTable(findings: readonly Finding[], width: number): string {
       const text = line.map((d) => `${d.label}${r[d.index] ?? ""}`.padEnd(itemWidth(d))).join("  ");
       out.push(DETAIL_INDENT + text.trimEnd());
     }
+    out.push(...(extra[i] ?? []));
   });
   return out.join("\n");
 }
@@ -168,6 +192,14 @@ export function toTableReport(
     wrap(`${w} (end excluded)`, "Window"),
     wrap(`${limits}; at least ${rule.minRequests} per account`, "Rule"),
     wrap(
+      `cached-input: cached prompt tokens > ${num(rule.cachedInputTokens)}, at least ${rule.minRequests} per account; ` +
+        `token-volume: one principal's tokens > ${compactNumber(rule.tokensPerHour)} or requests > ${num(rule.requestsPerHour)} in a clock hour` +
+        (rule.modelThresholds.length > 0
+          ? `; own thresholds for ${rule.modelThresholds.map((t) => `${t.prefix}*`).join(", ")}`
+          : ""),
+      "Also",
+    ),
+    wrap(
       `${plural(s.filesRead, "file")}, ${plural(s.recordsRead, "record")}, ${num(s.recordsInWindow)} in window, ` +
         `${num(s.recordsMatched)} matching, ${plural(s.duplicates, "duplicate")}, ` +
         `${plural(s.malformedLines, "malformed line")}`,
@@ -176,10 +208,10 @@ export function toTableReport(
     "",
   ];
   if (result.findings.length === 0) {
-    out.push(wrap("No account made enough heavy requests in this window: nothing to report."));
+    out.push(wrap("No account was flagged by any detection in this window: nothing to report."));
   } else {
     out.push(`${result.findings.length} account(s) flagged, heaviest first:`, "");
-    out.push(findingsTable(result.findings, width));
+    out.push(findingsTable(result.findings, width, rule, options.wide ?? false));
   }
   if (result.fileErrors.length > 0) {
     out.push(
@@ -208,6 +240,15 @@ const CSV_HEADER = [
   "modelCount",
   "windowStart",
   "windowEnd",
+  // Added with the detections beyond the hunt: at the end, so rows appended by earlier releases still line up.
+  "detections",
+  "cachedInputRequests",
+  "sumCachedInputTokens",
+  "maxCachedInputTokens",
+  "peakHourPrincipal",
+  "peakHourStart",
+  "peakHourTokens",
+  "peakHourRequests",
 ];
 
 /**
@@ -242,6 +283,14 @@ export function toCsvReport(result: ScanResult, window: Window): string {
     f.modelCount,
     start,
     end,
+    f.detections.join(" "),
+    f.cachedInput?.requestCount ?? null,
+    f.cachedInput?.sumCachedInputTokens ?? null,
+    f.cachedInput?.maxCachedInputTokens ?? null,
+    f.tokenVolume?.principal ?? null,
+    f.tokenVolume?.hourStart ?? null,
+    f.tokenVolume?.totalTokens ?? null,
+    f.tokenVolume?.requests ?? null,
   ]);
   return [CSV_HEADER, ...rows].map((r) => `${r.map(csvField).join(",")}\r\n`).join("");
 }

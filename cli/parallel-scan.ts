@@ -12,13 +12,12 @@
 import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { RuleEvaluator } from "../core/evaluator.js";
+import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
-import type { Rule, Window } from "../core/rule.js";
+import type { Window } from "../core/rule.js";
 import { runPart } from "./scan-part.js";
 
 export interface WorkerSetup {
-  readonly rule: Rule;
   readonly window: Window;
 }
 
@@ -36,8 +35,8 @@ export type PartJob = PartSpec & { readonly id: number };
 
 export interface PartResult {
   id: number;
-  /** The records in the window that match the rule, in file order. */
-  matched: InvocationRecord[];
+  /** The records in the window, in file order. */
+  inWindow: InvocationRecord[];
   recordsRead: number;
   recordsInWindow: number;
   firstMs: number;
@@ -170,7 +169,7 @@ class Pool {
     this.localIdle = false;
     // On a later tick: a part run now would hold up the caller that queued it.
     setImmediate(() => {
-      runPart(task.job, this.setup.rule, this.setup.window).then(
+      runPart(task.job, this.setup.window).then(
         (result) => {
           this.localIdle = true;
           task.done(result);
@@ -201,7 +200,6 @@ export interface ParallelOutcome {
 /** Reads local files in worker threads into `evaluator`, in the order given; see the module's comment. */
 export async function scanFilesInWorkers(
   files: readonly { path: string; size: number | null }[],
-  rule: Rule,
   window: Window,
   evaluator: RuleEvaluator,
   hooks: { onMalformed?(location: string, reason: string): void; onBytes?(n: number): void },
@@ -228,7 +226,7 @@ export async function scanFilesInWorkers(
     lastMs: Number.NEGATIVE_INFINITY,
     fileErrors: [],
   };
-  const pool = new Pool(Math.min(threads, jobs.length) - 1, url, { rule, window });
+  const pool = new Pool(Math.min(threads, jobs.length) - 1, url, { window });
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
   const pending: (Promise<PartResult> | undefined)[] = [];
@@ -241,7 +239,7 @@ export async function scanFilesInWorkers(
     out.firstMs = Math.min(out.firstMs, r.firstMs);
     out.lastMs = Math.max(out.lastMs, r.lastMs);
     evaluator.countFiltered(r.recordsRead, r.recordsInWindow);
-    for (const rec of r.matched) evaluator.addMatching(rec);
+    for (const rec of r.inWindow) evaluator.addInWindow(rec);
     out.malformedLines += r.malformed.length;
     for (const m of r.malformed) hooks.onMalformed?.(`${name}:${lineOffset + m.line}`, m.reason);
   };

@@ -1,19 +1,19 @@
 /**
  * One part of the parallel scan (see parallel-scan.ts): a byte range of a large uncompressed file, or a whole
- * file. Returns its counts, the records that match the rule (in file order) and the malformed lines;
- * deduplication, exclusions and aggregation stay with the caller. Run by the worker threads, and by the main
+ * file. Returns its counts, the records in the window (in file order) and the malformed lines; deduplication,
+ * the detections, exclusions and aggregation stay with the caller. Run by the worker threads, and by the main
  * thread itself, which takes parts too (one thread fewer to start).
  */
-import { inWindow, matches } from "../core/evaluator.js";
-import type { Rule, Window } from "../core/rule.js";
+import { inWindow } from "../core/evaluator.js";
+import type { Window } from "../core/rule.js";
 import { type FileItem, InputError, type RangeRead, readFileBatches, readRangeBatches } from "./log-files.js";
 import type { PartJob, PartResult } from "./parallel-scan.js";
 
-export async function runPart(job: PartJob, rule: Rule, window: Window): Promise<PartResult> {
+export async function runPart(job: PartJob, window: Window): Promise<PartResult> {
   const where: RangeRead = { start: 0, resumeAt: 0, lines: 0 };
   const result: PartResult = {
     id: job.id,
-    matched: [],
+    inWindow: [],
     recordsRead: 0,
     recordsInWindow: 0,
     firstMs: Number.POSITIVE_INFINITY,
@@ -41,7 +41,7 @@ export async function runPart(job: PartJob, rule: Rule, window: Window): Promise
         if (r.timestampMs > result.lastMs) result.lastMs = r.timestampMs;
         if (!inWindow(r.timestampMs, window)) continue;
         result.recordsInWindow++;
-        if (matches(r, rule)) result.matched.push(r);
+        result.inWindow.push(r);
       }
     }
   } catch (err) {

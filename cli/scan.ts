@@ -1,5 +1,6 @@
 /** Runs the rule over log sources: the scanner's core, without argument parsing or output. */
-import { type EvaluationStats, type Finding, RuleEvaluator } from "../core/evaluator.js";
+import type { Finding } from "../core/evaluator.js";
+import { type EvaluationStats, RuleEvaluator } from "../core/record-evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
 import { InputError, readFileBatches, readLogBatches } from "./log-files.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
@@ -81,7 +82,7 @@ export async function scanLogs(
   const files = sequential.flatMap((s) => (s.path === undefined ? [] : [{ path: s.path, size: s.size }]));
   if (useWorkers(files)) {
     // Local files on all cores, with exactly the results of reading them here one after another.
-    const r = await scanFilesInWorkers(files, rule, window, evaluator, {
+    const r = await scanFilesInWorkers(files, window, evaluator, {
       onMalformed: hooks.onMalformed,
       onBytes,
     });

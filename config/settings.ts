@@ -11,6 +11,12 @@
 import * as z from "zod";
 import { IDENTITY_PATTERN } from "../core/exclusions.js";
 import { ACCOUNT_ID } from "../core/insights-query.js";
+import {
+  formatModelThreshold,
+  MAX_MODEL_THRESHOLDS,
+  MODEL_THRESHOLD_ENTRY,
+  parseModelThresholds,
+} from "../core/model-thresholds.js";
 import { DAY_MS, HOUR_MS, MAX_WINDOW_MS, METRICS, type Metric, type Rule } from "../core/rule.js";
 import {
   boolean,
@@ -166,6 +172,50 @@ export const SETTINGS = {
     env: "EXCLUDED_IDENTITY_PATTERNS",
     cli: "exclude-identity",
     doc: "identity ARN patterns (`*` = any characters) whose requests count towards nothing",
+  }),
+
+  modelThresholds: setting({
+    kind: list(MODEL_THRESHOLD_ENTRY, "model-key-prefix=<prompt tokens>/<request size>/<completion tokens>", {
+      max: MAX_MODEL_THRESHOLDS,
+      unique: (s) => s.split("=")[0] ?? s,
+    }),
+    default: [],
+    prop: "modelThresholds",
+    context: "modelThresholds",
+    env: "MODEL_THRESHOLDS",
+    cli: "model-threshold",
+    doc: "the hunt's thresholds for some models, e.g. `anthropic.claude-3-haiku=32000/32000/8000` (prompt tokens/request size/completion tokens); the longest matching prefix of the model key wins, other models keep the global thresholds",
+  }),
+  cachedInputTokensThreshold: setting({
+    // Cost parity with the hunt: a cache read is billed at a tenth of an input token, so 80,000 cached input
+    // tokens cost about what the hunt's 8,000 plain prompt tokens do. docs/detections.md gives the reasoning.
+    kind: integer(1, MAX_COUNT),
+    default: 80_000,
+    prop: "cachedInputTokens",
+    context: "cachedInputTokensThreshold",
+    env: "CACHED_INPUT_TOKENS_THRESHOLD",
+    cli: "cached-input-tokens",
+    doc: "cached-input: a request counts when its input plus cache-read plus cache-write tokens are above this; as many such requests as the hunt needs (minRequests) flag the account",
+  }),
+  tokensPerHour: setting({
+    // 20 times a steady service's 0.5 M tokens an hour; about $30-150 an hour at Claude Sonnet prices.
+    kind: integer(1, MAX_COUNT),
+    default: 10_000_000,
+    prop: "tokensPerHour",
+    context: "tokensPerHour",
+    env: "TOKENS_PER_HOUR",
+    cli: "tokens-per-hour",
+    doc: "token-volume: one principal's total tokens (input, cache read and write, output) in one clock hour above this flag its account",
+  }),
+  requestsPerHour: setting({
+    // A request every second all hour is 3,600; a flood of small requests is several a second, sustained.
+    kind: integer(1, 1_000_000_000),
+    default: 10_000,
+    prop: "requestsPerHour",
+    context: "requestsPerHour",
+    env: "REQUESTS_PER_HOUR",
+    cli: "requests-per-hour",
+    doc: "token-volume: one principal's requests in one clock hour above this flag its account",
   }),
 
   // ---- The scheduled detector.
@@ -684,6 +734,10 @@ export function ruleFrom(
     | "lookback"
     | "excludedAccountIds"
     | "excludedIdentityPatterns"
+    | "modelThresholds"
+    | "cachedInputTokensThreshold"
+    | "tokensPerHour"
+    | "requestsPerHour"
   >,
 ): Rule {
   const thresholds = {} as Record<Metric, number>;
@@ -694,6 +748,10 @@ export function ruleFrom(
     lookbackMs: s.lookback,
     excludedAccountIds: Object.freeze([...s.excludedAccountIds]),
     excludedIdentityPatterns: Object.freeze([...s.excludedIdentityPatterns]),
+    modelThresholds: Object.freeze(parseModelThresholds(s.modelThresholds)),
+    cachedInputTokens: s.cachedInputTokensThreshold,
+    tokensPerHour: s.tokensPerHour,
+    requestsPerHour: s.requestsPerHour,
   });
 }
 
@@ -722,6 +780,10 @@ export function defineRule(
   input.lookback = overrides.lookbackMs;
   input.excludedAccountIds = overrides.excludedAccountIds;
   input.excludedIdentityPatterns = overrides.excludedIdentityPatterns;
+  input.modelThresholds = overrides.modelThresholds?.map(formatModelThreshold);
+  input.cachedInputTokensThreshold = overrides.cachedInputTokens;
+  input.tokensPerHour = overrides.tokensPerHour;
+  input.requestsPerHour = overrides.requestsPerHour;
   return ruleFrom(resolveSettings(VIEWS.cli, input, "prop") as Settings<(typeof VIEWS.cli)[number]>);
 }
 

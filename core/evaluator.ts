@@ -1,10 +1,15 @@
 /**
- * The in-process engine: the rule over records, streaming, with per-account partial aggregates that merge
- * (max and count are associative and commutative), so time slices, files or query rows combine freely.
+ * The hunt's aggregation: which records match (per-model thresholds included), and per-account partial
+ * aggregates of matching requests that merge (max and count are associative and commutative), so time slices,
+ * files or query rows combine freely. core/record-evaluator.ts runs every detection over records.
  */
-import { type ExclusionTest, exclusionsOf } from "./exclusions.js";
+import { exclusionsOf } from "./exclusions.js";
+import type { HuntFinding } from "./finding.js";
+import { thresholdsResolver } from "./model-thresholds.js";
 import type { InvocationRecord } from "./record-reader.js";
 import { METRICS, type Metric, type Rule, type Window } from "./rule.js";
+
+export type { Finding, HuntFinding } from "./finding.js";
 
 /** Key used for evidence when a record has no identity ARN or model id. */
 export const UNKNOWN = "(unknown)";
@@ -59,42 +64,25 @@ export interface AccountAggregate {
 
 export type Aggregates = Map<string, AccountAggregate>;
 
-export interface Finding {
-  accountId: string;
-  maxPromptTokens: number | null;
-  maxRequestSize: number | null;
-  maxCompletionTokens: number | null;
-  requestCount: number;
-  firstSeen: string;
-  lastSeen: string;
-  maxCacheInclusiveInputTokens: number | null;
-  topIdentities: { identityArn: string; requestCount: number }[];
-  /** With the model's token sums over the matching requests (the cost estimate's input). */
-  topModels: {
-    modelId: string;
-    requestCount: number;
-    sumPromptTokens: number | null;
-    sumCompletionTokens: number | null;
-  }[];
-  /** Prompt and completion tokens of all the account's matching requests (null: never logged). */
-  sumPromptTokens: number | null;
-  sumCompletionTokens: number | null;
-  /** Distinct identities and models behind the account's matches (the top lists may be shorter). */
-  identityCount: number;
-  modelCount: number;
-  /** What the numbers may not say exactly (set by engines that could not apply the whole rule). */
-  caveats?: string[];
-}
-
 const metricValue = (r: InvocationRecord, m: Metric): number | null => r[m];
 
-/** True when any present metric is strictly above its threshold (missing metrics never match). */
-export function matches(record: InvocationRecord, rule: Rule): boolean {
-  return METRICS.some((m) => {
-    const v = metricValue(record, m);
-    return v !== null && v > rule.thresholds[m];
-  });
+/**
+ * The hunt's test for a rule: true when any present metric is strictly above its threshold (the record's
+ * model's, with `modelThresholds`); missing metrics never match. Build it once per rule.
+ */
+export function matcherOf(rule: Rule): (record: InvocationRecord) => boolean {
+  const thresholdsOf = thresholdsResolver(rule);
+  return (record) => {
+    const t = thresholdsOf(record.modelId);
+    return METRICS.some((m) => {
+      const v = metricValue(record, m);
+      return v !== null && v > t[m];
+    });
+  };
 }
+
+/** matcherOf for one record. */
+export const matches = (record: InvocationRecord, rule: Rule): boolean => matcherOf(rule)(record);
 
 export function inWindow(timestampMs: number, window: Window): boolean {
   return timestampMs >= window.startMs && timestampMs < window.endMs;
@@ -179,7 +167,7 @@ function absorb(into: AccountAggregate, from: AccountAggregate): void {
  * A flat copy of a string. The record reader's strings are slices of the record's text: kept as map keys,
  * each would keep a whole record (up to megabytes) alive.
  */
-const fresh = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
+export const fresh = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
 
 /** Adds a group of matching requests to the aggregates (mutates `into`). */
 export function addGroup(into: Aggregates, group: MatchGroup): void {
@@ -239,8 +227,8 @@ const desc = (a: number | null, b: number | null): number => {
 
 /** The contract's order: the three maxima descending (nulls last), then accountId ascending. */
 export function compareFindings(
-  a: Pick<Finding, "accountId" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
-  b: Pick<Finding, "accountId" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
+  a: Pick<HuntFinding, "accountId" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
+  b: Pick<HuntFinding, "accountId" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
 ): number {
   return (
     desc(a.maxPromptTokens, b.maxPromptTokens) ||
@@ -259,7 +247,7 @@ export const DEFAULT_TOP_EVIDENCE = 5;
 
 function totalTokens(
   perModel: Map<string, TokenSums>,
-): Pick<Finding, "sumPromptTokens" | "sumCompletionTokens"> {
+): Pick<HuntFinding, "sumPromptTokens" | "sumCompletionTokens"> {
   let sum: TokenSums = { promptTokens: null, completionTokens: null };
   for (const t of perModel.values()) sum = addSums(sum, t);
   return { sumPromptTokens: sum.promptTokens, sumCompletionTokens: sum.completionTokens };
@@ -270,11 +258,11 @@ export function toFindings(
   aggregates: Aggregates,
   rule: Rule,
   topEvidence = DEFAULT_TOP_EVIDENCE,
-): Finding[] {
+): HuntFinding[] {
   return [...aggregates.values()]
     .filter((a) => a.requestCount >= rule.minRequests)
     .map(
-      (a): Finding => ({
+      (a): HuntFinding => ({
         accountId: a.accountId,
         maxPromptTokens: a.maxPromptTokens,
         maxRequestSize: a.maxRequestSize,
@@ -302,104 +290,4 @@ export function toFindings(
       }),
     )
     .sort(compareFindings);
-}
-
-export interface EvaluationStats {
-  /** Every record read, copies included. */
-  recordsRead: number;
-  /** Records in the window, copies included (only matching copies are recognised). */
-  recordsInWindow: number;
-  /** Matching records, each counted once, excluded ones included. */
-  recordsMatched: number;
-  /** Matching records left out by the rule's exclusions. */
-  recordsExcluded: number;
-  /** Matching records skipped as copies of one already counted (same account and requestId). */
-  duplicates: number;
-}
-
-const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
-
-/** 32 hex digits as a 16-character string of their bytes (a flat string: built from char codes). */
-function packHex(hex: string): string {
-  const codes: number[] = [];
-  for (let i = 0; i < hex.length; i += 2) codes.push(Number.parseInt(hex.slice(i, i + 2), 16));
-  return String.fromCharCode(...codes);
-}
-
-/**
- * Streaming evaluation: feed records one at a time. Memory grows with accounts and with the matching
- * records' ids (kept to count a record delivered twice, to S3 and to CloudWatch, once), not with all records.
- */
-export class RuleEvaluator {
-  readonly aggregates: Aggregates = new Map();
-  readonly stats: EvaluationStats = {
-    recordsRead: 0,
-    recordsInWindow: 0,
-    recordsMatched: 0,
-    recordsExcluded: 0,
-    duplicates: 0,
-  };
-  private readonly excluded: ExclusionTest;
-  /** Per account (a log reusing an id cannot hide another account's request): the matching ids seen. */
-  private readonly matchedIds = new Map<string, { uuids: Set<string>; others: Set<string> }>();
-
-  constructor(
-    readonly rule: Rule,
-    readonly window: Window,
-  ) {
-    this.excluded = exclusionsOf(rule);
-  }
-
-  add(record: InvocationRecord): void {
-    this.stats.recordsRead++;
-    if (!inWindow(record.timestampMs, this.window)) return;
-    this.stats.recordsInWindow++;
-    if (!matches(record, this.rule)) return;
-    this.addMatching(record);
-  }
-
-  /**
-   * Counts records read and filtered elsewhere (the scanner's worker threads): `read` records, `inWindow` of
-   * them in the window; those that match are passed to addMatching, in the order they were read.
-   */
-  countFiltered(read: number, inWindow: number): void {
-    this.stats.recordsRead += read;
-    this.stats.recordsInWindow += inWindow;
-  }
-
-  /** A record in the window that matches the rule (already counted by add or countFiltered). */
-  addMatching(record: InvocationRecord): void {
-    // A record without a requestId cannot be told from another: never treated as a copy.
-    if (record.requestId !== null && this.seenBefore(record.accountId, record.requestId)) {
-      this.stats.duplicates++;
-      return;
-    }
-    this.stats.recordsMatched++;
-    if (this.excluded(record.accountId, record.identityArn)) {
-      this.stats.recordsExcluded++;
-      return;
-    }
-    addGroup(this.aggregates, groupOf(record));
-  }
-
-  /** Remembers the id; true when it was already there. */
-  private seenBefore(accountId: string, requestId: string): boolean {
-    let ids = this.matchedIds.get(accountId);
-    if (!ids) {
-      ids = { uuids: new Set(), others: new Set() };
-      this.matchedIds.set(fresh(accountId), ids);
-    }
-    // Kept as fresh compact strings: the reader's strings are slices that would keep each whole record alive.
-    const uuid = UUID.exec(requestId);
-    const [set, key] = uuid
-      ? [ids.uuids, packHex(uuid.slice(1).join(""))]
-      : [ids.others, JSON.stringify(requestId)];
-    if (set.has(key)) return true;
-    set.add(key);
-    return false;
-  }
-
-  findings(topEvidence?: number): Finding[] {
-    return toFindings(this.aggregates, this.rule, topEvidence);
-  }
 }

@@ -5,7 +5,10 @@
  * shape, and one bad value must not hide the row's other values (or the row).
  */
 import type { MatchGroup } from "./evaluator.js";
-import { ROW } from "./insights-query.js";
+import { HUNT_NONE_MS, ROW, USAGE_ROW } from "./insights-query.js";
+import { PRINCIPAL_ARN } from "./principal.js";
+import { HOUR_MS } from "./rule.js";
+import { type HuntPart, hourOf, type UsageGroup } from "./usage.js";
 
 export type Row = Readonly<Record<string, string | undefined>>;
 
@@ -50,8 +53,6 @@ function time(value: string | undefined): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/** IAM and STS principal ARNs: the only identity values an alert shows as they are. */
-const PRINCIPAL_ARN = /^arn:aws[\w-]*:(iam|sts)::\d+:[\w+=,.@/-]{1,512}$/;
 /** Shown instead of an identity value that is not a principal ARN (it may be text a body imitated). */
 export const UNRECOGNISED_IDENTITY = "(unrecognised identity)";
 
@@ -121,6 +122,119 @@ export function parseRows(rows: readonly Row[]): ParsedRows {
       lastSeenMs: Math.max(first, last),
       sumPromptTokens: tokenSum(row[ROW.sumPromptTokens]),
       sumCompletionTokens: tokenSum(row[ROW.sumCompletionTokens]),
+    });
+  }
+  return { groups, rejected, rejectedValues };
+}
+
+export interface ParsedUsageRows {
+  readonly groups: UsageGroup[];
+  readonly rejected: { readonly row: Row; readonly reason: string }[];
+  readonly rejectedValues: { readonly field: string; readonly reason: string }[];
+}
+
+/**
+ * A count or a sum as Insights prints it: digits, possibly with a fraction of zeros or in exponent notation
+ * (`1.2e+06`) once sums grow. Undefined when the row has no such value, NaN when it is not a whole number.
+ */
+function amount(value: string | undefined): number | undefined {
+  const v = value?.trim() ?? "";
+  if (v === "") return undefined;
+  if (!/^\d+(\.\d+)?(e\+?\d+)?$/i.test(v)) return Number.NaN;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/**
+ * Usage rows (the `usage` and `usage-account` shapes) to usage groups. A row without an account, a request
+ * count or first/last seen is rejected with a reason; a value that is not a whole number is only that value
+ * made missing (0 for sums and counts, null for maxima). Rows of `usage-account` have no identity, model or
+ * hour: the hour is that of the row's first request (a period never spans two hours where they are used).
+ */
+export function parseUsageRows(rows: readonly Row[]): ParsedUsageRows {
+  const groups: UsageGroup[] = [];
+  const rejected: ParsedUsageRows["rejected"] = [];
+  const rejectedValues: ParsedUsageRows["rejectedValues"] = [];
+  const U = USAGE_ROW;
+  const value = (row: Row, field: string): number | undefined => {
+    const v = amount(row[field]);
+    if (v === undefined || !Number.isNaN(v)) return v;
+    rejectedValues.push({ field, reason: "not a whole number" });
+    return undefined;
+  };
+  /** A maximum written as value + 1: 0 or missing means none. */
+  const plus1 = (row: Row, field: string): number | null => {
+    const v = value(row, field);
+    return v === undefined || v === 0 ? null : v - 1;
+  };
+  for (const row of rows) {
+    const accountId = row[U.accountId]?.trim();
+    if (!accountId) {
+      rejected.push({ row, reason: "no account id" });
+      continue;
+    }
+    const requests = amount(row[U.requests]);
+    if (requests === undefined || Number.isNaN(requests) || requests < 1) {
+      rejected.push({ row, reason: `request count "${row[U.requests] ?? ""}" is not a positive integer` });
+      continue;
+    }
+    const first = time(row[U.firstSeen]);
+    const last = time(row[U.lastSeen]);
+    if (first === null || last === null) {
+      rejected.push({ row, reason: "first or last seen is not a timestamp" });
+      continue;
+    }
+    const firstSeenMs = Math.min(first, last);
+    const lastSeenMs = Math.max(first, last);
+    const huntRequests = value(row, U.huntRequests) ?? 0;
+    let hunt: HuntPart | null = null;
+    if (huntRequests > 0) {
+      const maxPromptTokens = plus1(row, U.huntMaxPromptTokensPlus1);
+      const maxCompletionTokens = plus1(row, U.huntMaxCompletionTokensPlus1);
+      let huntFirst = value(row, U.huntFirstSeen);
+      let huntLast = value(row, U.huntLastSeen);
+      if (
+        huntFirst === undefined ||
+        huntLast === undefined ||
+        huntFirst >= HUNT_NONE_MS ||
+        huntLast < huntFirst
+      ) {
+        rejectedValues.push({ field: U.huntFirstSeen, reason: "not the time of a matching request" });
+        huntFirst = firstSeenMs;
+        huntLast = lastSeenMs;
+      }
+      hunt = {
+        requestCount: huntRequests,
+        maxPromptTokens,
+        maxRequestSize: plus1(row, U.huntMaxRequestSizePlus1),
+        maxCompletionTokens,
+        maxCacheInclusiveInputTokens: plus1(row, U.huntMaxCachedInputTokensPlus1),
+        firstSeenMs: huntFirst,
+        lastSeenMs: huntLast,
+        // Null when no matching request had the count (then the sum only adds zeros).
+        sumPromptTokens: maxPromptTokens === null ? null : (value(row, U.huntSumPromptTokens) ?? null),
+        sumCompletionTokens:
+          maxCompletionTokens === null ? null : (value(row, U.huntSumCompletionTokens) ?? null),
+      };
+    }
+    const hour = value(row, U.hour);
+    const maxCached = value(row, U.maxCachedInputTokens);
+    groups.push({
+      accountId,
+      identityArn: identityOf(row),
+      modelId: row[U.modelId]?.trim() || null,
+      hourMs: hour !== undefined && hour % HOUR_MS === 0 ? hour : hourOf(firstSeenMs),
+      requests,
+      firstSeenMs,
+      lastSeenMs,
+      inputTokens: value(row, U.inputTokens) ?? 0,
+      cacheReadTokens: value(row, U.cacheReadTokens) ?? 0,
+      cacheWriteTokens: value(row, U.cacheWriteTokens) ?? 0,
+      outputTokens: value(row, U.outputTokens) ?? 0,
+      cachedInputRequests: value(row, U.cachedInputRequests) ?? 0,
+      cachedInputTokens: value(row, U.cachedInputTokens) ?? 0,
+      maxCachedInputTokens: maxCached ?? null,
+      hunt,
     });
   }
   return { groups, rejected, rejectedValues };

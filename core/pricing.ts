@@ -5,6 +5,7 @@
  * "unknown price", never guessed. Pure: no AWS.
  */
 import type { Finding } from "./evaluator.js";
+import { modelKeyOf } from "./model-key.js";
 
 export interface ModelPrice {
   /** Matched against the model id without its ARN and cross-region inference prefix (`us.`, `eu.`, ...). */
@@ -46,11 +47,8 @@ export function priceTable(overrides: readonly ModelPrice[]): readonly ModelPric
   return [...overrides, ...BUILT_IN_PRICES];
 }
 
-/** `arn:...:foundation-model/us.anthropic.claude...` and `us.anthropic.claude...` to `anthropic.claude...`. */
-export function baseModelId(modelId: string): string {
-  const last = modelId.slice(modelId.lastIndexOf("/") + 1);
-  return last.replace(/^(us|eu|apac|us-gov|ca|jp|au|global)\./, "");
-}
+/** The model key (core/model-key.ts): what price prefixes are matched against. */
+export const baseModelId = modelKeyOf;
 
 export function priceFor(modelId: string, table: readonly ModelPrice[]): ModelPrice | null {
   const id = baseModelId(modelId);

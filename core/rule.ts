@@ -44,6 +44,13 @@ export const DAY_MS = 24 * HOUR_MS;
 /** Longest window any engine accepts: longer hunts belong in a batch job, not a rolling rule. */
 export const MAX_WINDOW_MS = 31 * DAY_MS;
 
+/** The hunt's thresholds for the models whose key starts with `prefix` (core/model-thresholds.ts). */
+export interface ModelThreshold {
+  /** Matched against the model key (core/model-key.ts). */
+  readonly prefix: string;
+  readonly thresholds: Readonly<Record<Metric, number>>;
+}
+
 export interface Rule {
   /** A record matches when any present metric is strictly greater than its threshold. */
   readonly thresholds: Readonly<Record<Metric, number>>;
@@ -55,6 +62,14 @@ export interface Rule {
   readonly excludedAccountIds: readonly string[];
   /** Identity ARN patterns (`*` = any run of characters) whose requests count towards nothing. */
   readonly excludedIdentityPatterns: readonly string[];
+  /** The hunt's thresholds per model (longest model-key prefix wins); none: the global thresholds only. */
+  readonly modelThresholds: readonly ModelThreshold[];
+  /** `cached-input`: a request counts when its cached input tokens are strictly above this. */
+  readonly cachedInputTokens: number;
+  /** `token-volume`: a principal's total tokens in one clock hour strictly above this flag its account. */
+  readonly tokensPerHour: number;
+  /** `token-volume`: a principal's requests in one clock hour strictly above this flag its account. */
+  readonly requestsPerHour: number;
 }
 
 /** A user or configuration mistake: reported as one line, never as a stack trace. */

@@ -1,17 +1,18 @@
 /**
  * Incremental slices: the scheduled detector queries each log byte once. Time is cut into cells of one
  * schedule period, aligned to the epoch (cell k is `[k·P, (k+1)·P)`, the contract's half-open windows), and a
- * window of `n` periods is the union of its `n` cells. Each cell's matching requests are kept as match groups
- * (account, identity, model), which merge exactly: the findings of the merged cells are the findings of one
- * query over the whole window, exclusions included (they apply after the merge).
+ * window of `n` periods is the union of its `n` cells. Each cell's requests are kept as usage groups (account,
+ * identity, model, hour), which merge exactly: the findings of the merged cells are the findings of one query
+ * over the whole window, every detection and the exclusions included (they apply after the merge).
  */
-import { type Aggregates, aggregateGroups, type MatchGroup } from "./evaluator.js";
+import { evaluateUsage, type WindowEvaluation } from "./detections.js";
 import type { Rule, Window } from "./rule.js";
+import type { UsageGroup } from "./usage.js";
 
-/** One cell's matching requests, as stored. */
+/** One cell's requests, as stored. */
 export interface Slice {
   readonly window: Window;
-  readonly groups: readonly MatchGroup[];
+  readonly groups: readonly UsageGroup[];
   /** Set when the cell's evidence could only be read per account (identity exclusions cannot apply). */
   readonly accountLevel?: boolean;
 }
@@ -41,22 +42,25 @@ export function missingCells(window: Window, periodMs: number, stored: Iterable<
 }
 
 /**
- * Merges the slices that lie inside `window` under the rule (exclusions applied after the merge). Slices
+ * Evaluates the slices that lie inside `window` under the rule (exclusions applied after the merge). Slices
  * outside it are ignored, so a store holding older cells can be passed whole.
  */
 export function mergeSlices(
   slices: Iterable<Slice>,
   window: Window,
   rule: Rule,
-): { aggregates: Aggregates; excludedRequests: number; accountLevelAccounts: Set<string> } {
+): WindowEvaluation & { accountLevelAccounts: Set<string> } {
   const inside = [...slices].filter(
     (s) => s.window.startMs >= window.startMs && s.window.endMs <= window.endMs,
   );
   const accountLevelAccounts = new Set<string>();
   for (const s of inside) if (s.accountLevel) for (const g of s.groups) accountLevelAccounts.add(g.accountId);
-  const { aggregates, excludedRequests } = aggregateGroups(
-    inside.flatMap((s) => s.groups),
-    rule,
-  );
-  return { aggregates, excludedRequests, accountLevelAccounts };
+  return {
+    ...evaluateUsage(
+      inside.flatMap((s) => s.groups),
+      rule,
+      window,
+    ),
+    accountLevelAccounts,
+  };
 }

@@ -3,6 +3,7 @@
  * notification, `email` is plain text. Only counts, sizes, ids and ARNs: never prompt or completion text.
  * Every message fits SNS's 256 KB limit whatever the evidence size (evidence is cut, and the message says so).
  */
+import { addedDetectionTexts, detectionTexts, headline } from "../core/detection-text.js";
 import type { Finding } from "../core/evaluator.js";
 import { ACCOUNT_ID, buildInsightsQuery } from "../core/insights-query.js";
 import { BUILT_IN_PRICES, estimateCost, type ModelPrice } from "../core/pricing.js";
@@ -82,11 +83,18 @@ function consoleValue(text: string): string {
     .replace(/%/g, "*");
 }
 
-/** A Logs Insights console link listing this account's matching requests in the window (12-digit ids only). */
-export function insightsConsoleUrl(accountId: string, ctx: AlertContext): string | null {
+/**
+ * A Logs Insights console link for this account in the window (12-digit ids only): its matching requests
+ * (`records`, for the hunt), or its requests per identity, model and hour (`usage`, for the other detections).
+ */
+export function insightsConsoleUrl(
+  accountId: string,
+  ctx: AlertContext,
+  shape: "records" | "usage" = "records",
+): string | null {
   if (!ACCOUNT_ID.test(accountId)) return null;
   const query = buildInsightsQuery(ctx.rule, ctx.window, {
-    shape: "records",
+    shape,
     onlyAccountIds: [accountId],
     limit: 1000,
   });
@@ -158,7 +166,9 @@ function holdBackText(ctx: AlertContext): string {
 
 /** The next steps, specific to the evidence: principal type, how to silence a known heavy user, the link. */
 function nextSteps(f: Finding, hasLink: boolean): string[] {
-  const top = f.topIdentities[0];
+  // The identity behind the heaviest evidence: the hunt's top identity, else the busiest session of the
+  // principal-hour over a limit, else the account's top identity.
+  const top = (f.requestCount === null ? f.tokenVolume?.topSessions[0] : undefined) ?? f.topIdentities[0];
   const principal = top ? principalOf(top.identityArn) : undefined;
   const steps: string[] = [];
   if (principal) steps.push(principalAdvice(principal, f.accountId));
@@ -174,27 +184,33 @@ function nextSteps(f: Finding, hasLink: boolean): string[] {
   }
   if (hasLink)
     steps.push(
-      "Open the matching requests in Logs Insights (the link in this alert) for times, identities and models.",
+      f.requestCount !== null
+        ? "Open the matching requests in Logs Insights (the link in this alert) for times, identities and models."
+        : "Open the account's requests in Logs Insights (the link in this alert) for tokens per identity, model and hour.",
     );
   return steps;
 }
 
 function subjectFor(f: Finding, ctx: AlertContext, severity: Severity): string {
   return asciiLine(
-    `[${severity}] Bedrock DoS: account ${f.accountId}, ${f.requestCount.toLocaleString("en-US")} heavy requests (${clip(ctx.detectorLabel, 24)}, ${ctx.region})`,
+    `[${severity}] Bedrock DoS: account ${f.accountId}, ${headline(f)} (${clip(ctx.detectorLabel, 24)}, ${ctx.region})`,
     MAX_SUBJECT_CHARS,
   );
 }
 
+/** The lines of the detections beyond the hunt (the hunt has its own lines), in plain words. */
+const otherDetections = (f: Finding, rule: Rule) => addedDetectionTexts(f, rule);
+
 function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage {
-  const { severity, excess, volume } = severityOf(f, ctx.rule);
+  const { severity, why: severityWhy } = severityOf(f, ctx.rule);
+  const hunt = f.requestCount !== null;
+  const others = otherDetections(f, ctx.rule);
   const subject = subjectFor(f, ctx, severity);
-  const link = insightsConsoleUrl(f.accountId, ctx);
-  const metrics = metricLines(f, ctx.rule);
+  const link = insightsConsoleUrl(f.accountId, ctx, hunt ? "records" : "usage");
+  const metrics = hunt ? metricLines(f, ctx.rule) : [];
   const seen = humanRange(Date.parse(f.firstSeen), Date.parse(f.lastSeen));
   const windowText = humanRange(ctx.window.startMs, ctx.window.endMs);
   const where = `detector ${ctx.detectorLabel}, ${ctx.region}`;
-  const severityWhy = `max ${excess.toFixed(1)}x its threshold, ${volume.toFixed(1)}x the minimum request count`;
   const cost = costText(f, ctx);
   const steps = nextSteps(f, link !== null);
   const holdBack = holdBackText(ctx);
@@ -205,9 +221,12 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
     : null;
 
   const markdown = [
-    `*${severity}* (${where}): *${fmt(f.requestCount)}* requests over a threshold from account ${code(f.accountId)}, ${seen}.`,
+    hunt
+      ? `*${severity}* (${where}): *${fmt(f.requestCount)}* requests over a threshold from account ${code(f.accountId)}, ${seen}.`
+      : `*${severity}* (${where}): account ${code(f.accountId)}, ${f.detections.join(" and ")}, ${seen}.`,
     ...(f.alertReason ? [`_Why now: ${f.alertReason}_`] : []),
     ...metrics.map((l) => `• ${l.over ? "*" : ""}${l.text}${l.over ? "*" : ""}`),
+    ...others.map((d) => `• *${d.name}:* ${d.text}`),
     ...(f.maxCacheInclusiveInputTokens !== null
       ? [`• max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
       : []),
@@ -217,7 +236,11 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
     ...(cutNote ? [`_${cutNote}_`] : []),
     ...(f.caveats ?? []).map((c) => `_${c}_`),
     `_${holdBack}_`,
-    ...(link ? [`<${link}|Open the matching requests in Logs Insights>`] : []),
+    ...(link
+      ? [
+          `<${link}|${hunt ? "Open the matching requests in Logs Insights" : "Open the account's usage in Logs Insights"}>`,
+        ]
+      : []),
   ].join("\n");
 
   const notification = {
@@ -262,8 +285,11 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
     `Severity:   ${severity} (${severityWhy})`,
     `Account:    ${f.accountId}`,
     `When:       ${seen} (window ${windowText})`,
-    `Requests:   ${fmt(f.requestCount)} over a threshold (alert at ${ctx.rule.minRequests} or more)`,
+    ...(hunt
+      ? [`Requests:   ${fmt(f.requestCount)} over a threshold (alert at ${ctx.rule.minRequests} or more)`]
+      : [`Detections: ${f.detections.join(", ")}`]),
     ...metrics.map((l) => `${l.over ? "OVER" : "    "}        ${l.text}`),
+    ...others.map((d) => `${d.name === "cached-input" ? "Cached:    " : "Volume:    "} ${d.text}`),
     ...(f.maxCacheInclusiveInputTokens !== null
       ? [`            max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
       : []),
@@ -284,7 +310,15 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
     holdBack,
     "",
     `Why it matters: ${WHY}`,
-    ...(link ? ["", "Matching requests in CloudWatch Logs Insights:", link] : []),
+    ...(link
+      ? [
+          "",
+          hunt
+            ? "Matching requests in CloudWatch Logs Insights:"
+            : "The account's usage in CloudWatch Logs Insights:",
+          link,
+        ]
+      : []),
     "",
     `-- ${ctx.detectorLabel} (bedrock-dos-detector) in ${ctx.region}; no prompt or completion text is included in alerts`,
   ].join("\n");
@@ -332,8 +366,12 @@ export function summaryAlert(rest: readonly Finding[], ctx: AlertContext): Alert
     MAX_SUBJECT_CHARS,
   );
   const line = (f: Finding) =>
-    `${f.accountId}: ${fmt(f.requestCount)} requests, max prompt ${fmt(f.maxPromptTokens)}, ` +
-    `max request size ${fmt(f.maxRequestSize)}, max completion ${fmt(f.maxCompletionTokens)}`;
+    f.requestCount === null
+      ? `${f.accountId}: ${detectionTexts(f, ctx.rule)
+          .map((d) => `${d.name} ${d.text}`)
+          .join("; ")}`
+      : `${f.accountId}: ${fmt(f.requestCount)} requests, max prompt ${fmt(f.maxPromptTokens)}, ` +
+        `max request size ${fmt(f.maxRequestSize)}, max completion ${fmt(f.maxCompletionTokens)}`;
   let shown = rest.length;
   for (;;) {
     const lines = rest.slice(0, shown).map(line);

@@ -1,19 +1,14 @@
 /**
  * A window evaluated by querying it whole: manual runs (backfill, investigation) and runs without a state
- * table. One evidence query does it all (Insights bills every byte in the window, so a second query doubles
- * the cost); when its rows reach the row limit, the account-level query finds the flagged accounts and a
- * second evidence query fetches theirs only.
+ * table. One usage query does it all (Insights bills every byte in the window, so a second query doubles
+ * the cost); when its rows reach the row limit, the account-level query finds the accounts any detection could
+ * flag and a second usage query fetches theirs only.
  */
 import { METRIC } from "../config/names.js";
-import {
-  type Aggregates,
-  addGroup,
-  aggregateGroups,
-  type MatchGroup,
-  toFindings,
-} from "../core/evaluator.js";
+import { evaluateUsage } from "../core/detections.js";
 import { ACCOUNT_ID, MAX_FILTER_ACCOUNT_IDS } from "../core/insights-query.js";
 import type { Window } from "../core/rule.js";
+import { hourOf, type UsageGroup } from "../core/usage.js";
 import type { DetectorConfig } from "./config.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
 import type { RunQueries } from "./queries.js";
@@ -26,31 +21,34 @@ export async function evaluateDirectly(
   deps: DetectionDeps,
 ): Promise<Evaluation> {
   // The rule's exclusions, as the scanner applies them: excluded requests count towards nothing.
-  const merge = (groups: MatchGroup[]): Aggregates => aggregateGroups(groups, config.rule).aggregates;
-  const primary = await queries.run("evidence", window);
+  const evaluate = (groups: readonly UsageGroup[]) => evaluateUsage(groups, config.rule, window);
+  const primary = await queries.run("usage", window);
   if (!queries.full(primary)) {
-    const aggregates = merge(queries.groupsOf(primary));
-    return { aggregates, findings: toFindings(aggregates, config.rule), fellBack: false };
+    const { aggregates, findings, principals } = evaluate(queries.groupsOf(primary));
+    return { aggregates, findings, principals, fellBack: false };
   }
 
-  // Rows hit the limit: some (account, identity, model) groups are missing.
-  deps.logger.warn("evidence rows reached the row limit; falling back to the account-level query", {
+  // Rows hit the limit: some (account, identity, model, hour) groups are missing.
+  deps.logger.warn("usage rows reached the row limit; falling back to the account-level query", {
     limit: queries.limit,
   });
   deps.metrics.addMetric(METRIC.resultLimitReached, "Count", 1);
-  const accountRows = await queries.run("account", window);
+  const accountRows = await queries.run("usage-account", window);
   if (queries.full(accountRows)) {
-    deps.logger.error(
-      "account-level rows reached the row limit too: the lightest flagged accounts may be missing",
-      {
-        limit: queries.limit,
-      },
-    );
+    deps.logger.error("account-level rows reached the row limit too: some accounts may be missing", {
+      limit: queries.limit,
+    });
   }
   const accountGroups = queries.groupsOf(accountRows);
+  // Every account a detection could flag: each account's requests taken as one principal in one hour can only
+  // reach more thresholds than they do apart.
+  const windowHour = hourOf(window.startMs);
+  const candidates = evaluate(accountGroups.map((g) => ({ ...g, hourMs: windowHour }))).findings.map(
+    (f) => f.accountId,
+  );
   // Ids that fit a query filter; past MAX_FILTER_ACCOUNT_IDS (an org-wide incident) alerts go out with
   // account-level numbers only rather than failing the run on an over-long query.
-  const filterable = accountGroups.map((g) => g.accountId).filter((id) => ACCOUNT_ID.test(id));
+  const filterable = candidates.filter((id) => ACCOUNT_ID.test(id));
   const fits = filterable.length + config.rule.excludedAccountIds.length <= MAX_FILTER_ACCOUNT_IDS;
   if (!fits) {
     deps.logger.error(
@@ -61,26 +59,30 @@ export async function evaluateDirectly(
     );
   }
   const queryable = new Set(fits ? filterable : []);
-  const evidence = queryable.size > 0 ? await queries.run("evidence", window, [...queryable]) : null;
+  const evidence = queryable.size > 0 ? await queries.run("usage", window, [...queryable]) : null;
   if (evidence === null || !queries.full(evidence)) {
-    const exact = merge(evidence ? queries.groupsOf(evidence) : []);
     // Accounts whose ids cannot go into a query filter keep their account-level numbers.
-    const approximate = new Set<string>();
-    for (const g of accountGroups) {
-      if (queryable.has(g.accountId)) continue;
-      addGroup(exact, g);
-      approximate.add(g.accountId);
-    }
-    const findings = withAccountLevelCaveat(toFindings(exact, config.rule), config, approximate);
-    return { aggregates: exact, findings, fellBack: true };
+    const approximate = accountGroups.filter((g) => !queryable.has(g.accountId));
+    const { aggregates, findings, principals } = evaluate([
+      ...(evidence ? queries.groupsOf(evidence) : []),
+      ...approximate,
+    ]);
+    const approximateIds = new Set(approximate.map((g) => g.accountId));
+    return {
+      aggregates,
+      findings: withAccountLevelCaveat(findings, config, approximateIds),
+      principals,
+      fellBack: true,
+    };
   }
   deps.logger.error(
     "evidence for the flagged accounts still reached the row limit; alerts carry no identity evidence",
   );
-  const all = merge(accountGroups);
+  const { aggregates, findings, principals } = evaluate(accountGroups);
   return {
-    aggregates: all,
-    findings: withAccountLevelCaveat(toFindings(all, config.rule), config, new Set(all.keys())),
+    aggregates,
+    principals,
+    findings: withAccountLevelCaveat(findings, config, new Set(findings.map((f) => f.accountId))),
     fellBack: true,
   };
 }

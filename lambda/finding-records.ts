@@ -3,6 +3,13 @@
  * Format) of an alerted finding. Only counts, sizes, ids and ARNs, never prompt or completion text. Pure.
  */
 import type { AwsSecurityFinding } from "@aws-sdk/client-securityhub";
+import {
+  addedDetectionTexts,
+  detectionSettings,
+  detectionTexts,
+  headline,
+  ruleSummary,
+} from "../core/detection-text.js";
 import type { Finding } from "../core/evaluator.js";
 import { BUILT_IN_PRICES, estimateCost } from "../core/pricing.js";
 import type { AlertContext, AlertFinding } from "./alerts.js";
@@ -37,7 +44,10 @@ export function findingEventDetail(f: AlertFinding, ctx: AlertContext) {
       start: new Date(ctx.window.startMs).toISOString(),
       end: new Date(ctx.window.endMs).toISOString(),
     },
-    rule: { thresholds: { ...ctx.rule.thresholds }, minRequests: ctx.rule.minRequests },
+    rule: ruleSummary(ctx.rule),
+    detectionSettings: detectionSettings(ctx.rule),
+    /** The detections that fired, each in plain words (the numbers are in `finding`). */
+    detections: detectionTexts(f, ctx.rule),
     /** US dollars, on-demand list prices, priced models only; null when no model's price is known. */
     estimatedCostUsd: cost.pricedModels.length > 0 ? Math.round(cost.usd * 100) / 100 : null,
     finding: scannerFinding(f),
@@ -64,7 +74,7 @@ export function securityHubFinding(
 ): AwsSecurityFinding {
   const [, partition = "aws", , , ownAccount = ""] = opts.productArn.split(":");
   const { severity } = severityOf(f, ctx.rule);
-  const top = f.topIdentities[0];
+  const top = (f.requestCount === null ? f.tokenVolume?.topSessions[0] : undefined) ?? f.topIdentities[0];
   const principal = top ? principalOf(top.identityArn) : undefined;
   const remediation = [
     principal ? principalAdvice(principal, f.accountId) : "",
@@ -74,6 +84,7 @@ export function securityHubFinding(
   ]
     .filter(Boolean)
     .join(" ");
+  const others = addedDetectionTexts(f, ctx.rule).map((d) => `${d.name}: ${d.text}.`);
   const maxima = `max prompt tokens ${f.maxPromptTokens ?? "not logged"}, max request size ${f.maxRequestSize ?? "not logged"}, max completion tokens ${f.maxCompletionTokens ?? "not logged"}`;
   return {
     SchemaVersion: "2018-10-08",
@@ -88,16 +99,30 @@ export function securityHubFinding(
     FirstObservedAt: f.firstSeen,
     LastObservedAt: f.lastSeen,
     Severity: { Label: severity, Normalized: SEVERITY_SCORE[severity], Original: severity },
-    Title: cut(`Bedrock resource exhaustion: account ${f.accountId}, ${f.requestCount} heavy requests`, 256),
+    Title: cut(`Bedrock resource exhaustion: account ${f.accountId}, ${headline(f)}`, 256),
     Description: cut(
-      `${f.requestCount} Amazon Bedrock requests over the detector's thresholds from account ${f.accountId} between ${f.firstSeen} and ${f.lastSeen} (${maxima}), seen by detector ${ctx.detectorLabel} in ${ctx.region}.${f.alertReason ? ` Alerted: ${f.alertReason}.` : ""} MITRE ATLAS AML.T0034, OWASP LLM10.`,
+      `${
+        f.requestCount !== null
+          ? `${f.requestCount} Amazon Bedrock requests over the detector's thresholds from account ${f.accountId} between ${f.firstSeen} and ${f.lastSeen} (${maxima})`
+          : `Amazon Bedrock usage of account ${f.accountId} between ${f.firstSeen} and ${f.lastSeen}`
+      }, seen by detector ${ctx.detectorLabel} in ${ctx.region}.${others.length > 0 ? ` ${others.join(" ")}` : ""}${f.alertReason ? ` Alerted: ${f.alertReason}.` : ""} MITRE ATLAS AML.T0034, OWASP LLM10.`,
       1024,
     ),
     Remediation: { Recommendation: { Text: cut(remediation, 512) } },
     ProductFields: {
       "bedrock-dos-detector/detector": ctx.detectorLabel,
       "bedrock-dos-detector/accountId": f.accountId,
-      "bedrock-dos-detector/requestCount": String(f.requestCount),
+      "bedrock-dos-detector/detections": f.detections.join(","),
+      ...(f.requestCount !== null ? { "bedrock-dos-detector/requestCount": String(f.requestCount) } : {}),
+      ...(f.cachedInput
+        ? { "bedrock-dos-detector/cachedInputRequests": String(f.cachedInput.requestCount) }
+        : {}),
+      ...(f.tokenVolume
+        ? {
+            "bedrock-dos-detector/peakHourTokens": String(f.tokenVolume.totalTokens),
+            "bedrock-dos-detector/peakHourPrincipal": cut(f.tokenVolume.principal, 2048),
+          }
+        : {}),
       "bedrock-dos-detector/windowEnd": new Date(ctx.window.endMs).toISOString(),
       ...(top ? { "bedrock-dos-detector/topIdentity": cut(top.identityArn, 2048) } : {}),
       ...(f.topModels[0] ? { "bedrock-dos-detector/topModel": cut(f.topModels[0].modelId, 2048) } : {}),

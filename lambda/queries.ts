@@ -1,12 +1,12 @@
 /**
  * Logs Insights queries for one run: builds the rule's query text for a window and shape, runs it within the
- * run's deadline, turns rows into match groups, and keeps the run's totals (queries, bytes, rejected rows).
+ * run's deadline, turns rows into usage groups, and keeps the run's totals (queries, bytes, rejected rows).
  */
 import { METRIC } from "../config/names.js";
-import type { MatchGroup } from "../core/evaluator.js";
 import { buildInsightsQuery, DEFAULT_ROW_LIMIT } from "../core/insights-query.js";
-import { parseRows } from "../core/insights-rows.js";
+import { parseUsageRows } from "../core/insights-rows.js";
 import type { Window } from "../core/rule.js";
+import type { UsageGroup } from "../core/usage.js";
 import {
   type QueryClock,
   type QueryOutcome,
@@ -33,7 +33,11 @@ export class RunQueries {
   }
 
   /** Runs the rule's query of `shape` over `window`, optionally only for some accounts. */
-  async run(shape: "account" | "evidence", window: Window, onlyAccountIds?: string[]): Promise<QueryOutcome> {
+  async run(
+    shape: "usage" | "usage-account",
+    window: Window,
+    onlyAccountIds?: string[],
+  ): Promise<QueryOutcome> {
     const queryString = buildInsightsQuery(this.config.rule, window, {
       shape,
       limit: this.limit,
@@ -66,9 +70,9 @@ export class RunQueries {
     return out.rows.length >= this.limit;
   }
 
-  /** The rows as match groups; rows that cannot be trusted are logged (reason and field names only) and counted. */
-  groupsOf(out: QueryOutcome): MatchGroup[] {
-    const { groups, rejected, rejectedValues } = parseRows(out.rows);
+  /** The rows as usage groups; rows that cannot be trusted are logged (reason and field names only) and counted. */
+  groupsOf(out: QueryOutcome): UsageGroup[] {
+    const { groups, rejected, rejectedValues } = parseUsageRows(out.rows);
     this.rowsRejected += rejected.length;
     this.valuesRejected += rejectedValues.length;
     // The reason and the field names only: row values may hold text a caller wrote.

@@ -8,7 +8,7 @@ import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { METRIC } from "../config/names.js";
-import type { Aggregates, Finding } from "../core/evaluator.js";
+import type { Finding } from "../core/evaluator.js";
 import { DAY_MS } from "../core/rule.js";
 import type { AlertLedger } from "./adapters/alert-ledger.js";
 import { publishAlerts } from "./adapters/alert-topic.js";
@@ -132,10 +132,13 @@ export async function runDetection(
   for (const f of findings) {
     deps.logger.info("finding", {
       accountId: f.accountId,
+      detections: f.detections,
       requestCount: f.requestCount,
       maxPromptTokens: f.maxPromptTokens,
       maxRequestSize: f.maxRequestSize,
       maxCompletionTokens: f.maxCompletionTokens,
+      cachedInputRequests: f.cachedInput?.requestCount ?? null,
+      peakHourTokens: f.peakHourTokens,
       topIdentity: f.topIdentities[0]?.identityArn ?? null,
     });
   }
@@ -154,7 +157,7 @@ export async function runDetection(
       alertsPublished = await publishAlerts(deps.sns, config.alertTopicArn, alerts, async (i) => {
         for (const f of planned[i]?.findings ?? []) {
           alerted.push(f);
-          await remember(f, evaluation.aggregates, config, request, deps);
+          await remember(f, evaluation, config, request, deps);
         }
       });
     } catch (err) {
@@ -197,11 +200,9 @@ export async function runDetection(
   };
 }
 
-/** The identities behind an account's findings, heaviest first (what the ledger remembers). */
-function identitiesOf(aggregates: Aggregates, accountId: string): string[] {
-  const identities = aggregates.get(accountId)?.identities ?? new Map<string, number>();
-  return [...identities].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([arn]) => arn);
-}
+/** The principals behind an account's finding, heaviest first (what the ledger remembers). */
+const principalsOf = (evaluation: Evaluation, accountId: string): readonly string[] =>
+  evaluation.principals.get(accountId) ?? [];
 
 /** The findings to alert on now, per the ledger. A ledger that cannot be read means alerting anyway. */
 async function dueForAlert(
@@ -223,14 +224,19 @@ async function dueForAlert(
         error: err,
       });
     }
-    const identities = identitiesOf(evaluation.aggregates, f.accountId);
-    const decision: AlertDecision = decideAlert(f, identities, last, request.window.endMs, config.escalation);
+    const principals = principalsOf(evaluation, f.accountId);
+    const decision: AlertDecision = decideAlert(f, principals, last, request.window.endMs, config.escalation);
     deps.logger.info(decision.send ? "alert due" : "alert not sent", {
       accountId: f.accountId,
       decision: decision.kind,
       reason: decision.reason,
       requestCount: f.requestCount,
-      lastAlert: last && { windowEndMs: last.windowEndMs, requestCount: last.requestCount },
+      detections: f.detections,
+      lastAlert: last && {
+        windowEndMs: last.windowEndMs,
+        requestCount: last.requestCount,
+        detections: last.detections,
+      },
     });
     if (decision.send) due.push({ ...f, alertReason: decision.reason });
     else if (decision.kind === "already sent for this window") sentBefore.push(f);
@@ -241,13 +247,13 @@ async function dueForAlert(
 /** Records a sent alert. The alert is out: a ledger failure is logged, not fatal (worst case a repeat alert). */
 async function remember(
   f: Finding,
-  aggregates: Aggregates,
+  evaluation: Evaluation,
   config: DetectorConfig,
   request: RunRequest,
   deps: DetectionDeps,
 ): Promise<void> {
   if (!deps.ledger) return;
-  const remembered = identitiesToRemember(identitiesOf(aggregates, f.accountId));
+  const remembered = identitiesToRemember(principalsOf(evaluation, f.accountId));
   try {
     await deps.ledger.recordAlert(
       f.accountId,
@@ -257,6 +263,9 @@ async function remember(
         maxPromptTokens: f.maxPromptTokens,
         maxRequestSize: f.maxRequestSize,
         maxCompletionTokens: f.maxCompletionTokens,
+        detections: f.detections,
+        cachedInputRequests: f.cachedInput?.requestCount ?? null,
+        volumeTokens: f.tokenVolume?.totalTokens ?? null,
         identities: remembered.identities,
         identitiesComplete: remembered.complete,
       },

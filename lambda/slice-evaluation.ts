@@ -5,9 +5,9 @@
  * Bytes queried per day are then the day's log volume whatever the cadence.
  */
 import { METRIC } from "../config/names.js";
-import { type MatchGroup, toFindings } from "../core/evaluator.js";
 import type { Window } from "../core/rule.js";
 import { cellKey, cellsOf, mergeSlices, missingCells } from "../core/slices.js";
+import type { UsageGroup } from "../core/usage.js";
 import type { SliceStore, StoredSlice } from "./adapters/slice-store.js";
 import type { DetectorConfig } from "./config.js";
 import { DeadlineError } from "./errors.js";
@@ -62,8 +62,8 @@ export async function evaluateFromSlices(
 
   let outOfTime = false;
   let split = false;
-  const queryCell = async (cell: Window): Promise<{ groups: MatchGroup[]; accountLevel: boolean }> => {
-    const out = await queries.run("evidence", cell);
+  const queryCell = async (cell: Window): Promise<{ groups: UsageGroup[]; accountLevel: boolean }> => {
+    const out = await queries.run("usage", cell);
     if (!queries.full(out)) return { groups: queries.groupsOf(out), accountLevel: false };
     split = true;
     deps.metrics.addMetric(METRIC.resultLimitReached, "Count", 1);
@@ -74,10 +74,10 @@ export async function evaluateFromSlices(
       const b = await queryCell({ startMs: mid, endMs: cell.endMs });
       return { groups: [...a.groups, ...b.groups], accountLevel: a.accountLevel || b.accountLevel };
     }
-    deps.logger.error("evidence rows reached the row limit even for a minute; storing account-level rows", {
+    deps.logger.error("usage rows reached the row limit even for a minute; storing account-level rows", {
       window: { start: new Date(cell.startMs).toISOString(), end: new Date(cell.endMs).toISOString() },
     });
-    return { groups: queries.groupsOf(await queries.run("account", cell)), accountLevel: true };
+    return { groups: queries.groupsOf(await queries.run("usage-account", cell)), accountLevel: true };
   };
 
   let queried = 0;
@@ -89,7 +89,7 @@ export async function evaluateFromSlices(
         break;
       }
       const before = queries.statistics.bytesScanned;
-      let result: { groups: MatchGroup[]; accountLevel: boolean };
+      let result: { groups: UsageGroup[]; accountLevel: boolean };
       try {
         result = await queryCell(cell);
       } catch (err) {
@@ -129,13 +129,18 @@ export async function evaluateFromSlices(
     deps.logger.warn("window incomplete: the run ran out of time; the next run continues", { ...report });
     deps.metrics.addMetric(METRIC.slicesPending, "Count", pending);
   }
-  const { aggregates, accountLevelAccounts } = mergeSlices(stored.values(), window, config.rule);
-  let findings = withAccountLevelCaveat(toFindings(aggregates, config.rule), config, accountLevelAccounts);
+  const {
+    aggregates,
+    findings: merged,
+    principals,
+    accountLevelAccounts,
+  } = mergeSlices(stored.values(), window, config.rule);
+  let findings = withAccountLevelCaveat(merged, config, accountLevelAccounts);
   if (pending > 0) {
     findings = findings.map((f) => ({
       ...f,
       caveats: [...(f.caveats ?? []), INCOMPLETE_WINDOW_CAVEAT(report)],
     }));
   }
-  return { aggregates, findings, fellBack: split, slices: report };
+  return { aggregates, findings, principals, fellBack: split, slices: report };
 }

@@ -1,29 +1,38 @@
 /**
  * One alert per incident: an account alerted within the suppression period is not alerted again unless it
- * escalates: its request count grows by `countFactor`, a maximum by `maxFactor`, or an identity that was not
- * in the last alert now has matching requests (a leaked key starting after a legitimate batch job). A retried
- * run (same window end) never re-sends. Every decision carries the reason in plain words.
+ * escalates: a detection that had not fired fires, its request count (or cached-input requests) grows by
+ * `countFactor`, a maximum (or the heaviest principal-hour's tokens) by `maxFactor`, or a principal that was
+ * not behind the last alert is now (a leaked key starting after a legitimate batch job). Principals, not
+ * sessions: a new session of a role already alerted on (a new build id, a new instance) is the same incident.
+ * A retried run (same window end) never re-sends. Every decision carries the reason in plain words.
  */
 import type { Finding } from "../core/evaluator.js";
+import type { DetectionName } from "../core/finding.js";
 import { METRIC_INFO, METRICS } from "../core/rule.js";
 
 /** What the ledger remembers of the last alert for an account. */
 export interface LastAlert {
   readonly windowEndMs: number;
-  readonly requestCount: number;
+  /** The hunt's numbers (null: the hunt had not fired). */
+  readonly requestCount: number | null;
   readonly maxPromptTokens: number | null;
   readonly maxRequestSize: number | null;
   readonly maxCompletionTokens: number | null;
-  /** Identities with matching requests at the last alert, heaviest first (see `identitiesComplete`). */
+  /** The detections that had fired. */
+  readonly detections: readonly DetectionName[];
+  /** cached-input's request count, and token-volume's heaviest principal-hour (null: had not fired). */
+  readonly cachedInputRequests: number | null;
+  readonly volumeTokens: number | null;
+  /** Principals behind the alerted detections, heaviest first (see `identitiesComplete`). */
   readonly identities: readonly string[];
-  /** False when the list was cut to fit the ledger item: then no identity can be called new. */
+  /** False when the list was cut to fit the ledger item: then no principal can be called new. */
   readonly identitiesComplete: boolean;
 }
 
-/** Identity ARN characters remembered per alert: any real incident's, well inside an item's 400 KB. */
+/** Principal ARN characters remembered per alert: any real incident's, well inside an item's 400 KB. */
 export const LEDGER_IDENTITY_BUDGET = 200_000;
 
-/** The heaviest identities that fit the ledger's budget, and whether that is all of them. */
+/** The heaviest principals that fit the ledger's budget, and whether that is all of them. */
 export function identitiesToRemember(identities: readonly string[]): {
   identities: string[];
   complete: boolean;
@@ -60,10 +69,19 @@ export type AlertDecision =
 
 const n = (v: number) => v.toLocaleString("en-US");
 
-/** The alert decision for a finding, given the identities behind it and the last alert. */
+/** The alert decision for a finding, given the principals behind it and the last alert. */
 export function decideAlert(
-  finding: Pick<Finding, "requestCount" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
-  identities: readonly string[],
+  finding: Pick<
+    Finding,
+    | "requestCount"
+    | "maxPromptTokens"
+    | "maxRequestSize"
+    | "maxCompletionTokens"
+    | "detections"
+    | "cachedInput"
+    | "tokenVolume"
+  >,
+  principals: readonly string[],
   last: LastAlert | null,
   windowEndMs: number,
   policy: EscalationPolicy,
@@ -81,23 +99,42 @@ export function decideAlert(
     };
   }
   const grew: string[] = [];
-  if (finding.requestCount >= policy.countFactor * last.requestCount) {
+  const added = finding.detections.filter((d) => !last.detections.includes(d));
+  if (added.length > 0) grew.push(`now also ${added.join(", ")}`);
+  if (
+    finding.requestCount !== null &&
+    last.requestCount !== null &&
+    finding.requestCount >= policy.countFactor * last.requestCount
+  ) {
     grew.push(`requests ${n(last.requestCount)} → ${n(finding.requestCount)}`);
+  }
+  const cached = finding.cachedInput?.requestCount ?? null;
+  if (
+    cached !== null &&
+    last.cachedInputRequests !== null &&
+    cached >= policy.countFactor * last.cachedInputRequests
+  ) {
+    grew.push(`cached-input requests ${n(last.cachedInputRequests)} → ${n(cached)}`);
+  }
+  const volume = finding.tokenVolume?.totalTokens ?? null;
+  if (volume !== null && last.volumeTokens !== null && volume >= policy.maxFactor * last.volumeTokens) {
+    grew.push(`tokens in one hour ${n(last.volumeTokens)} → ${n(volume)}`);
   }
   for (const m of METRICS) {
     const field = METRIC_INFO[m].maxField;
     const now = finding[field];
     const before = last[field];
-    if (now === null) continue;
+    if (now === null || (before === null && last.requestCount === null)) continue;
     if (before === null) grew.push(`max ${METRIC_INFO[m].label} none → ${n(now)}`);
     else if (now >= policy.maxFactor * before)
       grew.push(`max ${METRIC_INFO[m].label} ${n(before)} → ${n(now)}`);
   }
   const known = new Set(last.identities);
-  // Only decidable against a complete list: a truncated one would make every unlisted identity look new.
-  const fresh = last.identitiesComplete ? identities.filter((i) => !known.has(i)) : [];
+  // Only decidable against a complete list: a truncated one would make every unlisted principal look new.
+  const fresh = last.identitiesComplete ? principals.filter((i) => !known.has(i)) : [];
   if (fresh.length > 0) {
     grew.push(
+      // "identity": a principal is the identity without its session.
       `new ${fresh.length === 1 ? "identity" : `identities (${fresh.length})`} ${fresh.slice(0, 3).join(", ")}`,
     );
   }

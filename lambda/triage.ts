@@ -11,33 +11,87 @@ export type Severity = "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
 /** Security Hub's normalized scores for each label (ASFF `Severity.Normalized` ranges' midpoints). */
 export const SEVERITY_SCORE: Record<Severity, number> = { LOW: 20, MEDIUM: 50, HIGH: 80, CRITICAL: 95 };
 
+const RANK: Record<Severity, number> = { LOW: 0, MEDIUM: 1, HIGH: 2, CRITICAL: 3 };
+
+/** The hunt's rule, also cached-input's: by how far the maximum exceeds its threshold and the request volume. */
+function byExcessAndVolume(excess: number, volume: number): Severity {
+  return excess >= 10 && volume >= 10
+    ? "CRITICAL"
+    : excess >= 10 || volume >= 10
+      ? "HIGH"
+      : excess >= 2 || volume >= 3
+        ? "MEDIUM"
+        : "LOW";
+}
+
 /**
- * The severity rule (README "Severity"): `excess` is the largest maximum over its threshold (170,000 prompt
- * tokens against 8,000 is 21x), `volume` the request count over minRequests.
- * CRITICAL: excess >= 10 and volume >= 10. HIGH: excess >= 10 or volume >= 10. MEDIUM: excess >= 2 or
- * volume >= 3. LOW: anything else (just over the rule).
+ * The severity rule (README "Severity"), per detection, the highest wins:
+ * - heavy-requests: `excess` is the largest maximum over its threshold (170,000 prompt tokens against 8,000 is
+ *   21x), `volume` the request count over minRequests. CRITICAL: excess >= 10 and volume >= 10. HIGH: excess
+ *   >= 10 or volume >= 10. MEDIUM: excess >= 2 or volume >= 3. LOW: anything else (just over the rule).
+ * - cached-input: the same, with the largest cached input over its threshold and its request count.
+ * - token-volume: `excess` is the heaviest principal-hour over its limit (tokens or requests), `hours` the
+ *   principal-hours over a limit. CRITICAL: excess >= 10 and hours >= 3. HIGH: excess >= 4 or hours >= 6.
+ *   MEDIUM: excess >= 2 or hours >= 2. LOW: anything else. (An hour's volume is already a sum: 4x a limit set
+ *   at 20x a busy service is serious.)
  */
 export function severityOf(
-  f: Pick<Finding, "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens" | "requestCount">,
+  f: Pick<
+    Finding,
+    | "maxPromptTokens"
+    | "maxRequestSize"
+    | "maxCompletionTokens"
+    | "requestCount"
+    | "cachedInput"
+    | "tokenVolume"
+  >,
   rule: Rule,
-): { severity: Severity; excess: number; volume: number } {
-  const excess = Math.max(
-    0,
-    ...METRICS.map((m) => {
-      const v = f[METRIC_INFO[m].maxField];
-      return v === null ? 0 : v / rule.thresholds[m];
-    }),
+): { severity: Severity; why: string } {
+  const levels: { severity: Severity; why: string }[] = [];
+  if (f.requestCount !== null) {
+    const excess = Math.max(
+      0,
+      ...METRICS.map((m) => {
+        const v = f[METRIC_INFO[m].maxField];
+        return v === null ? 0 : v / rule.thresholds[m];
+      }),
+    );
+    const volume = f.requestCount / rule.minRequests;
+    levels.push({
+      severity: byExcessAndVolume(excess, volume),
+      why: `max ${excess.toFixed(1)}x its threshold, ${volume.toFixed(1)}x the minimum request count`,
+    });
+  }
+  if (f.cachedInput) {
+    const excess = f.cachedInput.maxCachedInputTokens / rule.cachedInputTokens;
+    const volume = f.cachedInput.requestCount / rule.minRequests;
+    levels.push({
+      severity: byExcessAndVolume(excess, volume),
+      why: `cached input ${excess.toFixed(1)}x its threshold, ${volume.toFixed(1)}x the minimum request count`,
+    });
+  }
+  if (f.tokenVolume) {
+    const v = f.tokenVolume;
+    const excess = Math.max(v.totalTokens / rule.tokensPerHour, v.requests / rule.requestsPerHour);
+    const hours = v.hoursOver;
+    const severity: Severity =
+      excess >= 10 && hours >= 3
+        ? "CRITICAL"
+        : excess >= 4 || hours >= 6
+          ? "HIGH"
+          : excess >= 2 || hours >= 2
+            ? "MEDIUM"
+            : "LOW";
+    levels.push({
+      severity,
+      why: `${excess.toFixed(1)}x the hourly limit, ${hours} ${hours === 1 ? "hour" : "hours"} over it`,
+    });
+  }
+  const worst = levels.reduce<{ severity: Severity; why: string } | null>(
+    (a, b) => (a === null || RANK[b.severity] > RANK[a.severity] ? b : a),
+    null,
   );
-  const volume = f.requestCount / rule.minRequests;
-  const severity: Severity =
-    excess >= 10 && volume >= 10
-      ? "CRITICAL"
-      : excess >= 10 || volume >= 10
-        ? "HIGH"
-        : excess >= 2 || volume >= 3
-          ? "MEDIUM"
-          : "LOW";
-  return { severity, excess, volume };
+  return worst ?? { severity: "LOW", why: "no detection fired" };
 }
 
 export type PrincipalKind =

@@ -38,7 +38,7 @@ sns.on(PublishCommand).resolves({ MessageId: "m" });
 async function day(schedule: "1h" | "15m", slices: boolean): Promise<number> {
   insights.reset();
   const config = detectorConfig({ SCHEDULE: schedule, LOOKBACK: "24h" });
-  emulateInsights(insights, () => records, config.rule);
+  emulateInsights(insights, () => records);
   const stored = new Map<string, StoredSlice>();
   const store = {
     read: async () => [...stored.values()],

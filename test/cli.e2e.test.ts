@@ -96,6 +96,7 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
       recordsMatched: 4,
       recordsExcluded: 0,
       duplicates: 0,
+      copies: 0,
       malformedLines: 1,
     });
   });

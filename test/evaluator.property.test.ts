@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { defineRule } from "../config/settings.js";
-import { type Aggregates, mergeAggregates, RuleEvaluator, toFindings } from "../core/evaluator.js";
+import { type Aggregates, mergeAggregates, toFindings } from "../core/evaluator.js";
+import { RuleEvaluator } from "../core/record-evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Rule, Window } from "../core/rule.js";
 import { recordArb as recordArbOf } from "./helpers/arbitraries.js";

@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE, defineRule } from "../config/settings.js";
-import { matches, RuleEvaluator, UNKNOWN } from "../core/evaluator.js";
+import { matches, UNKNOWN } from "../core/evaluator.js";
+import { RuleEvaluator } from "../core/record-evaluator.js";
 import { readRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
 import { rawRecord, rec } from "./helpers/records.js";
@@ -58,6 +59,7 @@ describe("window [start, end)", () => {
       recordsMatched: 2,
       recordsExcluded: 0,
       duplicates: 0,
+      copies: 0,
     });
     expect(findings[0]?.requestCount).toBe(2);
     expect(findings[0]?.firstSeen).toBe("2026-11-19T00:00:00.000Z");
@@ -151,6 +153,7 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
       recordsMatched: 2,
       recordsExcluded: 0,
       duplicates: 2,
+      copies: 2,
     });
   });
 
@@ -177,7 +180,7 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
     expect(findings.map((f) => f.accountId)).toEqual(["a", "b"]);
   });
 
-  it("non-matching copies are not remembered (and so not counted as duplicates)", () => {
+  it("non-matching copies are no hunt duplicates, but the other detections count them once (copies)", () => {
     const light = { accountId: "a", promptTokens: 10, requestId: "r1" };
     const { stats } = evaluate([rec(light), rec(light)]);
     expect(stats).toEqual({
@@ -186,6 +189,7 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
       recordsMatched: 0,
       recordsExcluded: 0,
       duplicates: 0,
+      copies: 1,
     });
   });
 });

@@ -250,6 +250,25 @@ describe("the query on hostile records (issue 8): agrees with the reader whereve
     }
   });
 
+  it('a failed call with an empty output object (`"output":{}`) gets its request size, not 12 characters more', () => {
+    const bodyText = JSON.stringify({
+      messages: [{ role: "user", content: "x".repeat(9000) }],
+      tools: [{ o: {}, output: {} }],
+    });
+    const emptyOutput = (identity: boolean, error: boolean) =>
+      rawRecord({ bodyText }).replace(
+        ',"identity"',
+        `,"output":{}${error ? ',"errorCode":"ThrottlingException"' : ""}${identity ? ',"identity"' : ""}`,
+      );
+    const older =
+      '{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-11-19T12:00:00Z","accountId":"1",' +
+      `"identity":{"arn":"arn:aws:iam::1:user/a"},"modelId":"m","input":{"inputContentType":"application/json","inputBodyJson":${bodyText}},"output":{}}`;
+    for (const line of [emptyOutput(true, false), emptyOutput(true, true), older]) {
+      expect(readRecord(line)).toMatchObject({ ok: true });
+      expect(agree(line).requestSize).toBe(bodyText.length);
+    }
+  });
+
   it("a record's own count that is not an integer literal is missing, never taken from a streamed look-alike", () => {
     for (const own of ['"9500"', "9500.0", "9.5e3", "-1", "1234567890123456"]) {
       const line = rawRecord({ body: { p: "hi" }, promptTokens: 1, completionTokens: 1 })

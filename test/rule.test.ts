@@ -20,6 +20,11 @@ describe("defineRule", () => {
       lookbackMs: DAY_MS,
       excludedAccountIds: [],
       excludedIdentityPatterns: [],
+      // The detections beyond the hunt (docs/detections.md); no per-model thresholds: the hunt is Elastic's.
+      modelThresholds: [],
+      cachedInputTokens: 80_000,
+      tokensPerHour: 10_000_000,
+      requestsPerHour: 10_000,
     });
     expect(defineRule()).toEqual(DEFAULT_RULE);
   });

@@ -1,21 +1,33 @@
 /**
  * Merged slices give exactly the findings of one evaluation over the whole window: random records, random
- * periods, random runs (some missed, some retried), exclusions included, against the in-process evaluator.
+ * periods, random runs (some missed, some retried), every detection, per-model thresholds and exclusions
+ * included, against the in-process evaluator. Each period is "queried" by running the Lambda's query text
+ * (the usage shape) through the Insights interpreter and reading its rows as the Lambda does.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { defineRule } from "../config/settings.js";
-import { groupOf, matches, RuleEvaluator, toFindings } from "../core/evaluator.js";
+import { buildInsightsQuery } from "../core/insights-query.js";
+import { parseUsageRows } from "../core/insights-rows.js";
+import { RuleEvaluator } from "../core/record-evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
 import { cellKey, cellsOf, floorToPeriod, mergeSlices, missingCells, type Slice } from "../core/slices.js";
 import { recordArb as recordArbOf } from "./helpers/arbitraries.js";
+import { rowsFor } from "./helpers/insights-emulator.js";
 
 const MINUTE = 60_000;
 const recordArb = (span: number): fc.Arbitrary<InvocationRecord> =>
   recordArbOf({
     accounts: ["111111111111", "222222222222", "333333333333"],
-    identities: ["arn:aws:iam::1:user/a", "arn:aws:iam::1:user/b", "arn:aws:sts::1:assumed-role/batch/x"],
+    identities: [
+      "arn:aws:iam::1:user/a",
+      "arn:aws:iam::1:user/b",
+      "arn:aws:sts::1:assumed-role/batch/x",
+      // Two sessions of one role: one principal for token-volume.
+      "arn:aws:sts::1:assumed-role/app/i-1",
+      "arn:aws:sts::1:assumed-role/app/i-2",
+    ],
     // Edges matter most: records right on and next to period boundaries.
     timestampMs: fc.oneof(
       fc.integer({ min: 0, max: span }),
@@ -24,17 +36,17 @@ const recordArb = (span: number): fc.Arbitrary<InvocationRecord> =>
     ),
   });
 
-/** What a slice query returns: the matching records of the cell, as groups (one per record is enough). */
+/** What a slice query returns: the query text's rows for the cell, read as the Lambda reads them. */
 const queryCell = (
   records: readonly InvocationRecord[],
   cell: Window,
   rule: ReturnType<typeof defineRule>,
-): Slice => ({
-  window: cell,
-  groups: records
-    .filter((r) => r.timestampMs >= cell.startMs && r.timestampMs < cell.endMs && matches(r, rule))
-    .map(groupOf),
-});
+): Slice => {
+  const rows = rowsFor(records, buildInsightsQuery(rule, cell, { shape: "usage" }));
+  const { groups, rejected, rejectedValues } = parseUsageRows(rows);
+  expect([...rejected, ...rejectedValues]).toEqual([]);
+  return { window: cell, groups };
+};
 
 describe("slices", () => {
   it("tile a window exactly, on the epoch-aligned lattice", () => {
@@ -45,6 +57,8 @@ describe("slices", () => {
   });
 
   it("merged over random runs (missed, retried) equal one evaluation of the whole window", () => {
+    // How often each detection fired: the property must not hold only because nothing fires.
+    const fired = new Map<string, number>();
     fc.assert(
       fc.property(
         fc.constantFrom(5, 10, 15, 30, 60).chain((minutes) => {
@@ -67,12 +81,21 @@ describe("slices", () => {
             }),
             minRequests: fc.integer({ min: 1, max: 3 }),
             exclude: fc.boolean(),
+            // Around what a few of the records add up to, so each detection fires and stays quiet.
+            cachedInputTokens: fc.integer({ min: 1, max: 400 }),
+            tokensPerHour: fc.integer({ min: 1, max: 1500 }),
+            requestsPerHour: fc.integer({ min: 1, max: 8 }),
+            modelThresholds: fc.subarray([
+              { prefix: "m", thresholds: { promptTokens: 150, requestSize: 20, completionTokens: 100 } },
+              { prefix: "m1", thresholds: { promptTokens: 30, requestSize: 180, completionTokens: 60 } },
+            ]),
           });
         }),
-        ({ period, periods, records, runs, thresholds, minRequests, exclude }) => {
+        ({ period, periods, records, runs, thresholds, minRequests, exclude, ...detections }) => {
           const rule = defineRule({
             thresholds,
             minRequests,
+            ...detections,
             lookbackMs: periods * period,
             excludedIdentityPatterns: exclude ? ["arn:aws:sts::*:assumed-role/batch/*"] : [],
           });
@@ -91,10 +114,11 @@ describe("slices", () => {
                 queried.push(cellKey(cell));
                 store.set(cellKey(cell), queryCell(records, cell, rule));
               }
-              const merged = toFindings(mergeSlices(store.values(), window, rule).aggregates, rule);
+              const merged = mergeSlices(store.values(), window, rule).findings;
               const whole = new RuleEvaluator(rule, window);
               for (const r of records) whole.add(r);
               expect(merged, `run ${i} attempt ${attempt}`).toEqual(whole.findings());
+              for (const d of merged.flatMap((f) => f.detections)) fired.set(d, (fired.get(d) ?? 0) + 1);
             }
           });
           // Each period was queried at most once, however runs were missed or retried.
@@ -103,5 +127,8 @@ describe("slices", () => {
       ),
       { numRuns: 150 },
     );
+    for (const d of ["heavy-requests", "cached-input", "token-volume"]) {
+      expect(fired.get(d) ?? 0, d).toBeGreaterThan(50);
+    }
   });
 });

@@ -1,7 +1,7 @@
 /** Token sums per model (the cost estimate's evidence) in both engines, and the price table. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE } from "../config/settings.js";
-import { aggregateGroups, groupOf, mergeAggregates, RuleEvaluator, toFindings } from "../core/evaluator.js";
+import { aggregateGroups, groupOf, mergeAggregates, toFindings } from "../core/evaluator.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import { parseRows } from "../core/insights-rows.js";
 import {
@@ -12,6 +12,7 @@ import {
   priceFor,
   priceTable,
 } from "../core/pricing.js";
+import { RuleEvaluator } from "../core/record-evaluator.js";
 import { rec } from "./helpers/records.js";
 
 const window = { startMs: Date.parse("2026-11-19T00:00:00Z"), endMs: Date.parse("2026-11-20T00:00:00Z") };

@@ -1,10 +1,16 @@
 /**
- * The alert ledger in the state table: one item per alerted account with the window end, request count,
- * maxima and identities of its last alert. Items expire through the table's TTL attribute.
+ * The alert ledger in the state table: one item per alerted account with the window end, the detections, the
+ * hunt's request count and maxima, the other detections' numbers and the principals of its last alert. Items
+ * expire through the table's TTL attribute. Items an earlier release wrote (the hunt only, identities with
+ * their sessions) read as a hunt alert whose identities, sessions removed, are its principals.
  */
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { STATE } from "../../config/names.js";
+import { DETECTION_NAMES, type DetectionName } from "../../core/finding.js";
+import { withoutSession } from "../../core/principal.js";
 import type { LastAlert } from "../suppression.js";
+
+const isDetection = (s: string): s is DetectionName => (DETECTION_NAMES as readonly string[]).includes(s);
 
 const key = (accountId: string) => ({
   [STATE.partitionKey]: { S: `${STATE.alertPrefix}${accountId}` },
@@ -28,15 +34,20 @@ export class AlertLedger {
     );
     const item = out.Item;
     const end = num(item?.windowEndMs);
-    const count = num(item?.requestCount);
-    if (!item || end === null || count === null) return null;
+    if (!item || end === null) return null;
+    const stored = item.detections?.L?.flatMap((v) => (v.S !== undefined && isDetection(v.S) ? [v.S] : []));
+    const identities =
+      item.identities?.L?.flatMap((v) => (v.S === undefined ? [] : [withoutSession(v.S)])) ?? [];
     return {
       windowEndMs: end,
-      requestCount: count,
+      requestCount: num(item.requestCount),
       maxPromptTokens: num(item.maxPromptTokens),
       maxRequestSize: num(item.maxRequestSize),
       maxCompletionTokens: num(item.maxCompletionTokens),
-      identities: item.identities?.L?.flatMap((v) => (v.S === undefined ? [] : [v.S])) ?? [],
+      detections: stored ?? ["heavy-requests"],
+      cachedInputRequests: num(item.cachedInputRequests),
+      volumeTokens: num(item.volumeTokens),
+      identities: [...new Set(identities)],
       identitiesComplete: item.identitiesComplete?.BOOL ?? false,
     };
   }
@@ -54,10 +65,13 @@ export class AlertLedger {
           Item: {
             ...key(accountId),
             windowEndMs: { N: String(alert.windowEndMs) },
-            requestCount: { N: String(alert.requestCount) },
+            ...optional("requestCount", alert.requestCount),
             ...optional("maxPromptTokens", alert.maxPromptTokens),
             ...optional("maxRequestSize", alert.maxRequestSize),
             ...optional("maxCompletionTokens", alert.maxCompletionTokens),
+            ...optional("cachedInputRequests", alert.cachedInputRequests),
+            ...optional("volumeTokens", alert.volumeTokens),
+            detections: { L: alert.detections.map((S) => ({ S })) },
             identities: { L: alert.identities.map((S) => ({ S })) },
             identitiesComplete: { BOOL: alert.identitiesComplete },
             alertedAt: { S: new Date(nowMs).toISOString() },

@@ -1,6 +1,6 @@
 /**
- * Stored slices in the state table. A slice (one schedule period's matching requests) is written as parts,
- * each a gzip-compressed JSON list of match groups kept under PART_MAX_BYTES, then a header item that marks
+ * Stored slices in the state table. A slice (one schedule period's requests) is written as parts, each a
+ * gzip-compressed JSON list of usage groups (core/usage.ts) kept under PART_MAX_BYTES, then a header item that marks
  * the slice complete. So an account with thousands of identities and models, or thousands of accounts, never
  * meets DynamoDB's 400 KB item limit, and nothing is summarised away: counts, maxima and evidence stay exact.
  * Keys are the slice's bounds: rewriting a slice replaces it (idempotent). Parts carry the generation their
@@ -15,9 +15,9 @@ import {
   paginateQuery,
 } from "@aws-sdk/client-dynamodb";
 import { STATE } from "../../config/names.js";
-import type { MatchGroup } from "../../core/evaluator.js";
 import type { Window } from "../../core/rule.js";
 import type { Slice } from "../../core/slices.js";
+import type { UsageGroup } from "../../core/usage.js";
 
 /** Compressed bytes per part: DynamoDB items hold 400 KB, keys and attributes included. */
 export const PART_MAX_BYTES = 300_000;
@@ -26,54 +26,109 @@ const pad = (ms: number) => String(ms).padStart(13, "0");
 const sliceSk = (w: Window) => `${pad(w.endMs)}#${pad(w.startMs)}`;
 const HEADER = "head";
 
+type HuntTuple = [
+  number,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number,
+  number,
+  number | null,
+  number | null,
+];
+
 type Tuple = [
   string,
   string | null,
   string | null,
   number,
-  number | null,
-  number | null,
-  number | null,
-  number | null,
   number,
   number,
-  (number | null)?,
-  (number | null)?,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number | null,
+  HuntTuple | 0,
 ];
 
-const toTuple = (g: MatchGroup): Tuple => [
+/**
+ * The stored form of the groups; a slice written in another form (an older release stored the hunt's
+ * matching requests only) is not read, so it counts as missing and is queried again.
+ */
+export const SLICE_FORMAT = "usage-1";
+
+const toTuple = (g: UsageGroup): Tuple => [
   g.accountId,
   g.identityArn,
   g.modelId,
-  g.requestCount,
-  g.maxPromptTokens,
-  g.maxRequestSize,
-  g.maxCompletionTokens,
-  g.maxCacheInclusiveInputTokens,
+  g.hourMs,
+  g.requests,
   g.firstSeenMs,
   g.lastSeenMs,
-  g.sumPromptTokens ?? null,
-  g.sumCompletionTokens ?? null,
+  g.inputTokens,
+  g.cacheReadTokens,
+  g.cacheWriteTokens,
+  g.outputTokens,
+  g.cachedInputRequests,
+  g.cachedInputTokens,
+  g.maxCachedInputTokens,
+  g.hunt === null
+    ? 0
+    : [
+        g.hunt.requestCount,
+        g.hunt.maxPromptTokens,
+        g.hunt.maxRequestSize,
+        g.hunt.maxCompletionTokens,
+        g.hunt.maxCacheInclusiveInputTokens,
+        g.hunt.firstSeenMs,
+        g.hunt.lastSeenMs,
+        g.hunt.sumPromptTokens ?? null,
+        g.hunt.sumCompletionTokens ?? null,
+      ],
 ];
 
-const fromTuple = (t: Tuple): MatchGroup => ({
-  accountId: t[0],
-  identityArn: t[1],
-  modelId: t[2],
-  requestCount: t[3],
-  maxPromptTokens: t[4],
-  maxRequestSize: t[5],
-  maxCompletionTokens: t[6],
-  maxCacheInclusiveInputTokens: t[7],
-  firstSeenMs: t[8],
-  lastSeenMs: t[9],
-  sumPromptTokens: t[10] ?? null,
-  sumCompletionTokens: t[11] ?? null,
-});
+const fromTuple = (t: Tuple): UsageGroup => {
+  const h = t[14];
+  return {
+    accountId: t[0],
+    identityArn: t[1],
+    modelId: t[2],
+    hourMs: t[3],
+    requests: t[4],
+    firstSeenMs: t[5],
+    lastSeenMs: t[6],
+    inputTokens: t[7],
+    cacheReadTokens: t[8],
+    cacheWriteTokens: t[9],
+    outputTokens: t[10],
+    cachedInputRequests: t[11],
+    cachedInputTokens: t[12],
+    maxCachedInputTokens: t[13],
+    hunt:
+      h === 0
+        ? null
+        : {
+            requestCount: h[0],
+            maxPromptTokens: h[1],
+            maxRequestSize: h[2],
+            maxCompletionTokens: h[3],
+            maxCacheInclusiveInputTokens: h[4],
+            firstSeenMs: h[5],
+            lastSeenMs: h[6],
+            sumPromptTokens: h[7],
+            sumCompletionTokens: h[8],
+          },
+  };
+};
 
 /** Groups cut into compressed parts under `maxBytes` each (halving a part until it fits). */
-export function encodeParts(groups: readonly MatchGroup[], maxBytes = PART_MAX_BYTES): Uint8Array[] {
-  const encode = (gs: readonly MatchGroup[]): Uint8Array[] => {
+export function encodeParts(groups: readonly UsageGroup[], maxBytes = PART_MAX_BYTES): Uint8Array[] {
+  const encode = (gs: readonly UsageGroup[]): Uint8Array[] => {
     const bytes = gzipSync(JSON.stringify(gs.map(toTuple)));
     if (bytes.length <= maxBytes || gs.length <= 1) return [bytes];
     const mid = Math.ceil(gs.length / 2);
@@ -82,7 +137,7 @@ export function encodeParts(groups: readonly MatchGroup[], maxBytes = PART_MAX_B
   return groups.length === 0 ? [] : encode(groups);
 }
 
-export const decodePart = (bytes: Uint8Array): MatchGroup[] =>
+export const decodePart = (bytes: Uint8Array): UsageGroup[] =>
   (JSON.parse(gunzipSync(bytes).toString("utf8")) as Tuple[]).map(fromTuple);
 
 export interface StoredSlice extends Slice {
@@ -129,6 +184,7 @@ export class SliceStore {
           bytesScanned: { N: String(slice.bytesScanned) },
           accountLevel: { BOOL: slice.accountLevel ?? false },
           requeried: { BOOL: slice.requeried ?? false },
+          format: { S: SLICE_FORMAT },
         },
       }),
     );
@@ -172,6 +228,8 @@ export class SliceStore {
       );
       // No header, or a part of its generation missing: not complete, so not used.
       if (!head || !Number.isInteger(expected) || names.some((name) => !parts.has(name))) continue;
+      // Written in another form by an earlier release: queried again rather than misread.
+      if (head.format?.S !== SLICE_FORMAT) continue;
       const [end, start] = id.split("#").map(Number);
       slices.push({
         window: { startMs: start ?? 0, endMs: end ?? 0 },

@@ -42,7 +42,57 @@ export function lambdaContext(remainingMs = 300_000) {
   };
 }
 
-/** One evidence row (account, identity, model) as Logs Insights returns it: every value a string. */
+/** The hunt's view of a group of matching requests, as the tests describe them. */
+export interface HuntRowSpec {
+  account: string;
+  identityArn?: string;
+  model?: string;
+  requestCount: string;
+  maxPromptTokens?: string;
+  maxRequestSize?: string;
+  maxCompletionTokens?: string;
+  maxCacheInclusiveInputTokens?: string;
+  /** Insights' time format, `2026-11-19 10:00:00.000`. */
+  firstSeen: string;
+  lastSeen: string;
+}
+
+const insightsMs = (t: string) => Date.parse(`${t.replace(" ", "T")}Z`);
+const plus1 = (v: string | undefined) => (v === undefined || v === "" ? "" : String(Number(v) + 1));
+
+/**
+ * A usage row (the `usage` query shape: account, identity, model, hour) as Logs Insights returns it, every value
+ * a string, for requests that all match the hunt with the given maxima.
+ */
+export function usageRow(spec: HuntRowSpec): Record<string, string> {
+  const n = Number(spec.requestCount);
+  const prompt = spec.maxPromptTokens ?? "";
+  return {
+    account: spec.account,
+    ...(spec.identityArn === undefined ? {} : { identityArn: spec.identityArn }),
+    ...(spec.model === undefined ? {} : { model: spec.model }),
+    hour: String(Math.floor(insightsMs(spec.firstSeen) / 3_600_000) * 3_600_000),
+    requests: spec.requestCount,
+    firstSeen: spec.firstSeen,
+    lastSeen: spec.lastSeen,
+    sumInputTokens: prompt === "" || Number.isNaN(n) ? "0" : String(Number(prompt) * n),
+    sumCacheReadTokens: "0",
+    sumCacheWriteTokens: "0",
+    sumOutputTokens: "0",
+    cachedInputRequests: "0",
+    cachedInputTokens: "0",
+    maxCachedInputTokens: spec.maxCacheInclusiveInputTokens ?? prompt,
+    huntRequests: spec.requestCount,
+    huntMaxPromptTokensPlus1: plus1(spec.maxPromptTokens),
+    huntMaxRequestSizePlus1: plus1(spec.maxRequestSize),
+    huntMaxCompletionTokensPlus1: plus1(spec.maxCompletionTokens),
+    huntMaxCachedInputTokensPlus1: plus1(spec.maxCacheInclusiveInputTokens ?? spec.maxPromptTokens),
+    huntFirstSeenMs: String(insightsMs(spec.firstSeen)),
+    huntLastSeenMs: String(insightsMs(spec.lastSeen)),
+  };
+}
+
+/** One usage row: `count` requests matching the hunt, max prompt tokens `prompt` ("" for none), completion 12. */
 export function evidenceRow(
   account: string,
   identity: string,
@@ -51,16 +101,17 @@ export function evidenceRow(
   prompt: number | "" = 9000,
 ): Record<string, string> {
   return {
-    account,
-    identityArn: identity,
-    model,
-    requestCount: String(count),
-    maxPromptTokens: String(prompt),
-    maxRequestSize: "",
-    maxCompletionTokens: "12",
-    maxCacheInclusiveInputTokens: String(prompt),
-    firstSeen: "2026-11-19 10:00:00.000",
-    lastSeen: "2026-11-19 11:00:00.000",
+    ...usageRow({
+      account,
+      identityArn: identity,
+      model,
+      requestCount: String(count),
+      maxPromptTokens: prompt === "" ? "" : String(prompt),
+      maxCompletionTokens: "12",
+      firstSeen: "2026-11-19 10:00:00.000",
+      lastSeen: "2026-11-19 11:00:00.000",
+    }),
+    sumOutputTokens: String(12 * count),
   };
 }
 

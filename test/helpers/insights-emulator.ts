@@ -1,17 +1,14 @@
 /**
  * Logs Insights emulated at the SDK boundary (aws-sdk-client-mock): each StartQuery is answered from in-memory
- * records with the rows the real query computes for its text (the exact ms window, account filters, shape).
- * Records are read by the scanner's reader; test/insights-query.test.ts checks the query's regexes agree with it.
+ * records by interpreting the query text itself (test/helpers/insights-interpreter.ts: its window, filters,
+ * fields and stats), with the `parse @message` captures taken from the records as the scanner's reader read them.
  */
 import { GetQueryResultsCommand, StartQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
 import type { AwsStub } from "aws-sdk-client-mock";
-import { groupOf, matches } from "../../core/evaluator.js";
 import type { InvocationRecord } from "../../core/record-reader.js";
-import type { Rule, Window } from "../../core/rule.js";
+import type { Window } from "../../core/rule.js";
 import { resultRows } from "./aws.js";
-
-/** Insights' timestamp format in result rows. */
-const insightsTime = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+import { type Event, interpret } from "./insights-interpreter.js";
 
 /** The window `[start, end)` a query text filters on. */
 export function queryWindow(query: string): Window {
@@ -20,44 +17,31 @@ export function queryWindow(query: string): Window {
   return { startMs: Number(m[1]), endMs: Number(m[2]) };
 }
 
-/** The rows the rule's query (evidence or account shape) returns for these records. */
-export function rowsFor(
-  records: readonly InvocationRecord[],
-  rule: Rule,
-  query: string,
-): Record<string, string>[] {
-  const window = queryWindow(query);
-  const ids = (re: RegExp) => new Set(re.exec(query)?.[1]?.match(/\d{12}/g) ?? []);
-  const excluded = ids(/filter account not in \[([^\]]*)\]/);
-  const only = ids(/filter account in \[([^\]]*)\]/);
-  const byAccount = / by account\n/.test(query);
-  const rows = new Map<string, Record<string, string>>();
+/**
+ * What the query's `parse @message` commands capture from a record, taken from the record as the reader read
+ * it (test/insights-query.test.ts and test/usage-query.differential.test.ts check that the regexes capture
+ * the same from the raw text). The body stands in as its length.
+ */
+export function capturesOf(r: InvocationRecord): Event {
+  return {
+    "@timestamp": r.timestampMs,
+    account: r.accountId,
+    model: r.modelId,
+    identityArn: r.identityArn,
+    identityArnLast: r.identityArn,
+    promptTokensAfterBody: r.promptTokens,
+    promptTokensFirst: r.promptTokens,
+    inputBody: r.requestSize === null ? null : { codePoints: r.requestSize },
+    completionTokens: r.completionTokens,
+    cacheReadAfterBody: r.cacheReadTokens,
+    cacheWriteAfterBody: r.cacheWriteTokens,
+  };
+}
+
+/** The rows the query text returns for these records: the query's own commands, interpreted. */
+export function rowsFor(records: readonly InvocationRecord[], query: string): Record<string, string>[] {
   const sorted = [...records].sort((a, b) => a.timestampMs - b.timestampMs);
-  for (const r of sorted) {
-    if (r.timestampMs < window.startMs || r.timestampMs >= window.endMs || !matches(r, rule)) continue;
-    if (excluded.has(r.accountId) || (only.size > 0 && !only.has(r.accountId))) continue;
-    const g = groupOf(r);
-    const key = byAccount ? g.accountId : JSON.stringify([g.accountId, g.identityArn, g.modelId]);
-    const max = (a: string | undefined, b: number | null) =>
-      b === null ? (a ?? "") : a === undefined || a === "" ? String(b) : String(Math.max(Number(a), b));
-    const row = rows.get(key);
-    rows.set(key, {
-      account: g.accountId,
-      ...(byAccount
-        ? {}
-        : { identityArn: g.identityArn ?? "", identityArnLast: g.identityArn ?? "", model: g.modelId ?? "" }),
-      requestCount: String(Number(row?.requestCount ?? 0) + 1),
-      maxPromptTokens: max(row?.maxPromptTokens, g.maxPromptTokens),
-      maxRequestSize: max(row?.maxRequestSize, g.maxRequestSize),
-      maxCompletionTokens: max(row?.maxCompletionTokens, g.maxCompletionTokens),
-      maxCacheInclusiveInputTokens: max(row?.maxCacheInclusiveInputTokens, g.maxCacheInclusiveInputTokens),
-      firstSeen: row?.firstSeen ?? insightsTime(r.timestampMs),
-      lastSeen: insightsTime(r.timestampMs),
-    });
-  }
-  const all = [...rows.values()];
-  const limit = Number(/\| limit (\d+)/.exec(query)?.[1] ?? 10_000);
-  return all.slice(0, limit);
+  return interpret(query, sorted.map(capturesOf), () => ({}));
 }
 
 /**
@@ -68,7 +52,6 @@ export function emulateInsights(
   // biome-ignore lint/suspicious/noExplicitAny: aws-sdk-client-mock's stub type is generic over the client's commands
   insights: AwsStub<any, any, any>,
   records: () => readonly InvocationRecord[],
-  rule: Rule,
 ): { queried: Window[] } {
   let n = 0;
   const queried: Window[] = [];
@@ -80,7 +63,7 @@ export function emulateInsights(
     const bytes = records().filter(
       (r) => r.timestampMs >= window.startMs && r.timestampMs < window.endMs,
     ).length;
-    byId.set(id, { rows: rowsFor(records(), rule, input.queryString), bytes });
+    byId.set(id, { rows: rowsFor(records(), input.queryString), bytes });
     return { queryId: id };
   });
   insights.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) => {

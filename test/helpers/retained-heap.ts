@@ -4,7 +4,7 @@
  */
 
 import { DEFAULT_RULE } from "../../config/settings.js";
-import { RuleEvaluator } from "../../core/evaluator.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
 import { readRecord } from "../../core/record-reader.js";
 import { rawRecord } from "./records.js";
 

@@ -14,7 +14,7 @@ import { HOUR_MS } from "../../core/rule.js";
 import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
 import { runDetection } from "../../lambda/run-detection.js";
 import { decideAlert, identitiesToRemember, LEDGER_IDENTITY_BUDGET } from "../../lambda/suppression.js";
-import { detectionDeps, detectorConfig, resultRows } from "../helpers/aws.js";
+import { detectionDeps, detectorConfig, evidenceRow, resultRows } from "../helpers/aws.js";
 import { startDynalite } from "../helpers/dynalite.js";
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -43,13 +43,11 @@ function answerWithCounts() {
     status: "Complete",
     results: resultRows(
       Object.entries(counts).map(([account, n]) => ({
-        account,
-        identityArn: "arn:x",
-        model: "m",
-        requestCount: String(n),
-        maxPromptTokens: "9000",
+        ...evidenceRow(account, "arn:x", "m", n, 9000),
         firstSeen: "2026-11-20 01:00:00.000",
         lastSeen: "2026-11-20 02:00:00.000",
+        huntFirstSeenMs: String(Date.parse("2026-11-20T01:00:00Z")),
+        huntLastSeenMs: String(Date.parse("2026-11-20T02:00:00Z")),
       })),
     ),
   }));
@@ -72,6 +70,9 @@ const alerted = (requestCount: number) => ({
   maxPromptTokens: 9000,
   maxRequestSize: null,
   maxCompletionTokens: null,
+  detections: ["heavy-requests" as const],
+  cachedInputRequests: null,
+  volumeTokens: null,
   identities: ["arn:x"],
   identitiesComplete: true,
 });
@@ -162,6 +163,9 @@ describe("decideAlert", () => {
     maxPromptTokens,
     maxRequestSize,
     maxCompletionTokens: null,
+    detections: ["heavy-requests" as const],
+    cachedInput: null,
+    tokenVolume: null,
   });
 
   it("covers first, duplicate, suppressed, escalated and expired", () => {

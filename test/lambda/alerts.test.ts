@@ -49,6 +49,10 @@ const finding: AlertFinding = {
   modelCount: 1,
   sumPromptTokens: 4_200_000,
   sumCompletionTokens: 12_000,
+  detections: ["heavy-requests"],
+  cachedInput: null,
+  tokenVolume: null,
+  peakHourTokens: 4_212_000,
   alertReason: "first alert for this account",
 };
 

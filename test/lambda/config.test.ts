@@ -43,6 +43,10 @@ describe("loadConfig", () => {
       [ENV.dryRun]: "true",
       [ENV.excludedAccountIds]: "111111111111,222222222222",
       [ENV.excludedIdentityPatterns]: "arn:aws:sts::111111111111:assumed-role/batch/*",
+      [ENV.modelThresholds]: "anthropic.claude-3-haiku=32000/30000/9000",
+      [ENV.cachedInputTokensThreshold]: "50000",
+      [ENV.tokensPerHour]: "2000000",
+      [ENV.requestsPerHour]: "600",
     });
     expect(c.logGroupIdentifiers).toEqual([
       "a",
@@ -54,6 +58,15 @@ describe("loadConfig", () => {
       lookbackMs: 6 * HOUR_MS,
       excludedAccountIds: ["111111111111", "222222222222"],
       excludedIdentityPatterns: ["arn:aws:sts::111111111111:assumed-role/batch/*"],
+      modelThresholds: [
+        {
+          prefix: "anthropic.claude-3-haiku",
+          thresholds: { promptTokens: 32_000, requestSize: 30_000, completionTokens: 9000 },
+        },
+      ],
+      cachedInputTokens: 50_000,
+      tokensPerHour: 2_000_000,
+      requestsPerHour: 600,
     });
     expect(c).toMatchObject({ settleDelayMs: 600_000, maxAlertsPerRun: 3, dryRun: true });
   });

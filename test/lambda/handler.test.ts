@@ -9,7 +9,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ENV } from "../../config/settings.js";
-import { lambdaContext, resultRows } from "../helpers/aws.js";
+import { lambdaContext, resultRows, usageRow } from "../helpers/aws.js";
 import { startDynalite } from "../helpers/dynalite.js";
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -59,7 +59,7 @@ describe("handler", () => {
       status: "Complete",
       statistics: { bytesScanned: 1e9, recordsScanned: 5e5, recordsMatched: 3 },
       results: resultRows([
-        {
+        usageRow({
           account: "210987654321",
           identityArn: "arn:aws:iam::210987654321:user/leaked",
           model: "amazon.nova-lite-v1:0",
@@ -70,7 +70,7 @@ describe("handler", () => {
           maxCacheInclusiveInputTokens: "250",
           firstSeen: "2026-11-20 01:00:00.000",
           lastSeen: "2026-11-20 02:00:00.000",
-        },
+        }),
       ]),
     });
     sns.on(PublishCommand).resolves({ MessageId: "m-1" });
@@ -180,13 +180,13 @@ describe("handler with the alert ledger on a real DynamoDB API (dynalite)", () =
       .resolvesOnce({
         status: "Complete",
         results: resultRows([
-          {
+          usageRow({
             account: "210987654321",
             requestCount: "3",
             maxPromptTokens: "9999",
             firstSeen: "2026-11-20 11:50:00.000",
             lastSeen: "2026-11-20 11:55:00.000",
-          },
+          }),
         ]),
       })
       .resolves({ status: "Complete", results: [] });

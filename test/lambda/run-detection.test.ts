@@ -104,7 +104,7 @@ describe("runDetection", () => {
       row("222222222222", "arn:x", "m1", 2),
       { ...row("222222222222", "", "", 1), identityArn: "", model: "" },
       { ...row("", "arn:y", "m1", 5) },
-      { ...row("444444444444", "arn:z", "m1", 9), requestCount: "" },
+      { ...row("444444444444", "arn:z", "m1", 9), requests: "" },
     ]);
     const { d, rec } = deps();
     const summary = await runDetection(config(), request, d);
@@ -115,8 +115,8 @@ describe("runDetection", () => {
 
   it("a value out of range costs only that value: the row and every other row stand, counted and logged without text", async () => {
     answer(() => [
-      { ...row("222222222222", "arn:x", "m1", 1), maxCacheInclusiveInputTokens: "9007199254740993" },
-      { ...row("222222222222", "arn:y", "m1", 1, 9500), maxRequestSize: "1e400" },
+      { ...row("222222222222", "arn:x", "m1", 1), huntMaxCachedInputTokensPlus1: "9007199254740993" },
+      { ...row("222222222222", "arn:y", "m1", 1, 9500), huntMaxRequestSizePlus1: "1e400" },
     ]);
     const { d, rec } = deps();
     const summary = await runDetection(config(), request, d);

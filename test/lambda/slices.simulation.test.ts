@@ -69,7 +69,7 @@ async function simulate(
   const store = { ledger: new AlertLedger(db.client, table), slices: new SliceStore(db.client, table) };
   let now = times[0] ?? DAY;
   // Logs Insights sees a record once it has arrived.
-  const { queried } = emulateInsights(insights, () => records.filter((r) => r.arrivesMs <= now), config.rule);
+  const { queried } = emulateInsights(insights, () => records.filter((r) => r.arrivesMs <= now));
   const summaries: RunSummary[] = [];
   for (const t of times) {
     now = t;

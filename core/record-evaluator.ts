@@ -1,0 +1,165 @@
+/**
+ * The in-process engine: every detection over records, streaming. Records in the window are counted once
+ * (a copy delivered to both S3 and CloudWatch is recognised by account and requestId), grouped into usage
+ * groups (core/usage.ts), and evaluated like the Lambda's stored periods (core/detections.ts).
+ */
+import { evaluateUsage, type WindowEvaluation } from "./detections.js";
+import { type Aggregates, type Finding, fresh, groupOf, inWindow, matcherOf } from "./evaluator.js";
+import { type ExclusionTest, exclusionsOf } from "./exclusions.js";
+import type { InvocationRecord } from "./record-reader.js";
+import type { Rule, Window } from "./rule.js";
+import { type HuntPart, type UsageGroup, UsageTable, usageOfRecord } from "./usage.js";
+
+export interface EvaluationStats {
+  /** Every record read, copies included. */
+  recordsRead: number;
+  /** Records in the window, copies included. */
+  recordsInWindow: number;
+  /** Records in the window that match the hunt, each counted once, excluded ones included. */
+  recordsMatched: number;
+  /** Matching records left out by the rule's exclusions. */
+  recordsExcluded: number;
+  /** Matching records skipped as copies of a matching one already counted (same account and requestId). */
+  duplicates: number;
+  /**
+   * Records in the window skipped by the other detections as copies of one already counted (same account
+   * and requestId, matching or not): they count every request once.
+   */
+  copies: number;
+}
+
+const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
+
+/** 32 hex digits as a 16-character string of their bytes (a flat string: built from char codes). */
+function packHex(hex: string): string {
+  const codes: number[] = [];
+  for (let i = 0; i < hex.length; i += 2) codes.push(Number.parseInt(hex.slice(i, i + 2), 16));
+  return String.fromCharCode(...codes);
+}
+
+type IdSets = Map<string, { uuids: Set<string>; others: Set<string> }>;
+
+/** Remembers the account's id; true when it was already there. */
+function seenBefore(sets: IdSets, accountId: string, requestId: string): boolean {
+  let ids = sets.get(accountId);
+  if (!ids) {
+    ids = { uuids: new Set(), others: new Set() };
+    sets.set(fresh(accountId), ids);
+  }
+  // Kept as fresh compact strings: the reader's strings are slices that would keep each whole record alive.
+  const uuid = UUID.exec(requestId);
+  const [set, key] = uuid
+    ? [ids.uuids, packHex(uuid.slice(1).join(""))]
+    : [ids.others, JSON.stringify(requestId)];
+  if (set.has(key)) return true;
+  set.add(key);
+  return false;
+}
+
+/** A group that adds only its hunt part (its requests were counted already). */
+const huntOnly = (g: UsageGroup): UsageGroup => ({
+  ...g,
+  requests: 0,
+  inputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  outputTokens: 0,
+  cachedInputRequests: 0,
+  cachedInputTokens: 0,
+  maxCachedInputTokens: null,
+});
+
+/** The hunt's part of one matching record. */
+function huntPartOf(r: InvocationRecord): HuntPart {
+  const { accountId: _a, identityArn: _i, modelId: _m, ...part } = groupOf(r);
+  return part;
+}
+
+/**
+ * Streaming evaluation: feed records one at a time. Memory grows with the usage groups (account, identity,
+ * model, hour) and with the ids of the records in the window (Bedrock's UUIDs packed into 16 characters), kept
+ * to count a record delivered twice, to S3 and to CloudWatch, once.
+ */
+export class RuleEvaluator {
+  readonly usage = new UsageTable();
+  readonly stats: EvaluationStats = {
+    recordsRead: 0,
+    recordsInWindow: 0,
+    recordsMatched: 0,
+    recordsExcluded: 0,
+    duplicates: 0,
+    copies: 0,
+  };
+  private readonly excluded: ExclusionTest;
+  private readonly matches: (r: InvocationRecord) => boolean;
+  /**
+   * Per account (a log reusing an id cannot hide another account's request): the ids of matching records (the
+   * hunt's copies, exactly as before the other detections), and of every record (their copies).
+   */
+  private readonly matchedIds: IdSets = new Map();
+  private readonly seenIds: IdSets = new Map();
+
+  constructor(
+    readonly rule: Rule,
+    readonly window: Window,
+  ) {
+    this.excluded = exclusionsOf(rule);
+    this.matches = matcherOf(rule);
+  }
+
+  add(record: InvocationRecord): void {
+    this.stats.recordsRead++;
+    if (!inWindow(record.timestampMs, this.window)) return;
+    this.stats.recordsInWindow++;
+    this.addInWindow(record);
+  }
+
+  /**
+   * Counts records read and filtered elsewhere (the scanner's worker threads): `read` records, `inWindow` of
+   * them in the window, which are passed to addInWindow in the order they were read.
+   */
+  countFiltered(read: number, inWindow: number): void {
+    this.stats.recordsRead += read;
+    this.stats.recordsInWindow += inWindow;
+  }
+
+  /**
+   * A record in the window (already counted by add or countFiltered). A copy is a record whose account and
+   * requestId came before; a record without a requestId cannot be told from another and is never one. The
+   * hunt skips matching copies of a matching record (Elastic's test data reuses ids for variants of a call,
+   * so a matching variant after a light one still counts, as it always has); the other detections skip every
+   * copy. For the copies Bedrock delivers twice (S3 and CloudWatch, the same record) both agree.
+   */
+  addInWindow(record: InvocationRecord): void {
+    const id = record.requestId;
+    const matching = this.matches(record);
+    const huntCopy = matching && id !== null && seenBefore(this.matchedIds, record.accountId, id);
+    const copy = id !== null && seenBefore(this.seenIds, record.accountId, id);
+    if (huntCopy) this.stats.duplicates++;
+    if (copy) this.stats.copies++;
+    const hunt = matching && !huntCopy;
+    if (hunt) this.stats.recordsMatched++;
+    if (!hunt && copy) return;
+    if (this.excluded(record.accountId, record.identityArn)) {
+      if (hunt) this.stats.recordsExcluded++;
+      return;
+    }
+    const group = usageOfRecord(record, hunt ? huntPartOf(record) : null, this.rule.cachedInputTokens);
+    // A variant whose id came before: the hunt's part only.
+    this.usage.add(copy ? huntOnly(group) : group);
+  }
+
+  /** The hunt's per-account aggregates so far (after exclusions). */
+  get aggregates(): Aggregates {
+    return this.evaluate().aggregates;
+  }
+
+  /** Every detection over the records so far. */
+  evaluate(topEvidence?: number): WindowEvaluation {
+    return evaluateUsage(this.usage.values(), this.rule, this.window, topEvidence);
+  }
+
+  findings(topEvidence?: number): Finding[] {
+    return this.evaluate(topEvidence).findings;
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * Seeded generator of realistic Bedrock model-invocation logs: several model families, Converse and
  * InvokeModel bodies, streamed outputs (arrays of chunks), bodies offloaded to S3, failed calls, prompt-cache
- * tokens, a CloudWatch export with a truncated line, and a few abusive accounts among ordinary traffic.
+ * tokens, a CloudWatch export with a truncated line, and a few abusive accounts among ordinary traffic (the
+ * hunt's three, and two that only the detections beyond it see).
  * Same seed and end time, same bytes.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -166,6 +167,13 @@ interface CallSpec {
   promptChars: number;
   completionTokens: number;
   cacheWriteTokens?: number;
+  cacheReadTokens?: number;
+  /** Prompt tokens as logged, when they are not the prompt's length (a cached prompt sends little new text). */
+  promptTokens?: number;
+  /** The request body went to S3 whatever its size (a cached prompt's body is the whole cached context). */
+  offloadBody?: boolean;
+  /** Text delivery off in the logging configuration: no bodies in the record, counts only. */
+  noBodies?: boolean;
   errorCode?: string;
   /** Older records list schemaType first and identity before the bodies; newer ones put them last. */
   oldKeyOrder: boolean;
@@ -177,8 +185,8 @@ function uuid(r: Rng): string {
 }
 
 function record(r: Rng, c: CallSpec): Record<string, unknown> {
-  const prompt = text(r, c.promptChars);
-  const inTok = Math.max(1, Math.round(c.promptChars / 4));
+  const prompt = c.noBodies ? "" : text(r, c.promptChars);
+  const inTok = c.promptTokens ?? Math.max(1, Math.round(c.promptChars / 4));
   const body = requestBody(c.family, prompt, Math.max(256, c.completionTokens + 200));
   const bodyText = JSON.stringify(body);
   const requestId = uuid(r);
@@ -186,20 +194,24 @@ function record(r: Rng, c: CallSpec): Record<string, unknown> {
   const s3 = (kind: string) =>
     `s3://bedrock-logs-${c.accountId}/AWSLogs/${c.accountId}/BedrockModelInvocationLogs/us-east-1/${date}/data/${requestId}-${kind}.json.gz`;
   const input: Record<string, unknown> = { inputContentType: "application/json" };
-  if (bodyText.length > INLINE_BODY_LIMIT) input.inputBodyS3Path = s3("input");
+  if (c.noBodies) {
+    // Text delivery off: no body, no S3 path.
+  } else if (c.offloadBody || bodyText.length > INLINE_BODY_LIMIT) input.inputBodyS3Path = s3("input");
   else input.inputBodyJson = body;
   input.inputTokenCount = inTok;
-  if (c.cacheWriteTokens) {
-    input.cacheReadInputTokenCount = 0;
-    input.cacheWriteInputTokenCount = c.cacheWriteTokens;
+  if (c.cacheWriteTokens || c.cacheReadTokens) {
+    input.cacheReadInputTokenCount = c.cacheReadTokens ?? 0;
+    input.cacheWriteInputTokenCount = c.cacheWriteTokens ?? 0;
   }
   let output: Record<string, unknown> | undefined;
   if (!c.errorCode) {
-    const answer = text(r, Math.min(c.completionTokens * 4, 2_000_000));
-    const resp = responseBody(c.family, r, answer, inTok, c.completionTokens);
     output = { outputContentType: "application/json" };
-    if (JSON.stringify(resp).length > INLINE_BODY_LIMIT) output.outputBodyS3Path = s3("output");
-    else output.outputBodyJson = resp;
+    if (!c.noBodies) {
+      const answer = text(r, Math.min(c.completionTokens * 4, 2_000_000));
+      const resp = responseBody(c.family, r, answer, inTok, c.completionTokens);
+      if (JSON.stringify(resp).length > INLINE_BODY_LIMIT) output.outputBodyS3Path = s3("output");
+      else output.outputBodyJson = resp;
+    }
     output.outputTokenCount = c.completionTokens;
   }
   const timestamp = new Date(Math.floor(c.timeMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
@@ -226,11 +238,20 @@ export const SAMPLE_ACCOUNTS = {
   singleHeavyBatch: "333344445555",
   heavyDayBefore: "999900001111",
   promptCaching: "666677778888",
+  cachedPromptLeak: "246813579024",
+  underThresholdFlood: "135792468013",
 } as const;
-export const SAMPLE_ABUSIVE: readonly string[] = [
+/** What the hunt flags in the sample. */
+export const SAMPLE_HUNT: readonly string[] = [
   SAMPLE_ACCOUNTS.longContextFlood,
   SAMPLE_ACCOUNTS.completionFlood,
   SAMPLE_ACCOUNTS.requestSizeFlood,
+];
+/** Every account the scan of the sample flags: the hunt's, then those only the other detections see. */
+export const SAMPLE_ABUSIVE: readonly string[] = [
+  ...SAMPLE_HUNT,
+  SAMPLE_ACCOUNTS.underThresholdFlood,
+  SAMPLE_ACCOUNTS.cachedPromptLeak,
 ];
 
 const role = (account: string, name: string, session: string) =>
@@ -348,6 +369,48 @@ function planCalls(r: Rng, endMs: number): CallSpec[] {
   return calls.sort((a, b) => a.timeMs - b.timeMs);
 }
 
+/**
+ * The abuse the hunt walks past, with a random source of its own (the records of the other accounts stay
+ * byte for byte what they were): a leaked key reading huge cached prompts, and a flood of requests each just
+ * under the per-request thresholds.
+ */
+function planBeyondTheHunt(r: Rng, endMs: number): CallSpec[] {
+  const startMs = endMs - DAY_MS;
+  const calls: CallSpec[] = [];
+  // A leaked key: 6 Converse calls, each reading 180,000 cached prompt tokens with 6 new ones.
+  const leak = r.int(startMs + 2 * HOUR_MS, endMs - 4 * HOUR_MS);
+  for (let i = 0; i < 6; i++) {
+    calls.push({
+      accountId: SAMPLE_ACCOUNTS.cachedPromptLeak,
+      identity: user(SAMPLE_ACCOUNTS.cachedPromptLeak, "ci-deploy-key"),
+      family: FAMILIES.claudeConverse as Family,
+      timeMs: leak + i * r.int(60_000, 300_000),
+      promptChars: 24,
+      promptTokens: 6,
+      cacheReadTokens: 180_000,
+      offloadBody: true,
+      completionTokens: r.int(200, 600),
+      oldKeyOrder: false,
+    });
+  }
+  // One IAM user, 3,000 InvokeModel calls of 7,900 + 7,900 tokens in an hour (text delivery off).
+  const flood = Math.floor(r.int(startMs + HOUR_MS, endMs - 3 * HOUR_MS) / HOUR_MS) * HOUR_MS;
+  for (let i = 0; i < 3000; i++) {
+    calls.push({
+      accountId: SAMPLE_ACCOUNTS.underThresholdFlood,
+      identity: user(SAMPLE_ACCOUNTS.underThresholdFlood, "scraper"),
+      family: FAMILIES.llama as Family,
+      timeMs: flood + i * 1200,
+      promptChars: 0,
+      promptTokens: 7900,
+      completionTokens: 7900,
+      noBodies: true,
+      oldKeyOrder: false,
+    });
+  }
+  return calls;
+}
+
 export interface SampleSummary {
   files: number;
   records: number;
@@ -362,11 +425,13 @@ export async function writeSampleData(
   opts: { seed: number; endMs: number },
 ): Promise<SampleSummary> {
   const r = rng(opts.seed);
-  const calls = planCalls(r, opts.endMs);
+  const beyond = rng(opts.seed + 1);
+  const calls = planCalls(r, opts.endMs).map((c) => ({ c, r }));
+  calls.push(...planBeyondTheHunt(beyond, opts.endMs).map((c) => ({ c, r: beyond })));
   const files = new Map<string, string[]>();
   const exportedAccount = "111122223333";
-  for (const c of calls) {
-    const line = JSON.stringify(record(r, c));
+  for (const { c, r: source } of calls) {
+    const line = JSON.stringify(record(source, c));
     const iso = new Date(c.timeMs).toISOString();
     let path: string;
     let text = line;

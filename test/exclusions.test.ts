@@ -28,19 +28,24 @@ const WINDOW: Window = { startMs: END - 86_400_000, endMs: END };
 
 let dir: string;
 let matching: InvocationRecord[];
+/** Every record, sorted by time: what Logs Insights holds (the usage query reads them all). */
+let all: InvocationRecord[];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "bdd-exclusions-"));
   await writeSampleData(dir, { seed: 42, endMs: END });
   const { files } = await findLogFiles([dir]);
   matching = [];
+  all = [];
   for (const f of files) {
     for await (const item of readLogFile(f.path)) {
-      // Only matching records become rows; sorted so that first/last seen are in time order.
-      if (item.kind === "record" && matches(item.record, detectorConfig().rule)) matching.push(item.record);
+      if (item.kind !== "record") continue;
+      all.push(item.record);
+      if (matches(item.record, detectorConfig().rule)) matching.push(item.record);
     }
   }
   matching.sort((a, b) => a.timestampMs - b.timestampMs);
+  all.sort((a, b) => a.timestampMs - b.timestampMs);
 });
 
 beforeEach(() => {
@@ -63,7 +68,7 @@ async function scannerFlags(exclusions: Record<string, string>): Promise<Flagged
 }
 
 async function lambdaFlags(exclusions: Record<string, string>): Promise<Flagged[]> {
-  emulateInsights(insights, () => matching);
+  emulateInsights(insights, () => all);
   const { deps, rec } = detectionDeps();
   await runDetection(detectorConfig(exclusions), { trigger: "manual", dryRun: true, window: WINDOW }, deps);
   return rec.lines
@@ -72,7 +77,7 @@ async function lambdaFlags(exclusions: Record<string, string>): Promise<Flagged[
       const f = l.extra[0] as Record<string, number | null> & { accountId: string };
       return {
         accountId: f.accountId,
-        requestCount: Number(f.requestCount),
+        requestCount: f.requestCount === null ? null : Number(f.requestCount),
         maxima: [f.maxPromptTokens ?? null, f.maxRequestSize ?? null, f.maxCompletionTokens ?? null],
       };
     });

@@ -40,7 +40,10 @@ export function capturesOf(r: InvocationRecord): Event {
 
 /** The rows the query text returns for these records: the query's own commands, interpreted. */
 export function rowsFor(records: readonly InvocationRecord[], query: string): Record<string, string>[] {
-  const sorted = [...records].sort((a, b) => a.timestampMs - b.timestampMs);
+  // Only the window's records (the query's first command keeps no other): the interpreter copies each event.
+  const window = queryWindow(query);
+  const inside = records.filter((r) => r.timestampMs >= window.startMs && r.timestampMs < window.endMs);
+  const sorted = inside.sort((a, b) => a.timestampMs - b.timestampMs);
   return interpret(query, sorted.map(capturesOf), () => ({}));
 }
 

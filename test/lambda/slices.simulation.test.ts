@@ -147,6 +147,48 @@ describe("a day of scheduled runs over stored slices", () => {
     ]);
   });
 
+  it("a role's rotating sessions are one principal: one alert per incident, escalated by a new principal or detection", async () => {
+    const D = "444444444444";
+    const build = (n: number) => `arn:aws:sts::${D}:assumed-role/ci-runner/build-${n}`;
+    const leaked = `arn:aws:iam::${D}:user/leaked`;
+    const records: Timed[] = [
+      // The incident: a CI job's heavy requests, six from one build...
+      ...[1, 2, 3, 4, 5, 6].map((m) => heavy(D, build(1), at(`01:0${m}`))),
+      // ...then one more from each next build, every two hours: each a new session, none a new principal.
+      heavy(D, build(2), at("03:01")),
+      heavy(D, build(3), at("05:01")),
+      heavy(D, build(4), at("07:01")),
+      // A leaked key of the same account: a new principal.
+      heavy(D, leaked, at("09:01")),
+      // The same key floods at 11:00 under the per-request thresholds: token-volume fires too.
+      ...Array.from({ length: 1300 }, (_, i) => ({
+        ...rec({
+          accountId: D,
+          identityArn: leaked,
+          promptTokens: 7900,
+          completionTokens: 7900,
+          timestamp: new Date(at("11:00") + i * 2000).toISOString(),
+        }),
+        arrivesMs: at("11:00") + i * 2000 + 30_000,
+      })),
+      // More builds after that: still the same incident.
+      heavy(D, build(5), at("14:01")),
+      heavy(D, build(6), at("16:01")),
+    ];
+    await simulate(records, scheduledDay());
+    const reasons = sns
+      .commandCalls(PublishCommand)
+      .map((c) => /Why now: +(.*)/.exec(JSON.parse(String(c.args[0].input.Message)).email)?.[1]);
+    expect(reasons).toEqual([
+      "first alert for this account",
+      `escalated: new identity ${leaked}`,
+      "escalated: now also token-volume",
+    ]);
+    // The flood is seen before its hour is over: at the run whose window ends at 11:30, 900 requests in.
+    const last = JSON.parse(String(sns.commandCalls(PublishCommand).at(-1)?.args[0].input.Message)).email;
+    expect(last).toContain(`14.2 M tokens in one hour from ${leaked} (900 requests, 11:00-11:30 UTC`);
+  });
+
   it("an event later than the settle delay is missed by the live slices, unless the previous period is re-queried", async () => {
     const late = [
       heavy(C, `arn:aws:iam::${C}:user/c`, at("20:01")),

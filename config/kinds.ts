@@ -159,7 +159,14 @@ export function text(
 export function list(
   pattern: RegExp,
   what: string,
-  opts: { max?: number; opaque?: (s: string) => boolean; unique?: (s: string) => string } = {},
+  opts: {
+    max?: number;
+    opaque?: (s: string) => boolean;
+    /** Entries with the same key count once (the first). */
+    unique?: (s: string) => string;
+    /** Entries with the same key but other text are a mistake (two values for one thing), not a repeat. */
+    conflictsAreErrors?: boolean;
+  } = {},
 ): Kind<readonly string[]> {
   const max = opts.max ?? Number.POSITIVE_INFINITY;
   return {
@@ -184,7 +191,7 @@ export function list(
         return z.NEVER;
       }
       const out: string[] = [];
-      const seen = new Set<string>();
+      const seen = new Map<string, string>();
       for (const raw of items) {
         const s = raw.trim();
         if (s === "") {
@@ -197,8 +204,17 @@ export function list(
         }
         const key = opts.unique?.(s);
         if (key !== undefined) {
-          if (seen.has(key)) continue;
-          seen.add(key);
+          const first = seen.get(key);
+          if (first !== undefined) {
+            if (opts.conflictsAreErrors && first !== s) {
+              ctx.addIssue({
+                code: "custom",
+                message: `has ${show(first)} and ${show(s)}: give ${key} once`,
+              });
+            }
+            continue;
+          }
+          seen.set(key, s);
         }
         out.push(s);
       }

@@ -178,6 +178,7 @@ export const SETTINGS = {
     kind: list(MODEL_THRESHOLD_ENTRY, "model-key-prefix=<prompt tokens>/<request size>/<completion tokens>", {
       max: MAX_MODEL_THRESHOLDS,
       unique: (s) => s.split("=")[0] ?? s,
+      conflictsAreErrors: true,
     }),
     default: [],
     prop: "modelThresholds",

@@ -67,6 +67,30 @@ export interface BedrockDosDetectorProps {
   /** Matching requests an account needs in one window to be a finding. @default 2 */
   readonly minRequests?: number;
   /**
+   * The hunt's thresholds for some models, `model-key-prefix=<prompt tokens>/<request size>/<completion tokens>`
+   * (`anthropic.claude-3-haiku=32000/32000/8000`); matched against the model id without its ARN and
+   * cross-region prefix, the longest matching prefix wins, other models keep `thresholds`. At most 10.
+   *
+   * @default - none: the hunt is exactly Elastic's
+   */
+  readonly modelThresholds?: string[];
+  /**
+   * `cached-input`: a request counts when its input plus cache-read plus cache-write tokens are above this;
+   * `minRequests` such requests in a window flag the account (docs/detections.md gives the reasoning).
+   *
+   * @default 80000
+   */
+  readonly cachedInputTokens?: number;
+  /**
+   * `token-volume`: one principal (an IAM user, or a role without its session) with more total tokens than this
+   * in one clock hour flags its account.
+   *
+   * @default 10000000
+   */
+  readonly tokensPerHour?: number;
+  /** `token-volume`: one principal with more requests than this in one clock hour flags its account. @default 10000 */
+  readonly requestsPerHour?: number;
+  /**
    * Window each scheduled run evaluates, ending `settleDelay` before the scheduled time: at least `schedule`,
    * at most 31 days. Every run scans (and pays for) every byte in its window.
    *

@@ -243,6 +243,25 @@ describe("the sample generator and scanner together (npm start)", () => {
     expect(r.stderr).toMatch(/000000\.gz:\d+: record is cut off/);
   });
 
+  it("--model-threshold holds one model to its own thresholds; the other detections still see it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bdd-sample-"));
+    expect(run("sample", dir, "--end", "2026-11-20T00:00:00Z").code).toBe(0);
+    const scan = (...extra: string[]) =>
+      scanJson("--end", "2026-11-20T00:00:00Z", ...extra, dir).findings as unknown as {
+        accountId: string;
+        detections: string[];
+        requestCount: number | null;
+      }[];
+    const ci = (fs: ReturnType<typeof scan>) => fs.find((f) => f.accountId === SAMPLE_ABUSIVE[0]);
+    expect(ci(scan())).toMatchObject({ detections: ["heavy-requests", "cached-input"], requestCount: 42 });
+    // Its 40k-170k-token prompts are allowed for this model: the hunt no longer flags it; cached-input
+    // (input plus cache tokens over 80,000) is not per model and still does.
+    const allowed = scan("--model-threshold", "anthropic.claude-3-5-sonnet=200000/8000/8000");
+    expect(ci(allowed)).toMatchObject({ detections: ["cached-input"], requestCount: null });
+    // A prefix that matches nothing changes nothing.
+    expect(scan("--model-threshold", "mistral=1/1/1")).toEqual(scan());
+  });
+
   it("--exclude-account and --exclude-identity (repeatable) leave known heavy users out", () => {
     const dir = mkdtempSync(join(tmpdir(), "bdd-sample-"));
     expect(run("sample", dir, "--end", "2026-11-20T00:00:00Z").code).toBe(0);

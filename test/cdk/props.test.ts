@@ -93,6 +93,17 @@ describe("prop validation", () => {
       /invocationLogRetention is only valid with enableInvocationLogging true/,
     ],
     [
+      "a model threshold that is not prefix=prompt/size/completion",
+      { ...OK, modelThresholds: ["anthropic.claude=32000/8000"] },
+      /modelThresholds has "anthropic.claude=32000\/8000", which is not model-key-prefix=<prompt tokens>\/<request size>\/<completion tokens>/,
+    ],
+    [
+      "one model prefix with two sets of thresholds",
+      { ...OK, modelThresholds: ["anthropic=9000/9000/9000", "anthropic=1/1/1"] },
+      /modelThresholds has "anthropic=9000\/9000\/9000" and "anthropic=1\/1\/1": give anthropic once/,
+    ],
+    ["no tokens per hour", { ...OK, tokensPerHour: 0 }, /tokensPerHour must be a whole number from 1 to/],
+    [
       "a bad email",
       { ...OK, alertEmails: ["ops@example.com", "not-an-email"] },
       /alertEmails has "not-an-email", which is not an email address/,

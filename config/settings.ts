@@ -265,7 +265,7 @@ export const SETTINGS = {
     prop: "escalationMaxFactor",
     context: "escalationMaxFactor",
     env: "ESCALATION_MAX_FACTOR",
-    doc: "... or a maximum reaches this multiple of the last alert's (a new identity with matching requests always escalates)",
+    doc: "... or a maximum reaches this multiple of the last alert's (a new principal, or a detection that had not fired, always escalates)",
   }),
   requeryPreviousSlice: setting({
     kind: boolean,

@@ -75,7 +75,34 @@ function identityOf(row: Row): string | null {
   return only === null ? null : shown(only);
 }
 
-/** Converts result rows (field name to value) into match groups. */
+/** What every row needs to be merged: its account, a positive request count and first/last seen. */
+type RowBasics =
+  | {
+      readonly accountId: string;
+      readonly count: number;
+      readonly firstSeenMs: number;
+      readonly lastSeenMs: number;
+    }
+  | { readonly reason: string };
+
+function rowBasics(
+  row: Row,
+  countField: string,
+  countOf: (v: string | undefined) => number | null | undefined,
+): RowBasics {
+  const accountId = row[ROW.accountId]?.trim();
+  if (!accountId) return { reason: "no account id" };
+  const n = countOf(row[countField]);
+  if (n === null || n === undefined || Number.isNaN(n) || n < 1) {
+    return { reason: `request count "${row[countField] ?? ""}" is not a positive integer` };
+  }
+  const first = time(row[ROW.firstSeen]);
+  const last = time(row[ROW.lastSeen]);
+  if (first === null || last === null) return { reason: "first or last seen is not a timestamp" };
+  return { accountId, count: n, firstSeenMs: Math.min(first, last), lastSeenMs: Math.max(first, last) };
+}
+
+/** Converts result rows of the hunt's shapes (`account`, `evidence`) into match groups. */
 export function parseRows(rows: readonly Row[]): ParsedRows {
   const groups: MatchGroup[] = [];
   const rejected: ParsedRows["rejected"] = [];
@@ -87,25 +114,12 @@ export function parseRows(rows: readonly Row[]): ParsedRows {
     return null;
   };
   for (const row of rows) {
-    const accountId = row[ROW.accountId]?.trim();
-    if (!accountId) {
-      rejected.push({ row, reason: "no account id" });
+    const basics = rowBasics(row, ROW.requestCount, count);
+    if ("reason" in basics) {
+      rejected.push({ row, reason: basics.reason });
       continue;
     }
-    const requestCount = count(row[ROW.requestCount]);
-    if (requestCount === null || Number.isNaN(requestCount) || requestCount < 1) {
-      rejected.push({
-        row,
-        reason: `request count "${row[ROW.requestCount] ?? ""}" is not a positive integer`,
-      });
-      continue;
-    }
-    const first = time(row[ROW.firstSeen]);
-    const last = time(row[ROW.lastSeen]);
-    if (first === null || last === null) {
-      rejected.push({ row, reason: "first or last seen is not a timestamp" });
-      continue;
-    }
+    const { accountId, count: requestCount, firstSeenMs, lastSeenMs } = basics;
     const maxima = {
       maxPromptTokens: maximum(row, ROW.maxPromptTokens),
       maxRequestSize: maximum(row, ROW.maxRequestSize),
@@ -118,8 +132,8 @@ export function parseRows(rows: readonly Row[]): ParsedRows {
       modelId: row[ROW.modelId]?.trim() || null,
       requestCount,
       ...maxima,
-      firstSeenMs: Math.min(first, last),
-      lastSeenMs: Math.max(first, last),
+      firstSeenMs,
+      lastSeenMs,
       sumPromptTokens: tokenSum(row[ROW.sumPromptTokens]),
       sumCompletionTokens: tokenSum(row[ROW.sumCompletionTokens]),
     });
@@ -168,24 +182,12 @@ export function parseUsageRows(rows: readonly Row[]): ParsedUsageRows {
     return v === undefined || v === 0 ? null : v - 1;
   };
   for (const row of rows) {
-    const accountId = row[U.accountId]?.trim();
-    if (!accountId) {
-      rejected.push({ row, reason: "no account id" });
+    const basics = rowBasics(row, U.requests, amount);
+    if ("reason" in basics) {
+      rejected.push({ row, reason: basics.reason });
       continue;
     }
-    const requests = amount(row[U.requests]);
-    if (requests === undefined || Number.isNaN(requests) || requests < 1) {
-      rejected.push({ row, reason: `request count "${row[U.requests] ?? ""}" is not a positive integer` });
-      continue;
-    }
-    const first = time(row[U.firstSeen]);
-    const last = time(row[U.lastSeen]);
-    if (first === null || last === null) {
-      rejected.push({ row, reason: "first or last seen is not a timestamp" });
-      continue;
-    }
-    const firstSeenMs = Math.min(first, last);
-    const lastSeenMs = Math.max(first, last);
+    const { accountId, count: requests, firstSeenMs, lastSeenMs } = basics;
     const huntRequests = value(row, U.huntRequests) ?? 0;
     let hunt: HuntPart | null = null;
     if (huntRequests > 0) {

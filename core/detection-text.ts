@@ -105,8 +105,7 @@ export function addedDetectionTexts(f: Finding, rule: Rule): { name: DetectionNa
 /** A short headline for subjects: the first detection that fired, in a few words. */
 export function headline(f: Finding): string {
   if (f.requestCount !== null) return `${grouped(f.requestCount)} heavy requests`;
-  if (f.cachedInput)
-    return `${grouped(f.cachedInput.requestCount)} requests with ${compactNumber(f.cachedInput.sumCachedInputTokens)} cached tokens`;
+  if (f.cachedInput) return `${compactNumber(f.cachedInput.sumCachedInputTokens)} cached tokens`;
   if (f.tokenVolume) return `${compactNumber(f.tokenVolume.totalTokens)} tokens in one hour`;
   return "flagged";
 }

@@ -55,7 +55,8 @@ function line(s: Spec): string {
     );
   }
   input.push(`"inputTokenCount":${s.inputTokens}`);
-  if (s.cacheRead !== undefined) input.push(`"cacheReadInputTokenCount":${s.cacheRead}`, '"cacheWriteInputTokenCount":0');
+  if (s.cacheRead !== undefined)
+    input.push(`"cacheReadInputTokenCount":${s.cacheRead}`, '"cacheWriteInputTokenCount":0');
   return (
     `{"timestamp":"${iso(s.timestampMs)}","accountId":"${s.accountId}","region":"us-east-1","requestId":"${requestId()}",` +
     `"operation":"${s.operation}","modelId":"${s.modelId}","input":{${input.join(",")}},` +
@@ -64,7 +65,9 @@ function line(s: Spec): string {
   );
 }
 
-const SMALL_BODY = JSON.stringify({ messages: [{ role: "user", content: [{ text: "Summarise this ticket." }] }] });
+const SMALL_BODY = JSON.stringify({
+  messages: [{ role: "user", content: [{ text: "Summarise this ticket." }] }],
+});
 
 /** The day's records as JSON lines, oldest first. */
 export function detectionCorpus(): string[] {

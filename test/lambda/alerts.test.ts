@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULE } from "../../config/settings.js";
 import type { Finding } from "../../core/evaluator.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
+import { readRecord } from "../../core/record-reader.js";
 import { DAY_MS } from "../../core/rule.js";
 import {
   type AlertContext,
@@ -14,6 +16,7 @@ import {
   MAX_MESSAGE_BYTES,
   MAX_SUBJECT_CHARS,
 } from "../../lambda/alerts.js";
+import { CASES, DAY, detectionCorpus, FLOOD_ARN } from "../helpers/detection-cases.js";
 
 const ctx: AlertContext = {
   window: { startMs: Date.parse("2026-11-19T00:00:00Z"), endMs: Date.parse("2026-11-20T00:00:00Z") },
@@ -66,6 +69,38 @@ const parts = (message: string) => {
     email: outer.email,
   };
 };
+
+describe("an account that only the detections beyond the hunt flag", () => {
+  // The day's cached-prompt leak and flood, as one account: both detections fire, the hunt does not.
+  const evaluator = new RuleEvaluator(DEFAULT_RULE, DAY);
+  for (const line of detectionCorpus()) {
+    const r = readRecord(line);
+    if (r.ok && (r.record.accountId === CASES.cachedLeak || r.record.accountId === CASES.flood)) {
+      evaluator.add({ ...r.record, accountId: CASES.flood });
+    }
+  }
+  const [both] = evaluator.findings();
+  const alert = findingAlert({ ...(both as Finding), alertReason: "first alert for this account" }, ctx);
+  const { notification, email } = parts(alert.message);
+
+  it("names both detections in plain words, in the subject, the email and the chat notification", () => {
+    expect(both?.detections).toEqual(["cached-input", "token-volume"]);
+    expect(alert.subject).toBe(
+      `[HIGH] Bedrock DoS: account ${CASES.flood}, 1.08 M cached tokens (prod-detector, us-east-1)`,
+    );
+    expect(email).toContain("Cached:     6 requests read 1.08 M cached prompt tokens");
+    expect(email).toContain(`Volume:     47.4 M tokens in one hour from ${FLOOD_ARN} (3,000 requests`);
+    expect(email).not.toContain("Requests:");
+    expect(String(notification.content.description)).toContain("• *token-volume:* 47.4 M tokens in one hour");
+  });
+
+  it("email text and chat notification (golden)", async () => {
+    await expect(email).toMatchFileSnapshot("golden/beyond-the-hunt-email.txt");
+    await expect(JSON.stringify(notification, null, 2)).toMatchFileSnapshot(
+      "golden/beyond-the-hunt-chat.json",
+    );
+  });
+});
 
 describe("finding alert", () => {
   const alert = findingAlert(finding, ctx);

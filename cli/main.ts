@@ -259,11 +259,14 @@ export function buildProgram(): Command {
       ),
   )
     .addOption(
-      new Option("--shape <shape>", "rows per account, or per account, identity and model")
-        .choices(["account", "evidence"])
+      new Option(
+        "--shape <shape>",
+        "the hunt's rows per account, or per account, identity and model; or every detection's: every request per account, identity, model and hour (what the scheduled detector stores)",
+      )
+        .choices(["account", "evidence", "usage"])
         .default("account"),
     )
-    .action((opts: RuleOptions & { shape: "account" | "evidence" }) => {
+    .action((opts: RuleOptions & { shape: "account" | "evidence" | "usage" }) => {
       const { rule, window } = ruleAndWindow(opts);
       process.stdout.write(`${buildInsightsQuery(rule, window, { shape: opts.shape })}\n`);
     });

@@ -129,7 +129,7 @@ describe("a day with a cached-prompt leak, a flood under the per-request thresho
     expect(table).toContain("2 account(s) flagged");
   });
 
-  it("the scheduled Lambda over stored 15-minute periods and a manual run give the scanner's findings", async () => {
+  it("the scheduled Lambda over stored 15-minute periods (also halved at the row limit) and a manual run give the scanner's findings", async () => {
     const expected = (JSON.parse(scan("--format", "json")) as { findings: Finding[] }).findings;
     emulateInsights(insights, () => records);
     const config = detectorConfig({ SCHEDULE: "15m", LOOKBACK: "24h" });
@@ -140,19 +140,26 @@ describe("a day with a cached-prompt leak, a flood under the per-request thresho
         stored.set(cellKey(s.window), s);
       },
     };
-    const logged = async (trigger: "scheduled" | "manual") => {
-      const { deps, rec } = detectionDeps({ slices }, DAY.endMs + 600_000);
+    const logged = async (trigger: "scheduled" | "manual", rowLimit?: number) => {
+      stored.clear();
+      const { deps, rec } = detectionDeps({ slices, rowLimit }, DAY.endMs + 600_000);
       const run = await runDetection(config, { trigger, dryRun: true, window: DAY }, deps);
       const findings = rec.lines
         .filter((l) => l.message === "finding")
         .map((l) => l.extra[0] as Record<string, unknown>);
-      return { run, findings };
+      const accountLevel = rec.lines.some((l) => l.message.includes("storing account-level rows"));
+      return { run, findings, accountLevel };
     };
     const scheduled = await logged("scheduled");
     expect(scheduled.run.slices).toMatchObject({ periods: 96, queried: 96, pending: 0 });
     const manual = await logged("manual");
     expect(manual.run.queries).toBe(1);
-    for (const { findings } of [scheduled, manual]) {
+    // Periods of 121 rows against a limit of 70: each is halved until its rows fit, and stays exact.
+    const halved = await logged("scheduled", 70);
+    expect(halved.run.fellBack).toBe(true);
+    expect(halved.accountLevel).toBe(false);
+    expect(halved.run.queries).toBeGreaterThan(96);
+    for (const { findings } of [scheduled, manual, halved]) {
       expect(
         findings.map((f) => ({
           accountId: f.accountId,

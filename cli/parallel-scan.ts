@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
-import { runPart } from "./scan-part.js";
+import { type CompactRecords, decodeRecords, runPart } from "./scan-part.js";
 
 export interface WorkerSetup {
   readonly window: Window;
@@ -50,6 +50,9 @@ export interface PartResult {
   /** The InputError's message when the part could not be read to its end. */
   error: string | null;
 }
+
+/** A part's result as a worker posts it: its records compact (scan-part.ts). */
+export type PostedPart = Omit<PartResult, "inWindow"> & { inWindow: CompactRecords };
 
 /** Parts of an uncompressed file (bytes). */
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
@@ -132,10 +135,10 @@ class Pool {
       const w = new Worker(url, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
       const tasks: Task[] = [];
       this.sent.set(w, tasks);
-      w.on("message", (msg: PartResult | { id: number; crash: string }) => {
+      w.on("message", (msg: PostedPart | { id: number; crash: string }) => {
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
-        else task?.done(msg);
+        else task?.done({ ...msg, inWindow: decodeRecords(msg.inWindow) });
         this.pump();
       });
       w.on("error", (err) => {

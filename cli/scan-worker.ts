@@ -3,8 +3,8 @@
  * posts their results back.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { PartJob, WorkerSetup } from "./parallel-scan.js";
-import { runPart } from "./scan-part.js";
+import type { PartJob, PostedPart, WorkerSetup } from "./parallel-scan.js";
+import { compactBuffers, encodeRecords, runPart } from "./scan-part.js";
 
 const { window } = workerData as WorkerSetup;
 
@@ -12,10 +12,15 @@ const { window } = workerData as WorkerSetup;
 let previous: Promise<void> = Promise.resolve();
 parentPort?.on("message", (job: PartJob) => {
   previous = previous.then(() =>
-    runPart(job, window).then(
-      (result) => parentPort?.postMessage(result),
-      (err: unknown) =>
+    runPart(job, window)
+      .then((result) => {
+        // The records compact, their typed arrays moved rather than copied (see scan-part.ts).
+        const inWindow = encodeRecords(result.inWindow);
+        const posted: PostedPart = { ...result, inWindow };
+        parentPort?.postMessage(posted, compactBuffers(inWindow));
+      })
+      .catch((err: unknown) =>
         parentPort?.postMessage({ id: job.id, crash: err instanceof Error ? err.stack : String(err) }),
-    ),
+      ),
   );
 });

@@ -28,13 +28,40 @@ export interface EvaluationStats {
   copies: number;
 }
 
-const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
+/** Value of a lower-case hex digit's char code (Bedrock writes its UUIDs so); -1 for any other code. */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX[97 + i] = 10 + i;
+const hexAt = (s: string, i: number): number => {
+  const c = s.charCodeAt(i);
+  return c < 128 ? (HEX[c] as number) : -1;
+};
+const DASH = 45;
+const bytes: number[] = new Array(16).fill(0);
 
-/** 32 hex digits as a 16-character string of their bytes (a flat string: built from char codes). */
-function packHex(hex: string): string {
-  const codes: number[] = [];
-  for (let i = 0; i < hex.length; i += 2) codes.push(Number.parseInt(hex.slice(i, i + 2), 16));
-  return String.fromCharCode(...codes);
+/**
+ * A UUID (`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`) as the 16-character string of its
+ * bytes (a flat string: built from char codes); null for any other id. Read character by character: this runs
+ * for every record in the window.
+ */
+export function packUuid(id: string): string | null {
+  if (
+    id.length !== 36 ||
+    id.charCodeAt(8) !== DASH ||
+    id.charCodeAt(13) !== DASH ||
+    id.charCodeAt(18) !== DASH ||
+    id.charCodeAt(23) !== DASH
+  )
+    return null;
+  for (let k = 0, i = 0; k < 16; k++, i += 2) {
+    // The groups have even lengths: a byte never straddles a dash.
+    if (i === 8 || i === 13 || i === 18 || i === 23) i++;
+    const hi = hexAt(id, i);
+    const lo = hexAt(id, i + 1);
+    if (hi < 0 || lo < 0) return null;
+    bytes[k] = hi * 16 + lo;
+  }
+  return String.fromCharCode.apply(null, bytes);
 }
 
 type IdSets = Map<string, { uuids: Set<string>; others: Set<string> }>;
@@ -47,10 +74,9 @@ function seenBefore(sets: IdSets, accountId: string, requestId: string): boolean
     sets.set(fresh(accountId), ids);
   }
   // Kept as fresh compact strings: the reader's strings are slices that would keep each whole record alive.
-  const uuid = UUID.exec(requestId);
-  const [set, key] = uuid
-    ? [ids.uuids, packHex(uuid.slice(1).join(""))]
-    : [ids.others, JSON.stringify(requestId)];
+  const uuid = packUuid(requestId);
+  const set = uuid === null ? ids.others : ids.uuids;
+  const key = uuid ?? JSON.stringify(requestId);
   if (set.has(key)) return true;
   set.add(key);
   return false;

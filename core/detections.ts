@@ -80,33 +80,26 @@ export function evaluateUsage(
 ): WindowEvaluation {
   const excluded = exclusionsOf(rule);
   const hunt: Aggregates = new Map();
-  /** Every request per account, as aggregates (the evidence of accounts the hunt did not flag). */
-  const all: Aggregates = new Map();
   const cached = new Map<string, CachedTotals>();
-  const hours = new Map<string, PrincipalHour>();
+  /** account -> principal -> hour start -> the principal-hour (nested: no key string per group). */
+  const hours = new Map<string, Map<string, Map<number, PrincipalHour>>>();
+  /** The groups that count (exclusions applied), for the evidence of accounts the hunt did not flag. */
+  const kept: UsageGroup[] = [];
+  const principalOfIdentity = new Map<string | null, string>();
   let excludedRequests = 0;
   for (const g of groups) {
     if (excluded(g.accountId, g.identityArn)) {
       excludedRequests += g.hunt?.requestCount ?? 0;
       continue;
     }
+    kept.push(g);
     const match = matchGroupOf(g);
     if (match) addGroup(hunt, match);
-    addGroup(all, {
-      accountId: g.accountId,
-      identityArn: g.identityArn,
-      modelId: g.modelId,
-      requestCount: g.requests,
-      maxPromptTokens: null,
-      maxRequestSize: null,
-      maxCompletionTokens: null,
-      maxCacheInclusiveInputTokens: null,
-      firstSeenMs: g.firstSeenMs,
-      lastSeenMs: g.lastSeenMs,
-      sumPromptTokens: g.inputTokens,
-      sumCompletionTokens: g.outputTokens,
-    });
-    const principal = principalOf(g.identityArn);
+    let principal = principalOfIdentity.get(g.identityArn);
+    if (principal === undefined) {
+      principal = principalOf(g.identityArn);
+      principalOfIdentity.set(g.identityArn, principal);
+    }
     if (g.cachedInputRequests > 0) {
       const c = cached.get(g.accountId) ?? {
         requestCount: 0,
@@ -120,25 +113,37 @@ export function evaluateUsage(
       bump(c.principals, principal, g.cachedInputRequests);
       cached.set(g.accountId, c);
     }
-    const key = `${g.accountId}\u0000${principal}\u0000${g.hourMs}`;
-    const h = hours.get(key) ?? {
-      accountId: g.accountId,
-      principal,
-      hourMs: g.hourMs,
-      tokens: 0,
-      requests: 0,
-      sessions: new Map<string, number>(),
-    };
+    let byPrincipal = hours.get(g.accountId);
+    if (!byPrincipal) {
+      byPrincipal = new Map();
+      hours.set(g.accountId, byPrincipal);
+    }
+    let byHour = byPrincipal.get(principal);
+    if (!byHour) {
+      byHour = new Map();
+      byPrincipal.set(principal, byHour);
+    }
+    let h = byHour.get(g.hourMs);
+    if (!h) {
+      h = {
+        accountId: g.accountId,
+        principal,
+        hourMs: g.hourMs,
+        tokens: 0,
+        requests: 0,
+        sessions: new Map(),
+      };
+      byHour.set(g.hourMs, h);
+    }
     h.tokens += totalTokensOf(g);
     h.requests += g.requests;
     bump(h.sessions, g.identityArn ?? principal, g.requests);
-    hours.set(key, h);
   }
 
   const peak = new Map<string, PrincipalHour>();
   const volume = new Map<string, { worst: PrincipalHour; hoursOver: number; principals: Set<string> }>();
   const volumePrincipals = new Map<string, Map<string, number>>();
-  for (const h of hours.values()) {
+  for (const h of [...hours.values()].flatMap((p) => [...p.values()].flatMap((hs) => [...hs.values()]))) {
     const before = peak.get(h.accountId);
     peak.set(h.accountId, before ? heavier(before, h) : h);
     if (h.tokens <= rule.tokensPerHour && h.requests <= rule.requestsPerHour) continue;
@@ -159,6 +164,28 @@ export function evaluateUsage(
     ...[...cached].filter(([, c]) => c.requestCount >= rule.minRequests).map(([a]) => a),
     ...volume.keys(),
   ]);
+  // Every request of the flagged accounts the hunt did not flag: their evidence.
+  const all: Aggregates = new Map();
+  const evidenceOnlyAccounts = new Set([...flagged].filter((a) => !huntFindings.has(a)));
+  if (evidenceOnlyAccounts.size > 0) {
+    for (const g of kept) {
+      if (!evidenceOnlyAccounts.has(g.accountId)) continue;
+      addGroup(all, {
+        accountId: g.accountId,
+        identityArn: g.identityArn,
+        modelId: g.modelId,
+        requestCount: g.requests,
+        maxPromptTokens: null,
+        maxRequestSize: null,
+        maxCompletionTokens: null,
+        maxCacheInclusiveInputTokens: null,
+        firstSeenMs: g.firstSeenMs,
+        lastSeenMs: g.lastSeenMs,
+        sumPromptTokens: g.inputTokens,
+        sumCompletionTokens: g.outputTokens,
+      });
+    }
+  }
   const findings = [...flagged].map((accountId): Finding => {
     const fromHunt = huntFindings.get(accountId);
     const c = cached.get(accountId);

@@ -52,10 +52,6 @@ export const totalTokensOf = (g: UsageGroup): number =>
 
 export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
-/** The group's key: equal keys merge. */
-export const usageKey = (g: Pick<UsageGroup, "accountId" | "identityArn" | "modelId" | "hourMs">): string =>
-  `${g.accountId}\u0000${g.identityArn ?? "\u0001"}\u0000${g.modelId ?? "\u0001"}\u0000${g.hourMs}`;
-
 /**
  * The group of one record. `hunt`: the record's hunt part when it matches the hunt, else null;
  * `cachedInputThreshold`: the rule's `cachedInputTokens`.
@@ -108,27 +104,6 @@ export function mergeHunt(a: HuntPart | null, b: HuntPart | null): HuntPart | nu
   };
 }
 
-/** Two groups of the same key merged into a new one. */
-export function mergeUsage(a: UsageGroup, b: UsageGroup): UsageGroup {
-  return {
-    accountId: a.accountId,
-    identityArn: a.identityArn,
-    modelId: a.modelId,
-    hourMs: a.hourMs,
-    requests: a.requests + b.requests,
-    firstSeenMs: Math.min(a.firstSeenMs, b.firstSeenMs),
-    lastSeenMs: Math.max(a.lastSeenMs, b.lastSeenMs),
-    inputTokens: a.inputTokens + b.inputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cachedInputRequests: a.cachedInputRequests + b.cachedInputRequests,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    maxCachedInputTokens: maxOf(a.maxCachedInputTokens, b.maxCachedInputTokens),
-    hunt: mergeHunt(a.hunt, b.hunt),
-  };
-}
-
 /** The hunt's match group of a usage group, or null when none of its requests matched. */
 export function matchGroupOf(g: UsageGroup): MatchGroup | null {
   return g.hunt === null
@@ -136,23 +111,75 @@ export function matchGroupOf(g: UsageGroup): MatchGroup | null {
     : { accountId: g.accountId, identityArn: g.identityArn, modelId: g.modelId, ...g.hunt };
 }
 
-/** Usage groups merged by key, as records or rows come. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Adds `from`'s numbers into `into` (same key), in place. */
+function absorb(into: Mutable<UsageGroup>, from: UsageGroup): void {
+  into.requests += from.requests;
+  if (from.firstSeenMs < into.firstSeenMs) into.firstSeenMs = from.firstSeenMs;
+  if (from.lastSeenMs > into.lastSeenMs) into.lastSeenMs = from.lastSeenMs;
+  into.inputTokens += from.inputTokens;
+  into.cacheReadTokens += from.cacheReadTokens;
+  into.cacheWriteTokens += from.cacheWriteTokens;
+  into.outputTokens += from.outputTokens;
+  into.cachedInputRequests += from.cachedInputRequests;
+  into.cachedInputTokens += from.cachedInputTokens;
+  into.maxCachedInputTokens = maxOf(into.maxCachedInputTokens, from.maxCachedInputTokens);
+  if (from.hunt !== null) into.hunt = mergeHunt(into.hunt, from.hunt);
+}
+
+/**
+ * Usage groups merged by key, as records or rows come (one per record is the scanner's hot path: a lookup and
+ * a few additions, no allocation for a key it has). Account, identity and model strings are kept as flat
+ * copies, one per distinct value: the reader's strings are slices that would keep a whole record alive.
+ */
 export class UsageTable {
-  private readonly groups = new Map<string, UsageGroup>();
+  /** account -> identity -> model -> hour -> group (a missing identity or model is the key null). */
+  private readonly byAccount = new Map<
+    string,
+    Map<string | null, Map<string | null, Map<number, Mutable<UsageGroup>>>>
+  >();
+  private readonly strings = new Map<string, string>();
+  private count = 0;
+
+  private intern(s: string): string {
+    let kept = this.strings.get(s);
+    if (kept === undefined) {
+      kept = fresh(s);
+      this.strings.set(kept, kept);
+    }
+    return kept;
+  }
 
   add(g: UsageGroup): void {
-    const key = usageKey(g);
-    const before = this.groups.get(key);
+    let identities = this.byAccount.get(g.accountId);
+    if (!identities) {
+      identities = new Map();
+      this.byAccount.set(this.intern(g.accountId), identities);
+    }
+    let models = identities.get(g.identityArn);
+    if (!models) {
+      models = new Map();
+      identities.set(g.identityArn === null ? null : this.intern(g.identityArn), models);
+    }
+    let hours = models.get(g.modelId);
+    if (!hours) {
+      hours = new Map();
+      models.set(g.modelId === null ? null : this.intern(g.modelId), hours);
+    }
+    const before = hours.get(g.hourMs);
     if (before) {
-      this.groups.set(key, mergeUsage(before, g));
+      absorb(before, g);
       return;
     }
-    this.groups.set(fresh(key), {
+    hours.set(g.hourMs, {
       ...g,
-      accountId: fresh(g.accountId),
-      identityArn: g.identityArn === null ? null : fresh(g.identityArn),
-      modelId: g.modelId === null ? null : fresh(g.modelId),
+      accountId: this.intern(g.accountId),
+      identityArn: g.identityArn === null ? null : this.intern(g.identityArn),
+      modelId: g.modelId === null ? null : this.intern(g.modelId),
+      hunt: g.hunt === null ? null : { ...g.hunt },
     });
+    this.count++;
   }
 
   addAll(groups: Iterable<UsageGroup>): this {
@@ -161,10 +188,11 @@ export class UsageTable {
   }
 
   get size(): number {
-    return this.groups.size;
+    return this.count;
   }
 
-  values(): IterableIterator<UsageGroup> {
-    return this.groups.values();
+  *values(): IterableIterator<UsageGroup> {
+    for (const identities of this.byAccount.values())
+      for (const models of identities.values()) for (const hours of models.values()) yield* hours.values();
   }
 }

@@ -4,10 +4,12 @@
  * 1. Finds the detector function (`--function-name`, `cdk-outputs.json`, or the one function in the region
  *    whose environment says it is the detector) and reads its configuration from its environment.
  * 2. Subscribes a temporary SQS queue to the alert topic.
- * 3. Writes synthetic invocation records for a random, fictitious account (over the prompt-token threshold,
- *    one more than the minimum count) to a new stream in the watched log group.
+ * 3. Writes synthetic invocation records for two random, fictitious accounts to a new stream in the watched
+ *    log group, one more than the minimum count each: one over the prompt-token threshold (the hunt), one with
+ *    6 prompt tokens and more than `cachedInputTokens` read from the prompt cache, its body in S3
+ *    (`cached-input`: the real Logs Insights runs the query's conditional arithmetic).
  * 4. Invokes the function for that window as a dry run until Logs Insights sees the records, then once for
- *    real, and waits for the alert naming the synthetic account on the queue.
+ *    real, and waits for the alerts naming each synthetic account (the second saying cached-input).
  * 5. Removes the queue, the subscription and the log stream (the alert ledger item expires by itself).
  *
  * Without AWS credentials (the SDK's default provider chain finds none) it prints
@@ -157,10 +159,14 @@ async function main(): Promise<number> {
     }
     log(`subscribed temporary queue ${queueName}`);
 
-    // Synthetic records for a fictitious account.
+    // Synthetic records for two fictitious accounts: one the hunt flags (prompt tokens over the threshold),
+    // one only cached-input does (a few prompt tokens, many read from the prompt cache, body in S3), so the
+    // real Logs Insights runs both the hunt's and the other detections' arithmetic.
     const accountId = `9${randomInt(10_000_000_000, 99_999_999_999)}`;
+    const cachedAccountId = `9${randomInt(10_000_000_000, 99_999_999_999)}`;
     const count = config.rule.minRequests + 1;
     const promptTokens = config.rule.thresholds.promptTokens + 1000;
+    const cacheRead = config.rule.cachedInputTokens + 1000;
     const firstMs = Date.now() - 60_000;
     const stream = `bedrock-dos-detector-smoke-${runId}`;
     await logs.send(new CreateLogStreamCommand({ logGroupName: logGroup, logStreamName: stream }));
@@ -174,13 +180,20 @@ async function main(): Promise<number> {
       new PutLogEventsCommand({
         logGroupName: logGroup,
         logStreamName: stream,
-        logEvents: Array.from({ length: count }, (_, i) => {
-          const timestamp = firstMs + i * 1000;
-          return { timestamp, message: syntheticRecord(accountId, runId, timestamp, region, promptTokens) };
+        logEvents: Array.from({ length: 2 * count }, (_, i) => {
+          const timestamp = firstMs + i * 500;
+          const message =
+            i % 2 === 0
+              ? syntheticRecord(accountId, runId, timestamp, region, { promptTokens })
+              : syntheticRecord(cachedAccountId, runId, timestamp, region, { promptTokens: 6, cacheRead });
+          return { timestamp, message };
         }),
       }),
     );
-    log(`wrote ${count} synthetic records (${promptTokens} prompt tokens each) for account ${accountId}`);
+    log(
+      `wrote ${count} synthetic records (${promptTokens} prompt tokens each) for account ${accountId}, and ${count} (6 prompt tokens, ${cacheRead} read from the cache) for account ${cachedAccountId}`,
+    );
+    const both = [accountId, cachedAccountId];
 
     // Dry runs until Logs Insights sees the records, then one real run.
     const start = new Date(Math.floor((firstMs - 60_000) / 1000) * 1000).toISOString();
@@ -191,37 +204,50 @@ async function main(): Promise<number> {
         end: new Date().toISOString(),
         dryRun: true,
       });
-      if (summary.accounts.includes(accountId)) break;
+      if (both.every((a) => summary.accounts.includes(a))) break;
       if (Date.now() > deadline) {
+        const missing = both.filter((a) => !summary.accounts.includes(a)).join(" and ");
         throw new SmokeError(
-          `no finding for ${accountId} after ${args.waitMinutes} minute(s) of dry runs (last run: ${summary.findings} finding(s)); is ${logGroup} among the queried log groups?`,
+          `no finding for ${missing} after ${args.waitMinutes} minute(s) of dry runs (last run: ${summary.findings} finding(s)); is ${logGroup} among the queried log groups?`,
         );
       }
       log("records not visible to Logs Insights yet; retrying in 15 s");
       await sleep(15_000);
     }
-    log("dry run found the synthetic account; running for real");
+    log("dry run found both synthetic accounts; running for real");
     const summary = await invoke(lambda, functionName, {
       start,
       end: new Date().toISOString(),
       dryRun: false,
     });
-    if (!summary.accounts.includes(accountId)) throw new SmokeError(`the real run did not flag ${accountId}`);
-    if (summary.alertsPublished < 1)
-      throw new SmokeError("the real run flagged the account but published no alert");
-    log(`published ${summary.alertsPublished} alert(s); waiting for the one naming ${accountId}`);
+    for (const a of both)
+      if (!summary.accounts.includes(a)) throw new SmokeError(`the real run did not flag ${a}`);
+    if (summary.alertsPublished < 2)
+      throw new SmokeError("the real run flagged both accounts but published fewer than 2 alerts");
+    log(`published ${summary.alertsPublished} alert(s); waiting for the ones naming ${both.join(" and ")}`);
 
+    // The alert for the cached account must say cached-input: the detection, not only the account, came through.
+    const awaited = new Map([
+      [accountId, "heavy requests"],
+      [cachedAccountId, "cached-input"],
+    ]);
     const receiveUntil = Date.now() + 120_000;
-    while (Date.now() < receiveUntil) {
+    while (Date.now() < receiveUntil && awaited.size > 0) {
       const received = await sqs.send(
         new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }),
       );
-      if ((received.Messages ?? []).some((m) => m.Body?.includes(accountId))) {
-        log(`passed: the alert for synthetic account ${accountId} reached the topic`);
-        return 0;
+      for (const m of received.Messages ?? []) {
+        for (const [a, words] of awaited)
+          if (m.Body?.includes(a) && m.Body.includes(words)) awaited.delete(a);
       }
     }
-    throw new SmokeError(`no alert naming ${accountId} arrived on the temporary queue within 2 minutes`);
+    if (awaited.size === 0) {
+      log(`passed: the alerts for ${both.join(" and ")} (heavy requests, cached-input) reached the topic`);
+      return 0;
+    }
+    throw new SmokeError(
+      `no alert naming ${[...awaited].map(([a, w]) => `${a} with "${w}"`).join(" and ")} arrived on the temporary queue within 2 minutes`,
+    );
   } catch (err) {
     const e = err as Error;
     console.error(`smoke: FAILED: ${e instanceof SmokeError ? e.message : `${e.name}: ${e.message}`}`);
@@ -335,14 +361,25 @@ async function invoke(lambda: LambdaClient, functionName: string, event: object)
   }
 }
 
-/** A compact Bedrock model invocation log record; the body is a fixed sentence, never real data. */
+/**
+ * A compact Bedrock model invocation log record; the body is a fixed sentence, never real data. With
+ * `cacheRead`, a call that read most of its prompt from the prompt cache, its body offloaded to S3.
+ */
 function syntheticRecord(
   accountId: string,
   runId: string,
   timestampMs: number,
   region: string,
-  promptTokens: number,
+  tokens: { promptTokens: number; cacheRead?: number },
 ) {
+  const body =
+    tokens.cacheRead === undefined
+      ? { inputBodyJson: { prompt: "bedrock-dos-detector smoke test: synthetic record" } }
+      : { inputBodyS3Path: `s3://bedrock-dos-smoke/${runId}/input.json` };
+  const cache =
+    tokens.cacheRead === undefined
+      ? {}
+      : { cacheReadInputTokenCount: tokens.cacheRead, cacheWriteInputTokenCount: 0 };
   return JSON.stringify({
     timestamp: new Date(timestampMs).toISOString(),
     accountId,
@@ -353,8 +390,9 @@ function syntheticRecord(
     modelId: "smoke-test.synthetic-model-v1:0",
     input: {
       inputContentType: "application/json",
-      inputBodyJson: { prompt: "bedrock-dos-detector smoke test: synthetic record" },
-      inputTokenCount: promptTokens,
+      ...body,
+      inputTokenCount: tokens.promptTokens,
+      ...cache,
     },
     output: {
       outputContentType: "application/json",

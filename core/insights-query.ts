@@ -40,14 +40,16 @@ export const ROW = {
  * Result-row fields of the usage shapes (every request of the window, per group): the columns a usage group
  * (core/usage.ts) is read from. The hunt's numbers are conditional aggregates over the matching requests,
  * written so that "none" can be told apart: a maximum is the value plus one (0: no matching request had it),
- * first seen is pushed past HUNT_NONE_MS for requests that do not match.
+ * first seen is pushed past HUNT_NONE_MS for requests that do not match. Times are relative to the window
+ * (milliseconds since its start, hours since firstHourOf), so no value needs more than about ten digits.
  */
 export const USAGE_ROW = {
   accountId: ROW.accountId,
   identityArn: ROW.identityArn,
   identityArnLast: ROW.identityArnLast,
   modelId: ROW.modelId,
-  hour: "hour",
+  /** Clock hours since the hour the window starts in (firstHourOf). */
+  hour: "hourIndex",
   requests: "requests",
   firstSeen: ROW.firstSeen,
   lastSeen: ROW.lastSeen,
@@ -71,6 +73,9 @@ export const USAGE_ROW = {
 
 /** Added to the time of a request that does not match, so that the minimum over a group is a matching one. */
 export const HUNT_NONE_MS = 100_000_000_000_000;
+
+/** The start of the clock hour a window starts in: the usage rows count their hours from it. */
+export const firstHourOf = (window: Window): number => Math.floor(window.startMs / HOUR_MS) * HOUR_MS;
 
 /** Per-record fields the query extracts (names chosen not to collide with auto-discovered ones). */
 const F = {
@@ -297,7 +302,9 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
       `| fields least(${above(F.promptTokens, th.promptTokens)} + ${above(F.completionTokens, th.completionTokens)} + ${above(F.requestSize, th.requestSize)}, 1) as ${F.hunt}, ` +
         // Missing when all three counts are (arithmetic with a missing value is missing).
         `coalesce(${F.promptTokens}, 0) + coalesce(${F.cacheRead}, 0) + coalesce(${F.cacheWrite}, 0) + 0 * coalesce(${F.promptTokens}, ${F.cacheRead}, ${F.cacheWrite}) as ${F.cachedInput}, ` +
-        `toMillis(@timestamp) as ${F.millis}, floor(toMillis(@timestamp) / ${HOUR_MS}) * ${HOUR_MS} as ${U.hour}`,
+        // Times relative to the window (small numbers, exact however Insights prints them): milliseconds since
+        // its start, and clock hours since the hour it starts in.
+        `toMillis(@timestamp) - ${window.startMs} as ${F.millis}, floor((toMillis(@timestamp) - ${firstHourOf(window)}) / ${HOUR_MS}) as ${U.hour}`,
       `| fields ${above(F.cachedInput, String(rule.cachedInputTokens))} as ${F.cachedHit}`,
       `| stats count(*) as ${U.requests}, min(@timestamp) as ${U.firstSeen}, max(@timestamp) as ${U.lastSeen}, ` +
         `sum(coalesce(${F.promptTokens}, 0)) as ${U.inputTokens}, sum(coalesce(${F.cacheRead}, 0)) as ${U.cacheReadTokens}, ` +

@@ -5,9 +5,9 @@
  * shape, and one bad value must not hide the row's other values (or the row).
  */
 import type { MatchGroup } from "./evaluator.js";
-import { HUNT_NONE_MS, ROW, USAGE_ROW } from "./insights-query.js";
+import { firstHourOf, HUNT_NONE_MS, ROW, USAGE_ROW } from "./insights-query.js";
 import { PRINCIPAL_ARN } from "./principal.js";
-import { HOUR_MS } from "./rule.js";
+import { HOUR_MS, type Window } from "./rule.js";
 import { type HuntPart, hourOf, type UsageGroup } from "./usage.js";
 
 export type Row = Readonly<Record<string, string | undefined>>;
@@ -164,8 +164,10 @@ function amount(value: string | undefined): number | undefined {
  * count or first/last seen is rejected with a reason; a value that is not a whole number is only that value
  * made missing (0 for sums and counts, null for maxima). Rows of `usage-account` have no identity, model or
  * hour: the hour is that of the row's first request (a period never spans two hours where they are used).
+ * `window` is the queried window: the rows' times are relative to it.
  */
-export function parseUsageRows(rows: readonly Row[]): ParsedUsageRows {
+export function parseUsageRows(rows: readonly Row[], window: Window): ParsedUsageRows {
+  const firstHour = firstHourOf(window);
   const groups: UsageGroup[] = [];
   const rejected: ParsedUsageRows["rejected"] = [];
   const rejectedValues: ParsedUsageRows["rejectedValues"] = [];
@@ -193,17 +195,16 @@ export function parseUsageRows(rows: readonly Row[]): ParsedUsageRows {
     if (huntRequests > 0) {
       const maxPromptTokens = plus1(row, U.huntMaxPromptTokensPlus1);
       const maxCompletionTokens = plus1(row, U.huntMaxCompletionTokensPlus1);
-      let huntFirst = value(row, U.huntFirstSeen);
-      let huntLast = value(row, U.huntLastSeen);
-      if (
-        huntFirst === undefined ||
-        huntLast === undefined ||
-        huntFirst >= HUNT_NONE_MS ||
-        huntLast < huntFirst
-      ) {
-        rejectedValues.push({ field: U.huntFirstSeen, reason: "not the time of a matching request" });
-        huntFirst = firstSeenMs;
-        huntLast = lastSeenMs;
+      // Milliseconds since the window's start; without the columns, the group's own first and last seen.
+      const first = value(row, U.huntFirstSeen);
+      const last = value(row, U.huntLastSeen);
+      let huntFirst = firstSeenMs;
+      let huntLast = lastSeenMs;
+      if (first !== undefined && last !== undefined) {
+        if (first < HUNT_NONE_MS && last >= first) {
+          huntFirst = window.startMs + first;
+          huntLast = window.startMs + last;
+        } else rejectedValues.push({ field: U.huntFirstSeen, reason: "not the time of a matching request" });
       }
       hunt = {
         requestCount: huntRequests,
@@ -225,7 +226,7 @@ export function parseUsageRows(rows: readonly Row[]): ParsedUsageRows {
       accountId,
       identityArn: identityOf(row),
       modelId: row[U.modelId]?.trim() || null,
-      hourMs: hour !== undefined && hour % HOUR_MS === 0 ? hour : hourOf(firstSeenMs),
+      hourMs: hour !== undefined ? firstHour + hour * HOUR_MS : hourOf(firstSeenMs),
       requests,
       firstSeenMs,
       lastSeenMs,

@@ -16,6 +16,9 @@ import {
 import type { DetectorConfig } from "./config.js";
 import type { DetectionDeps } from "./run-detection.js";
 
+/** A query's outcome with the window it was run for (the rows' times are relative to it). */
+export type WindowOutcome = QueryOutcome & { readonly window: Window };
+
 export class RunQueries {
   readonly statistics: QueryStatistics = { bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   queries = 0;
@@ -37,7 +40,7 @@ export class RunQueries {
     shape: "usage" | "usage-account",
     window: Window,
     onlyAccountIds?: string[],
-  ): Promise<QueryOutcome> {
+  ): Promise<WindowOutcome> {
     const queryString = buildInsightsQuery(this.config.rule, window, {
       shape,
       limit: this.limit,
@@ -62,7 +65,7 @@ export class RunQueries {
       durationMs: out.durationMs,
     });
     this.deps.metrics.addMetric(METRIC.queryDuration, "Milliseconds", out.durationMs);
-    return out;
+    return { ...out, window };
   }
 
   /** True when a query's rows reached the row limit: some groups may be missing. */
@@ -71,8 +74,8 @@ export class RunQueries {
   }
 
   /** The rows as usage groups; rows that cannot be trusted are logged (reason and field names only) and counted. */
-  groupsOf(out: QueryOutcome): UsageGroup[] {
-    const { groups, rejected, rejectedValues } = parseUsageRows(out.rows);
+  groupsOf(out: WindowOutcome): UsageGroup[] {
+    const { groups, rejected, rejectedValues } = parseUsageRows(out.rows, out.window);
     this.rowsRejected += rejected.length;
     this.valuesRejected += rejectedValues.length;
     // The reason and the field names only: row values may hold text a caller wrote.

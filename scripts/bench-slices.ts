@@ -89,8 +89,9 @@ console.log("(the second day of runs; on a fresh deployment the first run also q
   const rows: number[] = [];
   const bytes: number[] = [];
   for (let t = DAY_START; t < DAY_START + DAY; t += 900_000) {
-    const query = buildInsightsQuery(config.rule, { startMs: t, endMs: t + 900_000 }, { shape: "usage" });
-    const { groups } = parseUsageRows(rowsFor(corpus, query));
+    const cell = { startMs: t, endMs: t + 900_000 };
+    const query = buildInsightsQuery(config.rule, cell, { shape: "usage" });
+    const { groups } = parseUsageRows(rowsFor(corpus, query), cell);
     rows.push(groups.length);
     bytes.push(encodeParts(groups).reduce((n, p) => n + p.length, 0));
   }

@@ -544,7 +544,7 @@ describe("query: the rule as Logs Insights text for the console", () => {
   it("--shape usage prints the query every detection reads, with the detection settings in it", () => {
     const r = run("query", "--shape", "usage", "--cached-input-tokens", "50000", ...["--lookback", "1h"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/ by account, identityArn, identityArnLast, model, hour\n/);
+    expect(r.stdout).toMatch(/ by account, identityArn, identityArnLast, model, hourIndex\n/);
     expect(r.stdout).toContain(
       "least(greatest(coalesce(cachedInput, -1) - (50000), 0), 1) as cachedInputHit",
     );

@@ -43,7 +43,7 @@ const queryCell = (
   rule: ReturnType<typeof defineRule>,
 ): Slice => {
   const rows = rowsFor(records, buildInsightsQuery(rule, cell, { shape: "usage" }));
-  const { groups, rejected, rejectedValues } = parseUsageRows(rows);
+  const { groups, rejected, rejectedValues } = parseUsageRows(rows, cell);
   expect([...rejected, ...rejectedValues]).toEqual([]);
   return { window: cell, groups };
 };

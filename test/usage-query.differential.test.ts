@@ -43,7 +43,7 @@ function queryOne(text: string, timestampMs: number, rule: ReturnType<typeof def
     const groups = new RegExp(regex).exec(String(ev["@message"]))?.groups ?? {};
     return { ...groups };
   });
-  return parseUsageRows(rows);
+  return parseUsageRows(rows, { startMs: start, endMs: start + HOUR_MS });
 }
 
 describe("differential: the usage query against the reader", () => {

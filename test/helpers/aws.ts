@@ -57,12 +57,13 @@ export interface HuntRowSpec {
   lastSeen: string;
 }
 
-const insightsMs = (t: string) => Date.parse(`${t.replace(" ", "T")}Z`);
 const plus1 = (v: string | undefined) => (v === undefined || v === "" ? "" : String(Number(v) + 1));
 
 /**
  * A usage row (the `usage` query shape: account, identity, model, hour) as Logs Insights returns it, every value
- * a string, for requests that all match the hunt with the given maxima.
+ * a string, for requests that all match the hunt with the given maxima. Without the hour and the hunt's own
+ * first/last seen (those are relative to the queried window): the row's first seen gives the hour, and the
+ * hunt's times are the row's.
  */
 export function usageRow(spec: HuntRowSpec): Record<string, string> {
   const n = Number(spec.requestCount);
@@ -71,7 +72,6 @@ export function usageRow(spec: HuntRowSpec): Record<string, string> {
     account: spec.account,
     ...(spec.identityArn === undefined ? {} : { identityArn: spec.identityArn }),
     ...(spec.model === undefined ? {} : { model: spec.model }),
-    hour: String(Math.floor(insightsMs(spec.firstSeen) / 3_600_000) * 3_600_000),
     requests: spec.requestCount,
     firstSeen: spec.firstSeen,
     lastSeen: spec.lastSeen,
@@ -87,8 +87,6 @@ export function usageRow(spec: HuntRowSpec): Record<string, string> {
     huntMaxRequestSizePlus1: plus1(spec.maxRequestSize),
     huntMaxCompletionTokensPlus1: plus1(spec.maxCompletionTokens),
     huntMaxCachedInputTokensPlus1: plus1(spec.maxCacheInclusiveInputTokens ?? spec.maxPromptTokens),
-    huntFirstSeenMs: String(insightsMs(spec.firstSeen)),
-    huntLastSeenMs: String(insightsMs(spec.lastSeen)),
   };
 }
 

@@ -46,8 +46,6 @@ function answerWithCounts() {
         ...evidenceRow(account, "arn:x", "m", n, 9000),
         firstSeen: "2026-11-20 01:00:00.000",
         lastSeen: "2026-11-20 02:00:00.000",
-        huntFirstSeenMs: String(Date.parse("2026-11-20T01:00:00Z")),
-        huntLastSeenMs: String(Date.parse("2026-11-20T02:00:00Z")),
       })),
     ),
   }));

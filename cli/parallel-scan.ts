@@ -15,7 +15,8 @@ import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
-import { type CompactRecords, decodeRecords, runPart } from "./scan-part.js";
+import { type CompactRecords, decodeRecords } from "./compact-records.js";
+import { runPart } from "./scan-part.js";
 
 export interface WorkerSetup {
   readonly window: Window;

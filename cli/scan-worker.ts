@@ -3,8 +3,9 @@
  * posts their results back.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { compactBuffers, encodeRecords } from "./compact-records.js";
 import type { PartJob, PostedPart, WorkerSetup } from "./parallel-scan.js";
-import { compactBuffers, encodeRecords, runPart } from "./scan-part.js";
+import { runPart } from "./scan-part.js";
 
 const { window } = workerData as WorkerSetup;
 

@@ -24,8 +24,6 @@ export interface WindowEvaluation {
   /** The hunt's per-account aggregates (matching requests), after exclusions. */
   readonly aggregates: Aggregates;
   readonly findings: Finding[];
-  /** Matching requests left out by the exclusions. */
-  readonly excludedRequests: number;
   /**
    * Per flagged account, the principals behind the detections that fired (the hunt's matching requests,
    * cached-input's requests, token-volume's hours over a limit), most requests first: what suppression compares.
@@ -86,12 +84,8 @@ export function evaluateUsage(
   /** The groups that count (exclusions applied), for the evidence of accounts the hunt did not flag. */
   const kept: UsageGroup[] = [];
   const principalOfIdentity = new Map<string | null, string>();
-  let excludedRequests = 0;
   for (const g of groups) {
-    if (excluded(g.accountId, g.identityArn)) {
-      excludedRequests += g.hunt?.requestCount ?? 0;
-      continue;
-    }
+    if (excluded(g.accountId, g.identityArn)) continue;
     kept.push(g);
     const match = matchGroupOf(g);
     if (match) addGroup(hunt, match);
@@ -228,7 +222,7 @@ export function evaluateUsage(
       [...counts].sort(byCount).map(([p]) => p),
     );
   }
-  return { aggregates: hunt, findings: findings.sort(compareAccounts), excludedRequests, principals };
+  return { aggregates: hunt, findings: findings.sort(compareAccounts), principals };
 }
 
 /** An account the hunt did not flag: its evidence over every request, the hunt's own numbers null. */

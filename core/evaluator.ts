@@ -88,16 +88,24 @@ export function inWindow(timestampMs: number, window: Window): boolean {
   return timestampMs >= window.startMs && timestampMs < window.endMs;
 }
 
-const maxOf = (a: number | null, b: number | null): number | null =>
+/** The larger of two maxima; missing (null) loses. */
+export const maxOf = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : Math.max(a, b);
-const sumOf = (a: number | null, b: number | null): number | null =>
-  a === null ? b : b === null ? a : a + b;
+/** The sum of two sums; missing (null or absent) adds nothing, and both missing is null. */
+export const sumOf = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a == null ? (b ?? null) : b == null ? a : a + b;
 const addSums = (a: TokenSums, b: TokenSums): TokenSums => ({
   promptTokens: sumOf(a.promptTokens, b.promptTokens),
   completionTokens: sumOf(a.completionTokens, b.completionTokens),
 });
 
-function cacheInclusiveInput(r: InvocationRecord): number | null {
+/**
+ * Cached input tokens (docs/detections.md): input + cache read + cache write, a missing term 0; null when all
+ * three are missing. The hunt reports it as evidence, `cached-input` counts on it.
+ */
+export function cachedInputOf(
+  r: Pick<InvocationRecord, "promptTokens" | "cacheReadTokens" | "cacheWriteTokens">,
+): number | null {
   if (r.promptTokens === null && r.cacheReadTokens === null && r.cacheWriteTokens === null) return null;
   return (r.promptTokens ?? 0) + (r.cacheReadTokens ?? 0) + (r.cacheWriteTokens ?? 0);
 }
@@ -112,7 +120,7 @@ export function groupOf(r: InvocationRecord): MatchGroup {
     maxPromptTokens: r.promptTokens,
     maxRequestSize: r.requestSize,
     maxCompletionTokens: r.completionTokens,
-    maxCacheInclusiveInputTokens: cacheInclusiveInput(r),
+    maxCacheInclusiveInputTokens: cachedInputOf(r),
     firstSeenMs: r.timestampMs,
     lastSeenMs: r.timestampMs,
     sumPromptTokens: r.promptTokens,

@@ -13,7 +13,7 @@
  */
 import { CROSS_REGION_PREFIXES } from "./model-key.js";
 import { MAX_MODEL_THRESHOLDS } from "./model-thresholds.js";
-import { HOUR_MS, METRIC_INFO, METRICS, type Metric, type Rule, type Window } from "./rule.js";
+import { HOUR_MS, hourOf, METRIC_INFO, METRICS, type Metric, type Rule, type Window } from "./rule.js";
 
 /** The characters a model-threshold prefix may hold: it goes into the query's regular expression. */
 const MODEL_THRESHOLD_PREFIX = /^[\w.:-]{1,200}$/;
@@ -41,14 +41,15 @@ export const ROW = {
  * (core/usage.ts) is read from. The hunt's numbers are conditional aggregates over the matching requests,
  * written so that "none" can be told apart: a maximum is the value plus one (0: no matching request had it),
  * first seen is pushed past HUNT_NONE_MS for requests that do not match. Times are relative to the window
- * (milliseconds since its start, hours since firstHourOf), so no value needs more than about ten digits.
+ * (milliseconds since its start, hours since the clock hour it starts in), so no value needs more than about
+ * ten digits.
  */
 export const USAGE_ROW = {
   accountId: ROW.accountId,
   identityArn: ROW.identityArn,
   identityArnLast: ROW.identityArnLast,
   modelId: ROW.modelId,
-  /** Clock hours since the hour the window starts in (firstHourOf). */
+  /** Clock hours since the hour the window starts in (`hourOf(window.startMs)`). */
   hour: "hourIndex",
   requests: "requests",
   firstSeen: ROW.firstSeen,
@@ -73,9 +74,6 @@ export const USAGE_ROW = {
 
 /** Added to the time of a request that does not match, so that the minimum over a group is a matching one. */
 export const HUNT_NONE_MS = 100_000_000_000_000;
-
-/** The start of the clock hour a window starts in: the usage rows count their hours from it. */
-export const firstHourOf = (window: Window): number => Math.floor(window.startMs / HOUR_MS) * HOUR_MS;
 
 /** Per-record fields the query extracts (names chosen not to collide with auto-discovered ones). */
 const F = {
@@ -304,7 +302,7 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
         `coalesce(${F.promptTokens}, 0) + coalesce(${F.cacheRead}, 0) + coalesce(${F.cacheWrite}, 0) + 0 * coalesce(${F.promptTokens}, ${F.cacheRead}, ${F.cacheWrite}) as ${F.cachedInput}, ` +
         // Times relative to the window (small numbers, exact however Insights prints them): milliseconds since
         // its start, and clock hours since the hour it starts in.
-        `toMillis(@timestamp) - ${window.startMs} as ${F.millis}, floor((toMillis(@timestamp) - ${firstHourOf(window)}) / ${HOUR_MS}) as ${U.hour}`,
+        `toMillis(@timestamp) - ${window.startMs} as ${F.millis}, floor((toMillis(@timestamp) - ${hourOf(window.startMs)}) / ${HOUR_MS}) as ${U.hour}`,
       `| fields ${above(F.cachedInput, String(rule.cachedInputTokens))} as ${F.cachedHit}`,
       `| stats count(*) as ${U.requests}, min(@timestamp) as ${U.firstSeen}, max(@timestamp) as ${U.lastSeen}, ` +
         `sum(coalesce(${F.promptTokens}, 0)) as ${U.inputTokens}, sum(coalesce(${F.cacheRead}, 0)) as ${U.cacheReadTokens}, ` +

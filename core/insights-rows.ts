@@ -5,10 +5,10 @@
  * shape, and one bad value must not hide the row's other values (or the row).
  */
 import type { MatchGroup } from "./evaluator.js";
-import { firstHourOf, HUNT_NONE_MS, ROW, USAGE_ROW } from "./insights-query.js";
+import { HUNT_NONE_MS, ROW, USAGE_ROW } from "./insights-query.js";
 import { PRINCIPAL_ARN } from "./principal.js";
-import { HOUR_MS, type Window } from "./rule.js";
-import { type HuntPart, hourOf, type UsageGroup } from "./usage.js";
+import { HOUR_MS, hourOf, type Window } from "./rule.js";
+import type { HuntPart, UsageGroup } from "./usage.js";
 
 export type Row = Readonly<Record<string, string | undefined>>;
 
@@ -167,7 +167,7 @@ function amount(value: string | undefined): number | undefined {
  * `window` is the queried window: the rows' times are relative to it.
  */
 export function parseUsageRows(rows: readonly Row[], window: Window): ParsedUsageRows {
-  const firstHour = firstHourOf(window);
+  const firstHour = hourOf(window.startMs);
   const groups: UsageGroup[] = [];
   const rejected: ParsedUsageRows["rejected"] = [];
   const rejectedValues: ParsedUsageRows["rejectedValues"] = [];

@@ -41,6 +41,8 @@ export type MaxField = "maxPromptTokens" | "maxRequestSize" | "maxCompletionToke
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
+/** The start of the UTC clock hour an instant falls in. */
+export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 /** Longest window any engine accepts: longer hunts belong in a batch job, not a rolling rule. */
 export const MAX_WINDOW_MS = 31 * DAY_MS;
 

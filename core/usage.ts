@@ -5,9 +5,9 @@
  * with the same key merge exactly (counts and sums add, maxima and first/last seen combine), so periods,
  * files, worker threads and query rows combine freely and every engine ends in the same evaluation.
  */
-import { fresh, type MatchGroup } from "./evaluator.js";
+import { cachedInputOf, fresh, type MatchGroup, maxOf, sumOf } from "./evaluator.js";
 import type { InvocationRecord } from "./record-reader.js";
-import { HOUR_MS } from "./rule.js";
+import { hourOf } from "./rule.js";
 
 /** The hunt's numbers over a group's matching requests: a match group without its keys. */
 export type HuntPart = Omit<MatchGroup, "accountId" | "identityArn" | "modelId">;
@@ -38,19 +38,9 @@ export interface UsageGroup {
   readonly hunt: HuntPart | null;
 }
 
-/** Cached input tokens (input + cache read + cache write; a missing term is 0); null when all three are missing. */
-export function cachedInputOf(
-  r: Pick<InvocationRecord, "promptTokens" | "cacheReadTokens" | "cacheWriteTokens">,
-): number | null {
-  if (r.promptTokens === null && r.cacheReadTokens === null && r.cacheWriteTokens === null) return null;
-  return (r.promptTokens ?? 0) + (r.cacheReadTokens ?? 0) + (r.cacheWriteTokens ?? 0);
-}
-
 /** Total tokens of a group: cached input plus output. */
 export const totalTokensOf = (g: UsageGroup): number =>
   g.inputTokens + g.cacheReadTokens + g.cacheWriteTokens + g.outputTokens;
-
-export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
 /**
  * The group of one record. `hunt`: the record's hunt part when it matches the hunt, else null;
@@ -81,11 +71,6 @@ export function usageOfRecord(
     hunt,
   };
 }
-
-const maxOf = (a: number | null, b: number | null): number | null =>
-  a === null ? b : b === null ? a : Math.max(a, b);
-const sumOf = (a: number | null | undefined, b: number | null | undefined): number | null =>
-  a == null ? (b ?? null) : b == null ? a : a + b;
 
 /** Two hunt parts of the same key merged. */
 export function mergeHunt(a: HuntPart | null, b: HuntPart | null): HuntPart | null {
@@ -140,7 +125,6 @@ export class UsageTable {
     Map<string | null, Map<string | null, Map<number, Mutable<UsageGroup>>>>
   >();
   private readonly strings = new Map<string, string>();
-  private count = 0;
 
   private intern(s: string): string {
     let kept = this.strings.get(s);
@@ -179,16 +163,6 @@ export class UsageTable {
       modelId: g.modelId === null ? null : this.intern(g.modelId),
       hunt: g.hunt === null ? null : { ...g.hunt },
     });
-    this.count++;
-  }
-
-  addAll(groups: Iterable<UsageGroup>): this {
-    for (const g of groups) this.add(g);
-    return this;
-  }
-
-  get size(): number {
-    return this.count;
   }
 
   *values(): IterableIterator<UsageGroup> {

@@ -8,7 +8,7 @@ import type { Finding } from "../core/evaluator.js";
 import { ACCOUNT_ID, buildInsightsQuery } from "../core/insights-query.js";
 import { BUILT_IN_PRICES, estimateCost, type ModelPrice } from "../core/pricing.js";
 import { METRIC_INFO, METRICS, type Metric, type Rule, type Window } from "../core/rule.js";
-import { principalAdvice, principalOf, type Severity, severityOf } from "./triage.js";
+import { principalAdvice, principalOf, type Severity, severityOf, topIdentityOf } from "./triage.js";
 
 /** SNS allows 262,144 bytes; keep a margin for the JSON envelope's growth. */
 export const MAX_MESSAGE_BYTES = 250_000;
@@ -166,9 +166,7 @@ function holdBackText(ctx: AlertContext): string {
 
 /** The next steps, specific to the evidence: principal type, how to silence a known heavy user, the link. */
 function nextSteps(f: Finding, hasLink: boolean): string[] {
-  // The identity behind the heaviest evidence: the hunt's top identity, else the busiest session of the
-  // principal-hour over a limit, else the account's top identity.
-  const top = (f.requestCount === null ? f.tokenVolume?.topSessions[0] : undefined) ?? f.topIdentities[0];
+  const top = topIdentityOf(f);
   const principal = top ? principalOf(top.identityArn) : undefined;
   const steps: string[] = [];
   if (principal) steps.push(principalAdvice(principal, f.accountId));
@@ -198,13 +196,11 @@ function subjectFor(f: Finding, ctx: AlertContext, severity: Severity): string {
   );
 }
 
-/** The lines of the detections beyond the hunt (the hunt has its own lines), in plain words. */
-const otherDetections = (f: Finding, rule: Rule) => addedDetectionTexts(f, rule);
-
 function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage {
   const { severity, why: severityWhy } = severityOf(f, ctx.rule);
   const hunt = f.requestCount !== null;
-  const others = otherDetections(f, ctx.rule);
+  // The detections beyond the hunt, in plain words (the hunt has its own lines).
+  const others = addedDetectionTexts(f, ctx.rule);
   const subject = subjectFor(f, ctx, severity);
   const link = insightsConsoleUrl(f.accountId, ctx, hunt ? "records" : "usage");
   const metrics = hunt ? metricLines(f, ctx.rule) : [];

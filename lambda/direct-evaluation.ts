@@ -7,8 +7,8 @@
 import { METRIC } from "../config/names.js";
 import { evaluateUsage } from "../core/detections.js";
 import { ACCOUNT_ID, MAX_FILTER_ACCOUNT_IDS } from "../core/insights-query.js";
-import type { Window } from "../core/rule.js";
-import { hourOf, type UsageGroup } from "../core/usage.js";
+import { hourOf, type Window } from "../core/rule.js";
+import type { UsageGroup } from "../core/usage.js";
 import type { DetectorConfig } from "./config.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
 import type { RunQueries } from "./queries.js";
@@ -24,8 +24,8 @@ export async function evaluateDirectly(
   const evaluate = (groups: readonly UsageGroup[]) => evaluateUsage(groups, config.rule, window);
   const primary = await queries.run("usage", window);
   if (!queries.full(primary)) {
-    const { aggregates, findings, principals } = evaluate(queries.groupsOf(primary));
-    return { aggregates, findings, principals, fellBack: false };
+    const { findings, principals } = evaluate(queries.groupsOf(primary));
+    return { findings, principals, fellBack: false };
   }
 
   // Rows hit the limit: some (account, identity, model, hour) groups are missing.
@@ -63,13 +63,12 @@ export async function evaluateDirectly(
   if (evidence === null || !queries.full(evidence)) {
     // Accounts whose ids cannot go into a query filter keep their account-level numbers.
     const approximate = accountGroups.filter((g) => !queryable.has(g.accountId));
-    const { aggregates, findings, principals } = evaluate([
+    const { findings, principals } = evaluate([
       ...(evidence ? queries.groupsOf(evidence) : []),
       ...approximate,
     ]);
     const approximateIds = new Set(approximate.map((g) => g.accountId));
     return {
-      aggregates,
       findings: withAccountLevelCaveat(findings, config, approximateIds),
       principals,
       fellBack: true,
@@ -78,9 +77,8 @@ export async function evaluateDirectly(
   deps.logger.error(
     "evidence for the flagged accounts still reached the row limit; alerts carry no identity evidence",
   );
-  const { aggregates, findings, principals } = evaluate(accountGroups);
+  const { findings, principals } = evaluate(accountGroups);
   return {
-    aggregates,
     principals,
     findings: withAccountLevelCaveat(findings, config, new Set(findings.map((f) => f.accountId))),
     fellBack: true,

@@ -1,10 +1,9 @@
 /** What evaluating a window yields, whichever way it was queried (whole, or from stored slices). */
-import type { Aggregates, Finding } from "../core/evaluator.js";
+import type { Finding } from "../core/evaluator.js";
 import type { DetectorConfig } from "./config.js";
 
-/** A window's findings with the aggregates behind them (the identities each account's requests came from). */
+/** A window's findings, and the principals behind them. */
 export interface Evaluation {
-  readonly aggregates: Aggregates;
   readonly findings: Finding[];
   /** True when rows reached the row limit and a fallback was used. */
   readonly fellBack: boolean;

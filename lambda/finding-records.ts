@@ -13,7 +13,7 @@ import {
 import type { Finding } from "../core/evaluator.js";
 import { BUILT_IN_PRICES, estimateCost } from "../core/pricing.js";
 import type { AlertContext, AlertFinding } from "./alerts.js";
-import { principalAdvice, principalOf, SEVERITY_SCORE, severityOf } from "./triage.js";
+import { principalAdvice, principalOf, SEVERITY_SCORE, severityOf, topIdentityOf } from "./triage.js";
 
 /** Version of the event detail's shape (README "Findings for SOAR"). */
 export const FINDING_EVENT_VERSION = "1";
@@ -74,7 +74,7 @@ export function securityHubFinding(
 ): AwsSecurityFinding {
   const [, partition = "aws", , , ownAccount = ""] = opts.productArn.split(":");
   const { severity } = severityOf(f, ctx.rule);
-  const top = (f.requestCount === null ? f.tokenVolume?.topSessions[0] : undefined) ?? f.topIdentities[0];
+  const top = topIdentityOf(f);
   const principal = top ? principalOf(top.identityArn) : undefined;
   const remediation = [
     principal ? principalAdvice(principal, f.accountId) : "",

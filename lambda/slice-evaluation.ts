@@ -130,7 +130,6 @@ export async function evaluateFromSlices(
     deps.metrics.addMetric(METRIC.slicesPending, "Count", pending);
   }
   const {
-    aggregates,
     findings: merged,
     principals,
     accountLevelAccounts,
@@ -142,5 +141,5 @@ export async function evaluateFromSlices(
       caveats: [...(f.caveats ?? []), INCOMPLETE_WINDOW_CAVEAT(report)],
     }));
   }
-  return { aggregates, findings, principals, fellBack: split, slices: report };
+  return { findings, principals, fellBack: split, slices: report };
 }

@@ -13,15 +13,23 @@ export const SEVERITY_SCORE: Record<Severity, number> = { LOW: 20, MEDIUM: 50, H
 
 const RANK: Record<Severity, number> = { LOW: 0, MEDIUM: 1, HIGH: 2, CRITICAL: 3 };
 
-/** The hunt's rule, also cached-input's: by how far the maximum exceeds its threshold and the request volume. */
-function byExcessAndVolume(excess: number, volume: number): Severity {
-  return excess >= 10 && volume >= 10
-    ? "CRITICAL"
-    : excess >= 10 || volume >= 10
-      ? "HIGH"
-      : excess >= 2 || volume >= 3
-        ? "MEDIUM"
-        : "LOW";
+/** Bars of a severity ladder: CRITICAL needs both, HIGH or MEDIUM either of an excess and a count. */
+interface Ladder {
+  readonly critical: readonly [excess: number, count: number];
+  readonly high: readonly [excess: number, count: number];
+  readonly medium: readonly [excess: number, count: number];
+}
+
+/** The hunt's ladder, also cached-input's (count: requests over minRequests). */
+const REQUESTS_LADDER: Ladder = { critical: [10, 10], high: [10, 10], medium: [2, 3] };
+/** token-volume's ladder (count: principal-hours over a limit). */
+const HOURS_LADDER: Ladder = { critical: [10, 3], high: [4, 6], medium: [2, 2] };
+
+function climb(l: Ladder, excess: number, count: number): Severity {
+  if (excess >= l.critical[0] && count >= l.critical[1]) return "CRITICAL";
+  if (excess >= l.high[0] || count >= l.high[1]) return "HIGH";
+  if (excess >= l.medium[0] || count >= l.medium[1]) return "MEDIUM";
+  return "LOW";
 }
 
 /**
@@ -58,7 +66,7 @@ export function severityOf(
     );
     const volume = f.requestCount / rule.minRequests;
     levels.push({
-      severity: byExcessAndVolume(excess, volume),
+      severity: climb(REQUESTS_LADDER, excess, volume),
       why: `max ${excess.toFixed(1)}x its threshold, ${volume.toFixed(1)}x the minimum request count`,
     });
   }
@@ -66,7 +74,7 @@ export function severityOf(
     const excess = f.cachedInput.maxCachedInputTokens / rule.cachedInputTokens;
     const volume = f.cachedInput.requestCount / rule.minRequests;
     levels.push({
-      severity: byExcessAndVolume(excess, volume),
+      severity: climb(REQUESTS_LADDER, excess, volume),
       why: `cached input ${excess.toFixed(1)}x its threshold, ${volume.toFixed(1)}x the minimum request count`,
     });
   }
@@ -74,16 +82,8 @@ export function severityOf(
     const v = f.tokenVolume;
     const excess = Math.max(v.totalTokens / rule.tokensPerHour, v.requests / rule.requestsPerHour);
     const hours = v.hoursOver;
-    const severity: Severity =
-      excess >= 10 && hours >= 3
-        ? "CRITICAL"
-        : excess >= 4 || hours >= 6
-          ? "HIGH"
-          : excess >= 2 || hours >= 2
-            ? "MEDIUM"
-            : "LOW";
     levels.push({
-      severity,
+      severity: climb(HOURS_LADDER, excess, hours),
       why: `${excess.toFixed(1)}x the hourly limit, ${hours} ${hours === 1 ? "hour" : "hours"} over it`,
     });
   }
@@ -93,6 +93,16 @@ export function severityOf(
   );
   return worst ?? { severity: "LOW", why: "no detection fired" };
 }
+
+/**
+ * The identity behind a finding's heaviest evidence: the top identity of the hunt's requests, or, for an
+ * account only token-volume or cached-input flagged, the busiest session of the hour over a limit, else the
+ * account's top identity.
+ */
+export const topIdentityOf = (
+  f: Pick<Finding, "requestCount" | "tokenVolume" | "topIdentities">,
+): { readonly identityArn: string } | undefined =>
+  (f.requestCount === null ? f.tokenVolume?.topSessions[0] : undefined) ?? f.topIdentities[0];
 
 export type PrincipalKind =
   | "iam-user"

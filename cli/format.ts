@@ -6,8 +6,33 @@ import {
   ruleSummary,
 } from "../core/detection-text.js";
 import type { Finding } from "../core/evaluator.js";
-import { METRIC_INFO, METRICS, type Rule, type Window } from "../core/rule.js";
+import { DAY_MS, METRIC_INFO, METRICS, type Rule, type Window } from "../core/rule.js";
 import type { ScanResult } from "./scan.js";
+
+/** How much of anomaly's history was found, for the JSON report and the table. */
+export function historySummary(result: Pick<ScanResult, "history">, rule: Rule) {
+  const h = result.history;
+  const foundDays = Math.max(0, h.asked.endMs - h.foundFromMs) / DAY_MS;
+  return {
+    baselineDays: rule.baselineDays,
+    askedFrom: new Date(h.asked.startMs).toISOString(),
+    foundFrom: new Date(h.foundFromMs).toISOString(),
+    /** Days of history found before the window's start (the first hour's part before the start included). */
+    foundDays: Number(foundDays.toFixed(2)),
+    complete: h.foundFromMs <= h.asked.startMs,
+    records: h.records,
+  };
+}
+
+function historyLine(result: Pick<ScanResult, "history">, rule: Rule): string {
+  const h = historySummary(result, rule);
+  if (rule.baselineDays === 0)
+    return "none asked (baseline days 0): anomaly compares each principal with the floor alone";
+  const asked = `${plural(rule.baselineDays, "day")} before the window, from ${shortTime(h.askedFrom)}`;
+  return h.complete
+    ? `${asked}: found, ${plural(h.records, "record")}`
+    : `${asked}: SHORTER THAN ASKED, records found from ${shortTime(h.foundFrom)} (${h.foundDays} days, ${plural(h.records, "record")}); anomaly is computed on what there is`;
+}
 
 export function toJsonReport(result: ScanResult, rule: Rule, window: Window): string {
   return JSON.stringify(
@@ -15,6 +40,7 @@ export function toJsonReport(result: ScanResult, rule: Rule, window: Window): st
       window: { start: new Date(window.startMs).toISOString(), end: new Date(window.endMs).toISOString() },
       rule: ruleSummary(rule),
       detections: detectionSettings(rule),
+      history: historySummary(result, rule),
       findings: result.findings,
       stats: result.stats,
       recordSpan: result.recordSpan && {
@@ -193,12 +219,14 @@ export function toTableReport(
     wrap(`${limits}; at least ${rule.minRequests} per account`, "Rule"),
     wrap(
       `cached-input: cached prompt tokens > ${num(rule.cachedInputTokens)}, at least ${rule.minRequests} per account; ` +
-        `token-volume: one principal's tokens > ${compactNumber(rule.tokensPerHour)} or requests > ${num(rule.requestsPerHour)} in a clock hour` +
+        `token-volume: one principal's tokens > ${compactNumber(rule.tokensPerHour)} or requests > ${num(rule.requestsPerHour)} in a clock hour; ` +
+        `anomaly: one principal's tokens in a clock hour > ${rule.anomalyFactor}x its usual busiest hour over ${plural(rule.baselineDays, "day")} and > ${compactNumber(rule.anomalyFloorTokens)}` +
         (rule.modelThresholds.length > 0
           ? `; own thresholds for ${rule.modelThresholds.map((t) => `${t.prefix}*`).join(", ")}`
           : ""),
       "Also",
     ),
+    wrap(historyLine(result, rule), "History"),
     wrap(
       `${plural(s.filesRead, "file")}, ${plural(s.recordsRead, "record")}, ${num(s.recordsInWindow)} in window, ` +
         `${num(s.recordsMatched)} matching, ${plural(s.duplicates, "duplicate")}, ` +
@@ -249,6 +277,11 @@ const CSV_HEADER = [
   "peakHourStart",
   "peakHourTokens",
   "peakHourRequests",
+  "anomalyPrincipal",
+  "anomalyHourStart",
+  "anomalyTokens",
+  "anomalyBaselineTokens",
+  "anomalyHistoryHours",
 ];
 
 /**
@@ -291,6 +324,11 @@ export function toCsvReport(result: ScanResult, window: Window): string {
     f.tokenVolume?.hourStart ?? null,
     f.tokenVolume?.totalTokens ?? null,
     f.tokenVolume?.requests ?? null,
+    f.anomaly?.principal ?? null,
+    f.anomaly?.hourStart ?? null,
+    f.anomaly?.totalTokens ?? null,
+    f.anomaly?.baselineTokens ?? null,
+    f.anomaly?.historyHours ?? null,
   ]);
   return [CSV_HEADER, ...rows].map((r) => `${r.map(csvField).join(",")}\r\n`).join("");
 }

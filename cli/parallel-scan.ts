@@ -20,6 +20,16 @@ import { runPart } from "./scan-part.js";
 
 export interface WorkerSetup {
   readonly window: Window;
+  /** The span before the window whose records are anomaly's history (core/record-evaluator.ts). */
+  readonly history: Window;
+}
+
+/** A part's history records, summed per account, identity and clock hour (columns of equal length). */
+export interface HistoryRows {
+  accountIds: string[];
+  identityArns: (string | null)[];
+  hourMs: number[];
+  tokens: number[];
 }
 
 export type PartSpec =
@@ -40,6 +50,9 @@ export interface PartResult {
   inWindow: InvocationRecord[];
   recordsRead: number;
   recordsInWindow: number;
+  recordsInHistory: number;
+  /** anomaly's history from the part's records before the window. */
+  history: HistoryRows;
   firstMs: number;
   lastMs: number;
   /** Line numbers counted from the part's first line. */
@@ -173,7 +186,7 @@ class Pool {
     this.localIdle = false;
     // On a later tick: a part run now would hold up the caller that queued it.
     setImmediate(() => {
-      runPart(task.job, this.setup.window).then(
+      runPart(task.job, this.setup).then(
         (result) => {
           this.localIdle = true;
           task.done(result);
@@ -230,7 +243,8 @@ export async function scanFilesInWorkers(
     lastMs: Number.NEGATIVE_INFINITY,
     fileErrors: [],
   };
-  const pool = new Pool(Math.min(threads, jobs.length) - 1, url, { window });
+  const setup: WorkerSetup = { window, history: evaluator.historyWindow };
+  const pool = new Pool(Math.min(threads, jobs.length) - 1, url, setup);
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
   const pending: (Promise<PartResult> | undefined)[] = [];
@@ -242,8 +256,17 @@ export async function scanFilesInWorkers(
   const take = (r: PartResult, name: string) => {
     out.firstMs = Math.min(out.firstMs, r.firstMs);
     out.lastMs = Math.max(out.lastMs, r.lastMs);
-    evaluator.countFiltered(r.recordsRead, r.recordsInWindow);
+    evaluator.countFiltered(r.recordsRead, r.recordsInWindow, r.recordsInHistory, r.firstMs);
     for (const rec of r.inWindow) evaluator.addInWindow(rec);
+    const h = r.history;
+    for (let i = 0; i < h.tokens.length; i++) {
+      evaluator.addHistory(
+        h.accountIds[i] as string,
+        h.identityArns[i] ?? null,
+        h.hourMs[i] as number,
+        h.tokens[i] as number,
+      );
+    }
     out.malformedLines += r.malformed.length;
     for (const m of r.malformed) hooks.onMalformed?.(`${name}:${lineOffset + m.line}`, m.reason);
   };

@@ -1,21 +1,25 @@
 /**
  * One part of the parallel scan (see parallel-scan.ts): a byte range of a large uncompressed file, or a whole
- * file. Returns its counts, the records in the window (in file order) and the malformed lines; deduplication,
+ * file. Returns its counts, the records in the window (in file order), anomaly's history (tokens per account,
+ * identity and clock hour before the window) and the malformed lines; deduplication,
  * the detections, exclusions and aggregation stay with the caller. Run by the worker threads, and by the main
  * thread itself, which takes parts too (one thread fewer to start).
  */
 import { inWindow } from "../core/evaluator.js";
-import type { Window } from "../core/rule.js";
+import { totalTokensOfRecord } from "../core/record-evaluator.js";
+import { hourOf } from "../core/rule.js";
 import { type FileItem, InputError, type RangeRead, readFileBatches, readRangeBatches } from "./log-files.js";
-import type { PartJob, PartResult } from "./parallel-scan.js";
+import type { PartJob, PartResult, WorkerSetup } from "./parallel-scan.js";
 
-export async function runPart(job: PartJob, window: Window): Promise<PartResult> {
+export async function runPart(job: PartJob, { window, history }: WorkerSetup): Promise<PartResult> {
   const where: RangeRead = { start: 0, resumeAt: 0, lines: 0 };
   const result: PartResult = {
     id: job.id,
     inWindow: [],
     recordsRead: 0,
     recordsInWindow: 0,
+    recordsInHistory: 0,
+    history: { accountIds: [], identityArns: [], hourMs: [], tokens: [] },
     firstMs: Number.POSITIVE_INFINITY,
     lastMs: Number.NEGATIVE_INFINITY,
     malformed: [],
@@ -24,6 +28,8 @@ export async function runPart(job: PartJob, window: Window): Promise<PartResult>
     lines: 0,
     error: null,
   };
+  /** History rows by account, identity and hour: one per key however many records. */
+  const historyRows = new Map<string, number>();
   const batches: AsyncGenerator<FileItem[]> =
     job.kind === "range"
       ? readRangeBatches(job.path, job.from, job.end, job.aligned, where)
@@ -39,9 +45,25 @@ export async function runPart(job: PartJob, window: Window): Promise<PartResult>
         result.recordsRead++;
         if (r.timestampMs < result.firstMs) result.firstMs = r.timestampMs;
         if (r.timestampMs > result.lastMs) result.lastMs = r.timestampMs;
-        if (!inWindow(r.timestampMs, window)) continue;
-        result.recordsInWindow++;
-        result.inWindow.push(r);
+        if (inWindow(r.timestampMs, window)) {
+          result.recordsInWindow++;
+          result.inWindow.push(r);
+        } else if (inWindow(r.timestampMs, history)) {
+          result.recordsInHistory++;
+          const hourMs = hourOf(r.timestampMs);
+          const key = `${r.accountId}\u0000${r.identityArn ?? "\u0001"}\u0000${hourMs}`;
+          const h = result.history;
+          let i = historyRows.get(key);
+          if (i === undefined) {
+            i = h.tokens.length;
+            historyRows.set(key, i);
+            h.accountIds.push(r.accountId);
+            h.identityArns.push(r.identityArn);
+            h.hourMs.push(hourMs);
+            h.tokens.push(0);
+          }
+          h.tokens[i] = (h.tokens[i] as number) + totalTokensOfRecord(r);
+        }
       }
     }
   } catch (err) {

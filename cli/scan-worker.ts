@@ -7,13 +7,13 @@ import { compactBuffers, encodeRecords } from "./compact-records.js";
 import type { PartJob, PostedPart, WorkerSetup } from "./parallel-scan.js";
 import { runPart } from "./scan-part.js";
 
-const { window } = workerData as WorkerSetup;
+const setup = workerData as WorkerSetup;
 
 // Parts are run one after another, in the order they came: the pool matches the answers to them by order.
 let previous: Promise<void> = Promise.resolve();
 parentPort?.on("message", (job: PartJob) => {
   previous = previous.then(() =>
-    runPart(job, window)
+    runPart(job, setup)
       .then((result) => {
         // The records compact, their typed arrays moved rather than copied (see scan-part.ts).
         const inWindow = encodeRecords(result.inWindow);

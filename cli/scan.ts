@@ -15,8 +15,19 @@ export interface ScanStats extends EvaluationStats {
   malformedLines: number;
 }
 
+/** How much of anomaly's history the records read reached (core/anomaly.ts). */
+export interface HistoryFound {
+  /** The history asked: `baselineDays` before the window's first clock hour, to the window's start. */
+  readonly asked: Window;
+  /** Where the history found starts (the earliest record read, by its clock hour; at most the window's hour). */
+  readonly foundFromMs: number;
+  /** Records read in the history span. */
+  readonly records: number;
+}
+
 export interface ScanResult {
   readonly findings: Finding[];
+  readonly history: HistoryFound;
   readonly stats: ScanStats;
   /** Earliest and latest record timestamps read, window or not (null when no record was read). */
   readonly recordSpan: { readonly firstMs: number; readonly lastMs: number } | null;
@@ -40,9 +51,13 @@ export async function scanLogs(
   window: Window,
   hooks: ScanHooks = {},
 ): Promise<ScanResult> {
-  const { sources, errors } = await findSources(paths, window);
-  const totalBytes = sources.reduce((n, s) => n + (s.size ?? 0), 0);
   const evaluator = new RuleEvaluator(rule, window);
+  // S3 prefixes are listed from the start of anomaly's history: its records are read from the same paths.
+  const { sources, errors } = await findSources(paths, {
+    startMs: evaluator.historyWindow.startMs,
+    endMs: window.endMs,
+  });
+  const totalBytes = sources.reduce((n, s) => n + (s.size ?? 0), 0);
   const fileErrors: string[] = [...errors];
   let filesRead = 0;
   let malformedLines = 0;
@@ -103,6 +118,11 @@ export async function scanLogs(
   await Promise.all(Array.from({ length: Math.min(PARALLEL_SOURCES, parallel.length) }, worker));
   return {
     findings: evaluator.findings(),
+    history: {
+      asked: evaluator.historyWindow,
+      foundFromMs: evaluator.history().knownFromMs,
+      records: evaluator.stats.recordsInHistory,
+    },
     stats: { filesRead, ...evaluator.stats, malformedLines },
     recordSpan: evaluator.stats.recordsRead > 0 ? { firstMs, lastMs } : null,
     fileErrors,

@@ -27,6 +27,13 @@ export const METRIC = {
   slicesPending: "SlicesPending",
   /** Periods a run queried (1 in steady state). */
   slicesQueried: "SlicesQueried",
+  /** Hours of anomaly's history not stored yet (a new deployment catching up). */
+  historyHoursPending: "HistoryHoursPending",
+  /** The run's state-table traffic: items and bytes read and written. */
+  stateItemsRead: "StateItemsRead",
+  stateBytesRead: "StateBytesRead",
+  stateItemsWritten: "StateItemsWritten",
+  stateBytesWritten: "StateBytesWritten",
   findingEventsFailed: "FindingEventsFailed",
   securityHubImportFailed: "SecurityHubImportFailed",
 } as const;
@@ -41,8 +48,8 @@ export const FINDING_EVENT = {
 } as const;
 
 /**
- * The detector's state table: the alert ledger (one item per alerted account) and the stored slices (the
- * matching requests of each schedule period). Key and attribute names, shared by the construct that creates
+ * The detector's state table: the alert ledger (one item per alerted account), the stored slices (the
+ * usage groups of each schedule period) and anomaly's history (an hourly roll-up per principal). Key and attribute names, shared by the construct that creates
  * the table and the adapters that use it.
  */
 export const STATE = {
@@ -53,4 +60,8 @@ export const STATE = {
   alertPrefix: "alert#",
   /** Partition key of every stored slice; sort key `<end ms>#<start ms>#<part>` (13-digit ms, sortable). */
   slicePartition: "slice",
+  /** Partition key of anomaly's hourly roll-up of one principal: `hours#<accountId>#<principal>`; sort key the hour's 13-digit ms. */
+  principalHoursPrefix: "hours#",
+  /** Partition key of the index of hours rolled up; sort key `index`. */
+  historyPartition: "history",
 } as const;

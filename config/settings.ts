@@ -55,6 +55,8 @@ const SECURITY_HUB_PRODUCT_ARN = /^arn:aws[\w-]*:securityhub:[a-z0-9-]+:\d{12}:p
 
 /** The longest window the scanner takes, by --lookback or by --start/--end (a retro-hunt over archives). */
 export const MAX_SCAN_WINDOW_MS = 3660 * DAY_MS;
+/** The longest anomaly baseline: four weeks of hours (672) read per principal over the floor. */
+export const MAX_BASELINE_DAYS = 28;
 /** Logs Insights accepts at most 50 log groups per query. */
 export const MAX_LOG_GROUPS = 50;
 /** Excluded account ids travel in the query text, which StartQuery caps at 10,000 characters. */
@@ -217,6 +219,38 @@ export const SETTINGS = {
     env: "REQUESTS_PER_HOUR",
     cli: "requests-per-hour",
     doc: "token-volume: one principal's requests in one clock hour above this flag its account",
+  }),
+  anomalyFactor: setting({
+    // An order of magnitude above the principal's usual busiest hour: daily and weekly swings (2-5x) and steady
+    // growth stay quiet, an ETL role at 30x its usual hour does not. docs/detections.md gives the reasoning.
+    kind: decimal(1, 1000),
+    default: 10,
+    prop: "anomalyFactor",
+    context: "anomalyFactor",
+    env: "ANOMALY_FACTOR",
+    cli: "anomaly-factor",
+    doc: "anomaly: one principal's total tokens in one clock hour above this many times its baseline (its second-largest hour over the baseline days before) flag its account, if also above the floor",
+  }),
+  anomalyFloorTokens: setting({
+    // 4 times a steady 0.5 M-an-hour service (quiet even when new), half of a never-seen principal's 4 M tokens
+    // in an hour (flagged), a fifth of tokensPerHour: about $6-30 an hour at Claude Sonnet prices.
+    kind: integer(1, MAX_COUNT),
+    default: 2_000_000,
+    prop: "anomalyFloorTokens",
+    context: "anomalyFloorTokens",
+    env: "ANOMALY_FLOOR_TOKENS",
+    cli: "anomaly-floor-tokens",
+    doc: "anomaly: an hour is compared with its baseline only above this many total tokens; a principal without history is compared with this floor alone",
+  }),
+  baselineDays: setting({
+    // A week: weekday and weekend cycles and a nightly batch are their own baseline; 168 hours read per principal.
+    kind: integer(0, MAX_BASELINE_DAYS),
+    default: 7,
+    prop: "baselineDays",
+    context: "baselineDays",
+    env: "BASELINE_DAYS",
+    cli: "baseline-days",
+    doc: "anomaly: days of history before each hour that its baseline is taken from (the scanner reads them from the same paths; the scheduled detector keeps them in the state table); 0: every principal is compared with the floor alone",
   }),
 
   // ---- The scheduled detector.
@@ -739,6 +773,9 @@ export function ruleFrom(
     | "cachedInputTokensThreshold"
     | "tokensPerHour"
     | "requestsPerHour"
+    | "anomalyFactor"
+    | "anomalyFloorTokens"
+    | "baselineDays"
   >,
 ): Rule {
   const thresholds = {} as Record<Metric, number>;
@@ -753,6 +790,9 @@ export function ruleFrom(
     cachedInputTokens: s.cachedInputTokensThreshold,
     tokensPerHour: s.tokensPerHour,
     requestsPerHour: s.requestsPerHour,
+    anomalyFactor: s.anomalyFactor,
+    anomalyFloorTokens: s.anomalyFloorTokens,
+    baselineDays: s.baselineDays,
   });
 }
 
@@ -785,6 +825,9 @@ export function defineRule(
   input.cachedInputTokensThreshold = overrides.cachedInputTokens;
   input.tokensPerHour = overrides.tokensPerHour;
   input.requestsPerHour = overrides.requestsPerHour;
+  input.anomalyFactor = overrides.anomalyFactor;
+  input.anomalyFloorTokens = overrides.anomalyFloorTokens;
+  input.baselineDays = overrides.baselineDays;
   return ruleFrom(resolveSettings(VIEWS.cli, input, "prop") as Settings<(typeof VIEWS.cli)[number]>);
 }
 

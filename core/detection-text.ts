@@ -3,7 +3,13 @@
  * EventBridge, Security Hub): "6 requests read 1.08 M cached prompt tokens", "47.4 M tokens in one hour from
  * arn:aws:iam::123456789012:user/scraper". Counts, ARNs and times only: never request text.
  */
-import type { CachedInputEvidence, DetectionName, Finding, TokenVolumeEvidence } from "./finding.js";
+import type {
+  AnomalyEvidence,
+  CachedInputEvidence,
+  DetectionName,
+  Finding,
+  TokenVolumeEvidence,
+} from "./finding.js";
 import { formatModelThreshold } from "./model-thresholds.js";
 import type { Rule } from "./rule.js";
 
@@ -58,6 +64,41 @@ export function tokenVolumeText(
   );
 }
 
+/** `0.12 M` for a baseline; below a million as `120,000`; one decimal for a ratio (`30x`, `4.5x`). */
+const ratio = (x: number) => (x >= 10 ? `${Math.round(x)}x` : `${Number(x.toFixed(1))}x`);
+const days = (hours: number) => {
+  const d = hours / 24;
+  return d === 1 ? "day" : `${Number.isInteger(d) ? d : Number(d.toFixed(1))} days`;
+};
+
+/**
+ * `3.6 M tokens in 14:00-15:00 UTC on 2026-11-19 from arn:...:assumed-role/etl, 30x its usual busiest hour
+ * (120,000) over the last 7 days`; for a principal without history, that it had none and the floor it passed.
+ */
+export function anomalyText(e: AnomalyEvidence): string {
+  const over =
+    e.historyHours < e.baselineHours
+      ? `the ${days(e.historyHours)} of history there was (${days(e.baselineHours)} asked)`
+      : `the last ${days(e.baselineHours)}`;
+  const comparison = e.historyUnread
+    ? `its history not read (too many principals over the floor in one run); over the floor of ${compactNumber(e.thresholdTokens)}`
+    : e.historyHours === 0
+      ? `no history yet; over the floor of ${compactNumber(e.thresholdTokens)}`
+      : e.activeHours === 0
+        ? `a principal with no requests in ${over}; over the floor of ${compactNumber(e.thresholdTokens)}`
+        : e.baselineTokens === 0
+          ? `only one earlier hour with requests in ${over}; over the floor of ${compactNumber(e.thresholdTokens)}`
+          : `${ratio(e.totalTokens / e.baselineTokens)} its usual busiest hour (${compactNumber(e.baselineTokens)}) over ${over}`;
+  const more =
+    e.hoursOver > 1
+      ? `; ${plural(e.hoursOver, "hour", "hours")} over from ${plural(e.principalsOver, "principal", "principals")}`
+      : "";
+  return (
+    `${compactNumber(e.totalTokens)} tokens in ${hourText(e)} from ${e.principal} ` +
+    `(${plural(e.requests, "request", "requests")}), ${comparison}${more}`
+  );
+}
+
 /** The hunt's line: `42 requests over a threshold (max prompt tokens 169,522)`. */
 export function heavyRequestsText(
   f: Pick<Finding, "requestCount" | "maxPromptTokens" | "maxRequestSize" | "maxCompletionTokens">,
@@ -81,7 +122,9 @@ export function detectionTexts(f: Finding, rule: Rule): { name: DetectionName; t
           ? cachedInputText(f.cachedInput, rule)
           : name === "token-volume" && f.tokenVolume
             ? tokenVolumeText(f.tokenVolume, rule)
-            : name,
+            : name === "anomaly" && f.anomaly
+              ? anomalyText(f.anomaly)
+              : name,
   }));
 }
 
@@ -107,6 +150,10 @@ export function headline(f: Finding): string {
   if (f.requestCount !== null) return `${grouped(f.requestCount)} heavy requests`;
   if (f.cachedInput) return `${compactNumber(f.cachedInput.sumCachedInputTokens)} cached tokens`;
   if (f.tokenVolume) return `${compactNumber(f.tokenVolume.totalTokens)} tokens in one hour`;
+  if (f.anomaly)
+    return f.anomaly.baselineTokens > 0 && !f.anomaly.historyUnread
+      ? `${ratio(f.anomaly.totalTokens / f.anomaly.baselineTokens)} its usual hour`
+      : `${compactNumber(f.anomaly.totalTokens)} tokens, new principal`;
   return "flagged";
 }
 
@@ -127,5 +174,8 @@ export function detectionSettings(rule: Rule) {
     cachedInputTokens: rule.cachedInputTokens,
     tokensPerHour: rule.tokensPerHour,
     requestsPerHour: rule.requestsPerHour,
+    anomalyFactor: rule.anomalyFactor,
+    anomalyFloorTokens: rule.anomalyFloorTokens,
+    baselineDays: rule.baselineDays,
   };
 }

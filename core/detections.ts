@@ -1,9 +1,11 @@
 /**
- * Every detection over a window's usage groups (docs/detections.md): the hunt (`heavy-requests`), `cached-input`
- * and `token-volume`. Exclusions apply first, to all of them. A finding is one account: the hunt's fields as
+ * Every detection over a window's usage groups (docs/detections.md): the hunt (`heavy-requests`), `cached-input`,
+ * `token-volume` and `anomaly` (with the history the engine brings). Exclusions apply first, to all of them. A finding is one account: the hunt's fields as
  * the hunt computes them (null where the hunt did not fire), and for each detection that fired its numbers and
  * evidence. The scanner and the scheduled Lambda both end here, from records and from stored query rows.
  */
+
+import { type Comparison, compare, type History, noHistory, principalKey } from "./anomaly.js";
 import {
   type AccountAggregate,
   type Aggregates,
@@ -14,7 +16,7 @@ import {
   toFindings,
 } from "./evaluator.js";
 import { exclusionsOf } from "./exclusions.js";
-import type { DetectionName, HuntFinding, TokenVolumeEvidence } from "./finding.js";
+import type { AnomalyEvidence, DetectionName, HuntFinding, TokenVolumeEvidence } from "./finding.js";
 import { principalOf } from "./principal.js";
 import { HOUR_MS, type Rule, type Window } from "./rule.js";
 import { matchGroupOf, totalTokensOf, type UsageGroup } from "./usage.js";
@@ -26,7 +28,8 @@ export interface WindowEvaluation {
   readonly findings: Finding[];
   /**
    * Per flagged account, the principals behind the detections that fired (the hunt's matching requests,
-   * cached-input's requests, token-volume's hours over a limit), most requests first: what suppression compares.
+   * cached-input's requests, token-volume's and anomaly's hours over a limit), most requests first: what
+   * suppression compares.
    */
   readonly principals: Map<string, string[]>;
 }
@@ -69,44 +72,33 @@ const heavier = (a: PrincipalHour, b: PrincipalHour): PrincipalHour =>
           ? b
           : a;
 
-/** Every detection over usage groups (any order, any split) for one window. */
-export function evaluateUsage(
+type Anomalous = PrincipalHour & { readonly comparison: Comparison };
+interface AnomalyTotals {
+  worst: Anomalous;
+  hoursOver: number;
+  readonly principals: Set<string>;
+}
+
+/**
+ * The principal-hours of a window, cut to it, after exclusions: account -> principal -> hour start -> hour.
+ * `kept` receives the groups that count.
+ */
+function principalHoursOf(
   groups: Iterable<UsageGroup>,
   rule: Rule,
-  window: Window,
-  topEvidence = DEFAULT_TOP_EVIDENCE,
-): WindowEvaluation {
+  onKept: (g: UsageGroup, principal: string) => void,
+): Map<string, Map<string, Map<number, PrincipalHour>>> {
   const excluded = exclusionsOf(rule);
-  const hunt: Aggregates = new Map();
-  const cached = new Map<string, CachedTotals>();
-  /** account -> principal -> hour start -> the principal-hour (nested: no key string per group). */
   const hours = new Map<string, Map<string, Map<number, PrincipalHour>>>();
-  /** The groups that count (exclusions applied), for the evidence of accounts the hunt did not flag. */
-  const kept: UsageGroup[] = [];
   const principalOfIdentity = new Map<string | null, string>();
   for (const g of groups) {
     if (excluded(g.accountId, g.identityArn)) continue;
-    kept.push(g);
-    const match = matchGroupOf(g);
-    if (match) addGroup(hunt, match);
     let principal = principalOfIdentity.get(g.identityArn);
     if (principal === undefined) {
       principal = principalOf(g.identityArn);
       principalOfIdentity.set(g.identityArn, principal);
     }
-    if (g.cachedInputRequests > 0) {
-      const c = cached.get(g.accountId) ?? {
-        requestCount: 0,
-        sumCachedInputTokens: 0,
-        maxCachedInputTokens: 0,
-        principals: new Map<string, number>(),
-      };
-      c.requestCount += g.cachedInputRequests;
-      c.sumCachedInputTokens += g.cachedInputTokens;
-      c.maxCachedInputTokens = Math.max(c.maxCachedInputTokens, g.maxCachedInputTokens ?? 0);
-      bump(c.principals, principal, g.cachedInputRequests);
-      cached.set(g.accountId, c);
-    }
+    onKept(g, principal);
     let byPrincipal = hours.get(g.accountId);
     if (!byPrincipal) {
       byPrincipal = new Map();
@@ -133,6 +125,76 @@ export function evaluateUsage(
     h.requests += g.requests;
     bump(h.sessions, g.identityArn ?? principal, g.requests);
   }
+  return hours;
+}
+
+/**
+ * The principals whose history `anomaly` needs: those with an hour of the window above the floor (no other hour
+ * can fire), as `{accountId, principal}`, heaviest hour first. The Lambda reads their roll-ups only.
+ */
+export function anomalyCandidates(
+  groups: Iterable<UsageGroup>,
+  rule: Rule,
+): { accountId: string; principal: string; peakTokens: number }[] {
+  const out: { accountId: string; principal: string; peakTokens: number }[] = [];
+  for (const [accountId, byPrincipal] of principalHoursOf(groups, rule, () => {})) {
+    for (const [principal, byHour] of byPrincipal) {
+      let peak = 0;
+      for (const h of byHour.values()) peak = Math.max(peak, h.tokens);
+      if (peak > rule.anomalyFloorTokens) out.push({ accountId, principal, peakTokens: peak });
+    }
+  }
+  return out.sort(
+    (a, b) =>
+      b.peakTokens - a.peakTokens ||
+      (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0) ||
+      (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0),
+  );
+}
+
+/** A principal's whole-hour totals: its history plus the window's hours. */
+function mergedHours(
+  history: ReadonlyMap<number, number> | undefined,
+  window: ReadonlyMap<number, PrincipalHour>,
+): Map<number, number> {
+  const merged = new Map(history ?? []);
+  for (const [k, h] of window) merged.set(k, (merged.get(k) ?? 0) + h.tokens);
+  return merged;
+}
+
+/**
+ * Every detection over usage groups (any order, any split) for one window. `history`: what the engine knows of
+ * the hours before the window, for `anomaly` (none: only the window's own hours count).
+ */
+export function evaluateUsage(
+  groups: Iterable<UsageGroup>,
+  rule: Rule,
+  window: Window,
+  topEvidence = DEFAULT_TOP_EVIDENCE,
+  history: History = noHistory(window.startMs),
+): WindowEvaluation {
+  const hunt: Aggregates = new Map();
+  const cached = new Map<string, CachedTotals>();
+  /** The groups that count (exclusions applied), for the evidence of accounts the hunt did not flag. */
+  const kept: UsageGroup[] = [];
+  const hours = principalHoursOf(groups, rule, (g, principal) => {
+    kept.push(g);
+    const match = matchGroupOf(g);
+    if (match) addGroup(hunt, match);
+    if (g.cachedInputRequests > 0) {
+      const c = cached.get(g.accountId) ?? {
+        requestCount: 0,
+        sumCachedInputTokens: 0,
+        maxCachedInputTokens: 0,
+        principals: new Map<string, number>(),
+      };
+      c.requestCount += g.cachedInputRequests;
+      c.sumCachedInputTokens += g.cachedInputTokens;
+      c.maxCachedInputTokens = Math.max(c.maxCachedInputTokens, g.maxCachedInputTokens ?? 0);
+      bump(c.principals, principal, g.cachedInputRequests);
+      cached.set(g.accountId, c);
+    }
+  });
 
   const peak = new Map<string, PrincipalHour>();
   const volume = new Map<string, { worst: PrincipalHour; hoursOver: number; principals: Set<string> }>();
@@ -152,11 +214,38 @@ export function evaluateUsage(
     } else volume.set(h.accountId, { worst: h, hoursOver: 1, principals: new Set([h.principal]) });
   }
 
+  const anomalies = new Map<string, AnomalyTotals>();
+  const anomalyPrincipals = new Map<string, Map<string, number>>();
+  for (const [accountId, byPrincipal] of hours) {
+    for (const [principal, byHour] of byPrincipal) {
+      let merged: Map<number, number> | undefined;
+      const unread = history.unread?.has(principalKey(accountId, principal)) ?? false;
+      for (const h of byHour.values()) {
+        // No hour at or under the floor can fire: most principals need no history at all.
+        if (h.tokens <= rule.anomalyFloorTokens) continue;
+        merged ??= mergedHours(history.totals.get(accountId, principal), byHour);
+        const comparison = compare(rule, merged, h.hourMs, history.knownFromMs, unread);
+        if (h.tokens <= comparison.thresholdTokens) continue;
+        const counts = anomalyPrincipals.get(accountId) ?? new Map<string, number>();
+        bump(counts, principal, h.requests);
+        anomalyPrincipals.set(accountId, counts);
+        const a = anomalies.get(accountId);
+        const hour: Anomalous = { ...h, comparison };
+        if (a) {
+          a.worst = heavier(a.worst, hour) === hour ? hour : a.worst;
+          a.hoursOver++;
+          a.principals.add(principal);
+        } else anomalies.set(accountId, { worst: hour, hoursOver: 1, principals: new Set([principal]) });
+      }
+    }
+  }
+
   const huntFindings = new Map(toFindings(hunt, rule, topEvidence).map((f) => [f.accountId, f]));
   const flagged = new Set([
     ...huntFindings.keys(),
     ...[...cached].filter(([, c]) => c.requestCount >= rule.minRequests).map(([a]) => a),
     ...volume.keys(),
+    ...anomalies.keys(),
   ]);
   // Every request of the flagged accounts the hunt did not flag: their evidence.
   const all: Aggregates = new Map();
@@ -184,11 +273,13 @@ export function evaluateUsage(
     const fromHunt = huntFindings.get(accountId);
     const c = cached.get(accountId);
     const v = volume.get(accountId);
+    const a = anomalies.get(accountId);
     const cachedFired = c !== undefined && c.requestCount >= rule.minRequests;
     const detections: DetectionName[] = [];
     if (fromHunt) detections.push("heavy-requests");
     if (cachedFired) detections.push("cached-input");
     if (v) detections.push("token-volume");
+    if (a) detections.push("anomaly");
     const base = fromHunt ?? evidenceOnly(all.get(accountId), rule, topEvidence);
     return {
       ...base,
@@ -206,6 +297,7 @@ export function evaluateUsage(
             }
           : null,
       tokenVolume: v ? volumeEvidence(v, rule, window, topEvidence) : null,
+      anomaly: a ? anomalyEvidence(a, rule, window, topEvidence) : null,
       peakHourTokens: peak.get(accountId)?.tokens ?? 0,
     };
   });
@@ -217,6 +309,7 @@ export function evaluateUsage(
     }
     if (f.cachedInput) for (const [p, n] of cached.get(f.accountId)?.principals ?? []) bump(counts, p, n);
     for (const [p, n] of volumePrincipals.get(f.accountId) ?? []) bump(counts, p, n);
+    for (const [p, n] of anomalyPrincipals.get(f.accountId) ?? []) bump(counts, p, n);
     principals.set(
       f.accountId,
       [...counts].sort(byCount).map(([p]) => p),
@@ -263,6 +356,30 @@ function volumeEvidence(
     exceeded,
     hoursOver: v.hoursOver,
     principalsOver: v.principals.size,
+    topSessions: [...h.sessions]
+      .sort(byCount)
+      .slice(0, topEvidence)
+      .map(([identityArn, requestCount]) => ({ identityArn, requestCount })),
+  };
+}
+
+function anomalyEvidence(a: AnomalyTotals, rule: Rule, window: Window, topEvidence: number): AnomalyEvidence {
+  const h = a.worst;
+  const c = h.comparison;
+  return {
+    principal: h.principal,
+    hourStart: new Date(Math.max(h.hourMs, window.startMs)).toISOString(),
+    hourEnd: new Date(Math.min(h.hourMs + HOUR_MS, window.endMs)).toISOString(),
+    totalTokens: h.tokens,
+    requests: h.requests,
+    baselineTokens: c.baselineTokens,
+    thresholdTokens: c.thresholdTokens,
+    historyHours: c.historyHours,
+    baselineHours: rule.baselineDays * 24,
+    activeHours: c.activeHours,
+    historyUnread: c.unread,
+    hoursOver: a.hoursOver,
+    principalsOver: a.principals.size,
     topSessions: [...h.sessions]
       .sort(byCount)
       .slice(0, topEvidence)

@@ -4,7 +4,7 @@
  */
 
 /** The detections, in the order a finding lists them. */
-export const DETECTION_NAMES = ["heavy-requests", "cached-input", "token-volume"] as const;
+export const DETECTION_NAMES = ["heavy-requests", "cached-input", "token-volume", "anomaly"] as const;
 export type DetectionName = (typeof DETECTION_NAMES)[number];
 
 /** The hunt's finding for an account; for an account the hunt did not flag, its numbers are null. */
@@ -68,6 +68,32 @@ export interface TokenVolumeEvidence {
   readonly topSessions: readonly { readonly identityArn: string; readonly requestCount: number }[];
 }
 
+export interface AnomalyEvidence {
+  /** The principal and hour with the most total tokens among those over their threshold. */
+  readonly principal: string;
+  /** The hour cut to the window, `[hourStart, hourEnd)`. */
+  readonly hourStart: string;
+  readonly hourEnd: string;
+  readonly totalTokens: number;
+  readonly requests: number;
+  /** The principal's usual busiest hour: its second-largest hourly total over the baseline days before. */
+  readonly baselineTokens: number;
+  /** What the hour was compared with: `max(anomalyFactor x baselineTokens, anomalyFloorTokens)`. */
+  readonly thresholdTokens: number;
+  /** Hours of history the engine had for that hour, of `baselineHours` asked (fewer: history was short). */
+  readonly historyHours: number;
+  readonly baselineHours: number;
+  /** Hours of that history in which the principal had requests; 0: no history (compared with the floor alone). */
+  readonly activeHours: number;
+  /** The principal's history could not be read (too many principals over the floor in one run). */
+  readonly historyUnread: boolean;
+  /** Principal-hours over their threshold in the window, this one included, and the principals they belong to. */
+  readonly hoursOver: number;
+  readonly principalsOver: number;
+  /** The principal's sessions (identity ARNs as logged) in that hour, most requests first. */
+  readonly topSessions: readonly { readonly identityArn: string; readonly requestCount: number }[];
+}
+
 export interface Finding extends HuntFinding {
   /** The detections that fired for the account, in DETECTION_NAMES order. */
   detections: DetectionName[];
@@ -75,6 +101,8 @@ export interface Finding extends HuntFinding {
   cachedInput: CachedInputEvidence | null;
   /** `token-volume`'s heaviest principal-hour over a limit; null when it did not fire. */
   tokenVolume: TokenVolumeEvidence | null;
+  /** `anomaly`'s heaviest principal-hour over its baseline; null when it did not fire. */
+  anomaly: AnomalyEvidence | null;
   /** The account's largest total tokens from one principal in one clock hour of the window. */
   peakHourTokens: number;
 }

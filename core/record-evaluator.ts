@@ -1,13 +1,16 @@
 /**
  * The in-process engine: every detection over records, streaming. Records in the window are counted once
  * (a copy delivered to both S3 and CloudWatch is recognised by account and requestId), grouped into usage
- * groups (core/usage.ts), and evaluated like the Lambda's stored periods (core/detections.ts).
+ * groups (core/usage.ts), and evaluated like the Lambda's stored periods (core/detections.ts). Records in the
+ * `baselineDays` before the window count only as `anomaly`'s history: tokens per principal and clock hour.
  */
+import { type History, HourlyTotals } from "./anomaly.js";
 import { evaluateUsage, type WindowEvaluation } from "./detections.js";
 import { type Aggregates, type Finding, fresh, groupOf, inWindow, matcherOf } from "./evaluator.js";
 import { type ExclusionTest, exclusionsOf } from "./exclusions.js";
+import { principalOf } from "./principal.js";
 import type { InvocationRecord } from "./record-reader.js";
-import type { Rule, Window } from "./rule.js";
+import { DAY_MS, hourOf, type Rule, type Window } from "./rule.js";
 import { type HuntPart, type UsageGroup, UsageTable, usageOfRecord } from "./usage.js";
 
 export interface EvaluationStats {
@@ -15,6 +18,8 @@ export interface EvaluationStats {
   recordsRead: number;
   /** Records in the window, copies included. */
   recordsInWindow: number;
+  /** Records in the baseline days before the window (anomaly's history only), copies included. */
+  recordsInHistory: number;
   /** Records in the window that match the hunt, each counted once, excluded ones included. */
   recordsMatched: number;
   /** Matching records left out by the rule's exclusions. */
@@ -101,6 +106,16 @@ function huntPartOf(r: InvocationRecord): HuntPart {
   return part;
 }
 
+/** The span before a window whose records are `anomaly`'s history: `baselineDays` before its first clock hour. */
+export const historyWindowOf = (rule: Pick<Rule, "baselineDays">, window: Window): Window => ({
+  startMs: hourOf(window.startMs) - rule.baselineDays * DAY_MS,
+  endMs: window.startMs,
+});
+
+/** Total tokens of a record: its cached input plus output (a missing count adds 0). */
+export const totalTokensOfRecord = (r: InvocationRecord): number =>
+  (r.promptTokens ?? 0) + (r.cacheReadTokens ?? 0) + (r.cacheWriteTokens ?? 0) + (r.completionTokens ?? 0);
+
 /**
  * Streaming evaluation: feed records one at a time. Memory grows with the usage groups (account, identity,
  * model, hour) and with the ids of the records in the window (Bedrock's UUIDs packed into 16 characters), kept
@@ -111,6 +126,7 @@ export class RuleEvaluator {
   readonly stats: EvaluationStats = {
     recordsRead: 0,
     recordsInWindow: 0,
+    recordsInHistory: 0,
     recordsMatched: 0,
     recordsExcluded: 0,
     duplicates: 0,
@@ -124,6 +140,12 @@ export class RuleEvaluator {
    */
   private readonly matchedIds: IdSets = new Map();
   private readonly seenIds: IdSets = new Map();
+  /** anomaly's history: tokens per principal and clock hour before the window (memory: principals x hours). */
+  private readonly historyTotals = new HourlyTotals();
+  private readonly principals = new Map<string | null, string>();
+  /** The earliest record read, window or not: how far back the history found reaches. */
+  private firstMs = Number.POSITIVE_INFINITY;
+  readonly historyWindow: Window;
 
   constructor(
     readonly rule: Rule,
@@ -131,22 +153,59 @@ export class RuleEvaluator {
   ) {
     this.excluded = exclusionsOf(rule);
     this.matches = matcherOf(rule);
+    this.historyWindow = historyWindowOf(rule, window);
   }
 
   add(record: InvocationRecord): void {
     this.stats.recordsRead++;
-    if (!inWindow(record.timestampMs, this.window)) return;
-    this.stats.recordsInWindow++;
-    this.addInWindow(record);
+    const t = record.timestampMs;
+    if (t < this.firstMs) this.firstMs = t;
+    if (inWindow(t, this.window)) {
+      this.stats.recordsInWindow++;
+      this.addInWindow(record);
+    } else if (inWindow(t, this.historyWindow)) {
+      this.stats.recordsInHistory++;
+      this.addHistory(record.accountId, record.identityArn, hourOf(t), totalTokensOfRecord(record));
+    }
   }
 
   /**
    * Counts records read and filtered elsewhere (the scanner's worker threads): `read` records, `inWindow` of
-   * them in the window, which are passed to addInWindow in the order they were read.
+   * them in the window (passed to addInWindow in the order they were read), `inHistory` in the history span
+   * (passed to addHistory), the earliest at `firstMs`.
    */
-  countFiltered(read: number, inWindow: number): void {
+  countFiltered(read: number, inWindow: number, inHistory = 0, firstMs = Number.POSITIVE_INFINITY): void {
     this.stats.recordsRead += read;
     this.stats.recordsInWindow += inWindow;
+    this.stats.recordsInHistory += inHistory;
+    if (firstMs < this.firstMs) this.firstMs = firstMs;
+  }
+
+  /**
+   * History tokens of an identity in one clock hour before the window (any number of records summed). Not
+   * deduplicated: keeping every history record's id would make memory grow with records, not principals x hours;
+   * a copy delivered twice raises the baseline, which only makes `anomaly` quieter.
+   */
+  addHistory(accountId: string, identityArn: string | null, hourMs: number, tokens: number): void {
+    if (this.excluded(accountId, identityArn)) return;
+    let principal = this.principals.get(identityArn);
+    if (principal === undefined) {
+      principal = fresh(principalOf(identityArn));
+      // Sessions rotate: the cache is dropped now and then rather than growing with them.
+      if (this.principals.size > 10_000) this.principals.clear();
+      this.principals.set(identityArn === null ? null : fresh(identityArn), principal);
+    }
+    this.historyTotals.add(fresh(accountId), principal, hourMs, tokens);
+  }
+
+  /** What the records read say of the time before the window. */
+  history(): History {
+    const firstHour = hourOf(this.window.startMs);
+    const known = Number.isFinite(this.firstMs) ? hourOf(this.firstMs) : firstHour;
+    return {
+      totals: this.historyTotals,
+      knownFromMs: Math.min(firstHour, Math.max(this.historyWindow.startMs, known)),
+    };
   }
 
   /**
@@ -182,7 +241,7 @@ export class RuleEvaluator {
 
   /** Every detection over the records so far. */
   evaluate(topEvidence?: number): WindowEvaluation {
-    return evaluateUsage(this.usage.values(), this.rule, this.window, topEvidence);
+    return evaluateUsage(this.usage.values(), this.rule, this.window, topEvidence, this.history());
   }
 
   findings(topEvidence?: number): Finding[] {

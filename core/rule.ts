@@ -72,6 +72,12 @@ export interface Rule {
   readonly tokensPerHour: number;
   /** `token-volume`: a principal's requests in one clock hour strictly above this flag its account. */
   readonly requestsPerHour: number;
+  /** `anomaly`: a principal-hour's total tokens strictly above this many times its baseline (and the floor). */
+  readonly anomalyFactor: number;
+  /** `anomaly`: the least a principal-hour's total tokens must exceed; all a principal without history is compared with. */
+  readonly anomalyFloorTokens: number;
+  /** `anomaly`: the baseline is taken over the `baselineDays` x 24 clock hours before each hour. */
+  readonly baselineDays: number;
 }
 
 /** A user or configuration mistake: reported as one line, never as a stack trace. */

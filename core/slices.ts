@@ -5,6 +5,7 @@
  * identity, model, hour), which merge exactly: the findings of the merged cells are the findings of one query
  * over the whole window, every detection and the exclusions included (they apply after the merge).
  */
+import type { History } from "./anomaly.js";
 import { evaluateUsage, type WindowEvaluation } from "./detections.js";
 import type { Rule, Window } from "./rule.js";
 import type { UsageGroup } from "./usage.js";
@@ -43,12 +44,14 @@ export function missingCells(window: Window, periodMs: number, stored: Iterable<
 
 /**
  * Evaluates the slices that lie inside `window` under the rule (exclusions applied after the merge). Slices
- * outside it are ignored, so a store holding older cells can be passed whole.
+ * outside it are ignored, so a store holding older cells can be passed whole. `history`: anomaly's, for the
+ * hours before the window (none: only the window's own hours).
  */
 export function mergeSlices(
   slices: Iterable<Slice>,
   window: Window,
   rule: Rule,
+  history?: History,
 ): WindowEvaluation & { accountLevelAccounts: Set<string> } {
   const inside = [...slices].filter(
     (s) => s.window.startMs >= window.startMs && s.window.endMs <= window.endMs,
@@ -60,6 +63,8 @@ export function mergeSlices(
       inside.flatMap((s) => s.groups),
       rule,
       window,
+      undefined,
+      history,
     ),
     accountLevelAccounts,
   };

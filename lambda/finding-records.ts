@@ -123,6 +123,13 @@ export function securityHubFinding(
             "bedrock-dos-detector/peakHourPrincipal": cut(f.tokenVolume.principal, 2048),
           }
         : {}),
+      ...(f.anomaly
+        ? {
+            "bedrock-dos-detector/anomalyTokens": String(f.anomaly.totalTokens),
+            "bedrock-dos-detector/anomalyBaselineTokens": String(f.anomaly.baselineTokens),
+            "bedrock-dos-detector/anomalyPrincipal": cut(f.anomaly.principal, 2048),
+          }
+        : {}),
       "bedrock-dos-detector/windowEnd": new Date(ctx.window.endMs).toISOString(),
       ...(top ? { "bedrock-dos-detector/topIdentity": cut(top.identityArn, 2048) } : {}),
       ...(f.topModels[0] ? { "bedrock-dos-detector/topModel": cut(f.topModels[0].modelId, 2048) } : {}),

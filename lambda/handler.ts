@@ -23,7 +23,9 @@ import {
 } from "../config/names.js";
 import { ENV } from "../config/settings.js";
 import { AlertLedger } from "./adapters/alert-ledger.js";
+import { HistoryStore } from "./adapters/history-store.js";
 import { SliceStore } from "./adapters/slice-store.js";
+import { StateUsage } from "./adapters/state-usage.js";
 import { DEFAULT_DETECTOR_LABEL, type DetectorConfig, loadConfig } from "./config.js";
 import { type RunSummary, runDetection } from "./run-detection.js";
 import { toRunRequest } from "./run-request.js";
@@ -56,7 +58,9 @@ const events = new EventBridgeClient({});
 const securityHub = config?.securityHubProductArn ? new SecurityHubClient({}) : undefined;
 const dynamodb = new DynamoDBClient({});
 const ledger = config?.stateTable ? new AlertLedger(dynamodb, config.stateTable) : undefined;
-const slices = config?.stateTable ? new SliceStore(dynamodb, config.stateTable) : undefined;
+const stateUsage = new StateUsage();
+const slices = config?.stateTable ? new SliceStore(dynamodb, config.stateTable, stateUsage) : undefined;
+const history = config?.stateTable ? new HistoryStore(dynamodb, config.stateTable, stateUsage) : undefined;
 
 async function run(event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<RunSummary> {
   try {
@@ -82,6 +86,8 @@ async function run(event: unknown, context: Pick<Context, "getRemainingTimeInMil
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
       ledger,
       slices,
+      history,
+      stateUsage,
     });
     metrics.addMetric(METRIC.runSucceeded, MetricUnit.Count, 1);
     logger.info("run complete", { ...summary });

@@ -17,6 +17,7 @@ import { putFindingEvents } from "./adapters/finding-events.js";
 import type { QueryStatistics } from "./adapters/logs-insights.js";
 import { importFindings } from "./adapters/security-hub.js";
 import type { SliceStore } from "./adapters/slice-store.js";
+import type { StateUsage } from "./adapters/state-usage.js";
 import { type AlertContext, type AlertFinding, buildAlerts } from "./alerts.js";
 import type { DetectorConfig } from "./config.js";
 import { evaluateDirectly } from "./direct-evaluation.js";
@@ -25,7 +26,7 @@ import type { Evaluation } from "./evaluation.js";
 import { findingEventDetail, securityHubFinding } from "./finding-records.js";
 import { RunQueries } from "./queries.js";
 import type { RunRequest } from "./run-request.js";
-import { evaluateFromSlices, type SliceReport } from "./slice-evaluation.js";
+import { evaluateFromSlices, type HistoryDeps, type SliceReport } from "./slice-evaluation.js";
 import { type AlertDecision, decideAlert, identitiesToRemember, type LastAlert } from "./suppression.js";
 
 /** The slice of Powertools Logger used here. */
@@ -60,6 +61,10 @@ export interface DetectionDeps {
   readonly ledger?: Pick<AlertLedger, "lastAlert" | "recordAlert">;
   /** Stored slices; without it scheduled runs query their whole window. */
   readonly slices?: Pick<SliceStore, "read" | "write">;
+  /** anomaly's hourly roll-ups per principal; without it anomaly compares with the window's own hours only. */
+  readonly history?: HistoryDeps;
+  /** Counts the state table's traffic (shared by the stores above), reported per run. */
+  readonly stateUsage?: Pick<StateUsage, "snapshot">;
 }
 
 /** A finding with the reason its alert is sent (first, escalated: what grew, suppression expired). */
@@ -85,6 +90,8 @@ export interface RunSummary {
   statistics: QueryStatistics;
   /** For runs evaluated from stored slices. */
   slices?: SliceReport;
+  /** The state table's traffic of this run (items and bytes read and written). */
+  state?: { itemsRead: number; bytesRead: number; itemsWritten: number; bytesWritten: number };
 }
 
 /** Time kept back from the Lambda deadline for publishing and reporting. */
@@ -103,10 +110,11 @@ export async function runDetection(
   // Scheduled runs use the live slices; manual runs (backfill, investigation) query their window and leave
   // the slices alone.
   const fromSlices = request.trigger === "scheduled" && deps.slices !== undefined;
+  const stateBefore = deps.stateUsage?.snapshot();
   const evaluation: Evaluation & { slices?: SliceReport } =
     fromSlices && deps.slices
-      ? await evaluateFromSlices(config, request.window, queries, deps, deps.slices)
-      : await evaluateDirectly(config, request.window, queries, deps);
+      ? await evaluateFromSlices(config, request.window, queries, deps, deps.slices, deps.history)
+      : await evaluateDirectly(config, request.window, queries, deps, deps.history);
   const { findings } = evaluation;
 
   deps.metrics.addMetric(METRIC.bytesScanned, "Bytes", queries.statistics.bytesScanned);
@@ -115,6 +123,25 @@ export async function runDetection(
   deps.metrics.addMetric(METRIC.accountsFlagged, "Count", findings.length);
   deps.metrics.addMetric(METRIC.resultValuesRejected, "Count", queries.valuesRejected);
   if (evaluation.slices) deps.metrics.addMetric(METRIC.slicesQueried, "Count", evaluation.slices.queried);
+  const stateAfter = deps.stateUsage?.snapshot();
+  const state =
+    stateBefore && stateAfter
+      ? {
+          itemsRead: stateAfter.itemsRead - stateBefore.itemsRead,
+          bytesRead: stateAfter.bytesRead - stateBefore.bytesRead,
+          itemsWritten: stateAfter.itemsWritten - stateBefore.itemsWritten,
+          bytesWritten: stateAfter.bytesWritten - stateBefore.bytesWritten,
+        }
+      : undefined;
+  if (state) {
+    // The evaluation's state traffic (the ledger's few items per alert aside): bounded by the window's periods
+    // and the principals above the anomaly floor.
+    deps.logger.info("state table traffic", { ...state });
+    deps.metrics.addMetric(METRIC.stateItemsRead, "Count", state.itemsRead);
+    deps.metrics.addMetric(METRIC.stateBytesRead, "Bytes", state.bytesRead);
+    deps.metrics.addMetric(METRIC.stateItemsWritten, "Count", state.itemsWritten);
+    deps.metrics.addMetric(METRIC.stateBytesWritten, "Bytes", state.bytesWritten);
+  }
 
   const ctx: AlertContext = {
     window: request.window,
@@ -197,6 +224,7 @@ export async function runDetection(
     valuesRejected: queries.valuesRejected,
     statistics: queries.statistics,
     ...(evaluation.slices ? { slices: evaluation.slices } : {}),
+    ...(state ? { state } : {}),
   };
 }
 
@@ -266,6 +294,7 @@ async function remember(
         detections: f.detections,
         cachedInputRequests: f.cachedInput?.requestCount ?? null,
         volumeTokens: f.tokenVolume?.totalTokens ?? null,
+        anomalyTokens: f.anomaly?.totalTokens ?? null,
         identities: remembered.identities,
         identitiesComplete: remembered.complete,
       },

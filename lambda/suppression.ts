@@ -1,7 +1,7 @@
 /**
  * One alert per incident: an account alerted within the suppression period is not alerted again unless it
  * escalates: a detection that had not fired fires, its request count (or cached-input requests) grows by
- * `countFactor`, a maximum (or the heaviest principal-hour's tokens) by `maxFactor`, or a principal that was
+ * `countFactor`, a maximum (or the heaviest principal-hour's tokens, token-volume's or anomaly's) by `maxFactor`, or a principal that was
  * not behind the last alert is now (a leaked key starting after a legitimate batch job). Principals, not
  * sessions: a new session of a role already alerted on (a new build id, a new instance) is the same incident.
  * A retried run (same window end) never re-sends. Every decision carries the reason in plain words.
@@ -23,6 +23,8 @@ export interface LastAlert {
   /** cached-input's request count, and token-volume's heaviest principal-hour (null: had not fired). */
   readonly cachedInputRequests: number | null;
   readonly volumeTokens: number | null;
+  /** anomaly's heaviest principal-hour (null: had not fired; also for ledger items older than anomaly). */
+  readonly anomalyTokens?: number | null;
   /** Principals behind the alerted detections, heaviest first (see `identitiesComplete`). */
   readonly identities: readonly string[];
   /** False when the list was cut to fit the ledger item: then no principal can be called new. */
@@ -80,6 +82,7 @@ export function decideAlert(
     | "detections"
     | "cachedInput"
     | "tokenVolume"
+    | "anomaly"
   >,
   principals: readonly string[],
   last: LastAlert | null,
@@ -119,6 +122,11 @@ export function decideAlert(
   const volume = finding.tokenVolume?.totalTokens ?? null;
   if (volume !== null && last.volumeTokens !== null && volume >= policy.maxFactor * last.volumeTokens) {
     grew.push(`tokens in one hour ${n(last.volumeTokens)} → ${n(volume)}`);
+  }
+  const anomaly = finding.anomaly?.totalTokens ?? null;
+  const lastAnomaly = last.anomalyTokens ?? null;
+  if (anomaly !== null && lastAnomaly !== null && anomaly >= policy.maxFactor * lastAnomaly) {
+    grew.push(`anomalous hour's tokens ${n(lastAnomaly)} → ${n(anomaly)}`);
   }
   for (const m of METRICS) {
     const field = METRIC_INFO[m].maxField;

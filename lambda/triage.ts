@@ -42,6 +42,8 @@ function climb(l: Ladder, excess: number, count: number): Severity {
  *   principal-hours over a limit. CRITICAL: excess >= 10 and hours >= 3. HIGH: excess >= 4 or hours >= 6.
  *   MEDIUM: excess >= 2 or hours >= 2. LOW: anything else. (An hour's volume is already a sum: 4x a limit set
  *   at 20x a busy service is serious.)
+ * - anomaly: token-volume's ladder, `excess` being the heaviest hour over its threshold (the larger of
+ *   anomalyFactor x baseline and the floor), `hours` the principal-hours over theirs.
  */
 export function severityOf(
   f: Pick<
@@ -52,6 +54,7 @@ export function severityOf(
     | "requestCount"
     | "cachedInput"
     | "tokenVolume"
+    | "anomaly"
   >,
   rule: Rule,
 ): { severity: Severity; why: string } {
@@ -87,6 +90,14 @@ export function severityOf(
       why: `${excess.toFixed(1)}x the hourly limit, ${hours} ${hours === 1 ? "hour" : "hours"} over it`,
     });
   }
+  if (f.anomaly) {
+    const a = f.anomaly;
+    const excess = a.totalTokens / a.thresholdTokens;
+    levels.push({
+      severity: climb(HOURS_LADDER, excess, a.hoursOver),
+      why: `${excess.toFixed(1)}x its anomaly threshold, ${a.hoursOver} ${a.hoursOver === 1 ? "hour" : "hours"} over it`,
+    });
+  }
   const worst = levels.reduce<{ severity: Severity; why: string } | null>(
     (a, b) => (a === null || RANK[b.severity] > RANK[a.severity] ? b : a),
     null,
@@ -96,13 +107,13 @@ export function severityOf(
 
 /**
  * The identity behind a finding's heaviest evidence: the top identity of the hunt's requests, or, for an
- * account only token-volume or cached-input flagged, the busiest session of the hour over a limit, else the
+ * account only token-volume, anomaly or cached-input flagged, the busiest session of the hour over a limit, else the
  * account's top identity.
  */
 export const topIdentityOf = (
-  f: Pick<Finding, "requestCount" | "tokenVolume" | "topIdentities">,
+  f: Pick<Finding, "requestCount" | "tokenVolume" | "anomaly" | "topIdentities">,
 ): { readonly identityArn: string } | undefined =>
-  (f.requestCount === null ? f.tokenVolume?.topSessions[0] : undefined) ?? f.topIdentities[0];
+  (f.requestCount === null ? (f.tokenVolume ?? f.anomaly)?.topSessions[0] : undefined) ?? f.topIdentities[0];
 
 export type PrincipalKind =
   | "iam-user"

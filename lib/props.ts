@@ -91,6 +91,27 @@ export interface BedrockDosDetectorProps {
   /** `token-volume`: one principal with more requests than this in one clock hour flags its account. @default 10000 */
   readonly requestsPerHour?: number;
   /**
+   * `anomaly`: one principal with more total tokens in one clock hour than this many times its baseline (its
+   * second-largest hourly total over the `baselineDays` before) and more than `anomalyFloorTokens` flags its account.
+   *
+   * @default 10
+   */
+  readonly anomalyFactor?: number;
+  /**
+   * `anomaly`: an hour must have more total tokens than this to be compared with its baseline; a principal with no
+   * history is compared with this floor alone.
+   *
+   * @default 2000000
+   */
+  readonly anomalyFloorTokens?: number;
+  /**
+   * `anomaly`: days of history each hour's baseline is taken from; the state table keeps an hourly roll-up per
+   * principal that long. 0: every principal is compared with the floor alone.
+   *
+   * @default 7
+   */
+  readonly baselineDays?: number;
+  /**
    * Window each scheduled run evaluates, ending `settleDelay` before the scheduled time: at least `schedule`,
    * at most 31 days. Every run scans (and pays for) every byte in its window.
    *

@@ -21,6 +21,7 @@ function result(identityArn: string, modelId: string): ScanResult {
   }
   return {
     findings: e.findings(),
+    history: { asked: e.historyWindow, foundFromMs: e.history().knownFromMs, records: 0 },
     stats: { filesRead: 1, ...e.stats, malformedLines: 0 },
     recordSpan: null,
     fileErrors: [],

@@ -47,6 +47,7 @@ export class AlertLedger {
       detections: stored ?? ["heavy-requests"],
       cachedInputRequests: num(item.cachedInputRequests),
       volumeTokens: num(item.volumeTokens),
+      anomalyTokens: num(item.anomalyTokens),
       identities: [...new Set(identities)],
       identitiesComplete: item.identitiesComplete?.BOOL ?? false,
     };
@@ -71,6 +72,7 @@ export class AlertLedger {
             ...optional("maxCompletionTokens", alert.maxCompletionTokens),
             ...optional("cachedInputRequests", alert.cachedInputRequests),
             ...optional("volumeTokens", alert.volumeTokens),
+            ...optional("anomalyTokens", alert.anomalyTokens ?? null),
             detections: { L: alert.detections.map((S) => ({ S })) },
             identities: { L: alert.identities.map((S) => ({ S })) },
             identitiesComplete: { BOOL: alert.identitiesComplete },

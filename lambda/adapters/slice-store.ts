@@ -18,6 +18,7 @@ import { STATE } from "../../config/names.js";
 import type { Window } from "../../core/rule.js";
 import type { Slice } from "../../core/slices.js";
 import type { UsageGroup } from "../../core/usage.js";
+import { StateUsage } from "./state-usage.js";
 
 /** Compressed bytes per part: DynamoDB items hold 400 KB, keys and attributes included. */
 export const PART_MAX_BYTES = 300_000;
@@ -151,6 +152,8 @@ export class SliceStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    /** Counts every item and byte read and written (the run reports them). */
+    readonly usage: StateUsage = new StateUsage(),
   ) {}
 
   /** Writes a slice: parts first, the header last. `expiresAtMs`: when DynamoDB may delete it. */
@@ -162,32 +165,26 @@ export class SliceStore {
       [STATE.ttlAttribute]: { N: String(Math.ceil(expiresAtMs / 1000)) },
     };
     for (const [i, bytes] of parts.entries()) {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...common,
-            [STATE.sortKey]: { S: `${sliceSk(slice.window)}#${gen}-${i}` },
-            groups: { B: bytes },
-          },
-        }),
-      );
+      const item = {
+        ...common,
+        [STATE.sortKey]: { S: `${sliceSk(slice.window)}#${gen}-${i}` },
+        groups: { B: bytes },
+      };
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
+      this.usage.wrote(item);
     }
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          ...common,
-          [STATE.sortKey]: { S: `${sliceSk(slice.window)}#${HEADER}` },
-          parts: { N: String(parts.length) },
-          generation: { S: gen },
-          bytesScanned: { N: String(slice.bytesScanned) },
-          accountLevel: { BOOL: slice.accountLevel ?? false },
-          requeried: { BOOL: slice.requeried ?? false },
-          format: { S: SLICE_FORMAT },
-        },
-      }),
-    );
+    const header = {
+      ...common,
+      [STATE.sortKey]: { S: `${sliceSk(slice.window)}#${HEADER}` },
+      parts: { N: String(parts.length) },
+      generation: { S: gen },
+      bytesScanned: { N: String(slice.bytesScanned) },
+      accountLevel: { BOOL: slice.accountLevel ?? false },
+      requeried: { BOOL: slice.requeried ?? false },
+      format: { S: SLICE_FORMAT },
+    };
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: header }));
+    this.usage.wrote(header);
   }
 
   /** The complete slices that end inside `(window.start, window.end]` (a strongly consistent read). */
@@ -207,7 +204,12 @@ export class SliceStore {
         },
       },
     );
-    for await (const page of pages) items.push(...(page.Items ?? []));
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        this.usage.read(item);
+        items.push(item);
+      }
+    }
     type Entry = { head?: Record<string, AttributeValue>; parts: Map<string, Uint8Array> };
     const bySlice = new Map<string, Entry>();
     for (const item of items) {

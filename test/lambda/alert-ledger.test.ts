@@ -164,6 +164,7 @@ describe("decideAlert", () => {
     detections: ["heavy-requests" as const],
     cachedInput: null,
     tokenVolume: null,
+    anomaly: null,
   });
 
   it("covers first, duplicate, suppressed, escalated and expired", () => {

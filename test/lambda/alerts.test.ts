@@ -55,6 +55,7 @@ const finding: AlertFinding = {
   detections: ["heavy-requests"],
   cachedInput: null,
   tokenVolume: null,
+  anomaly: null,
   peakHourTokens: 4_212_000,
   alertReason: "first alert for this account",
 };

@@ -64,37 +64,43 @@ export function tokenVolumeText(
   );
 }
 
-/** `0.12 M` for a baseline; below a million as `120,000`; one decimal for a ratio (`30x`, `4.5x`). */
+/** A ratio: `30x`, `4.5x`. */
 const ratio = (x: number) => (x >= 10 ? `${Math.round(x)}x` : `${Number(x.toFixed(1))}x`);
-const days = (hours: number) => {
-  const d = hours / 24;
-  return d === 1 ? "day" : `${Number.isInteger(d) ? d : Number(d.toFixed(1))} days`;
-};
+/** Hourly tokens in millions from 100,000 (`0.12 M`, `3.6 M`), so an hour and its baseline read alike. */
+const tokens = (n: number) => (n >= 100_000 ? `${Number((n / 1e6).toPrecision(3))} M` : grouped(n));
+/** `7 days`, `1 day`, `14 hours` (under two days). */
+const span = (hours: number) =>
+  hours < 48
+    ? plural(hours, "hour", "hours")
+    : hours === 24 * Math.round(hours / 24)
+      ? plural(hours / 24, "day", "days")
+      : `${Number((hours / 24).toFixed(1))} days`;
 
 /**
- * `3.6 M tokens in 14:00-15:00 UTC on 2026-11-19 from arn:...:assumed-role/etl, 30x its usual busiest hour
- * (120,000) over the last 7 days`; for a principal without history, that it had none and the floor it passed.
+ * `3.6 M tokens in 14:00-15:00 UTC on 2026-11-19 from arn:...:assumed-role/etl (60 requests), 30x its usual
+ * busiest hour (0.12 M) over the last 7 days`; for a principal without history, that it had none and the floor it passed.
  */
 export function anomalyText(e: AnomalyEvidence): string {
   const over =
     e.historyHours < e.baselineHours
-      ? `the ${days(e.historyHours)} of history there was (${days(e.baselineHours)} asked)`
-      : `the last ${days(e.baselineHours)}`;
+      ? `the ${span(e.historyHours)} of history there was (${span(e.baselineHours)} asked)`
+      : `the last ${span(e.baselineHours)}`;
+  const floor = `over the floor of ${tokens(e.thresholdTokens)}`;
   const comparison = e.historyUnread
-    ? `its history not read (too many principals over the floor in one run); over the floor of ${compactNumber(e.thresholdTokens)}`
+    ? `its history not read (too many principals over the floor in one run); ${floor}`
     : e.historyHours === 0
-      ? `no history yet; over the floor of ${compactNumber(e.thresholdTokens)}`
+      ? `no history yet; ${floor}`
       : e.activeHours === 0
-        ? `a principal with no requests in ${over}; over the floor of ${compactNumber(e.thresholdTokens)}`
+        ? `a principal with no requests in ${over}; ${floor}`
         : e.baselineTokens === 0
-          ? `only one earlier hour with requests in ${over}; over the floor of ${compactNumber(e.thresholdTokens)}`
-          : `${ratio(e.totalTokens / e.baselineTokens)} its usual busiest hour (${compactNumber(e.baselineTokens)}) over ${over}`;
+          ? `only one earlier hour with requests in ${over}; ${floor}`
+          : `${ratio(e.totalTokens / e.baselineTokens)} its usual busiest hour (${tokens(e.baselineTokens)}) over ${over}`;
   const more =
     e.hoursOver > 1
       ? `; ${plural(e.hoursOver, "hour", "hours")} over from ${plural(e.principalsOver, "principal", "principals")}`
       : "";
   return (
-    `${compactNumber(e.totalTokens)} tokens in ${hourText(e)} from ${e.principal} ` +
+    `${tokens(e.totalTokens)} tokens in ${hourText(e)} from ${e.principal} ` +
     `(${plural(e.requests, "request", "requests")}), ${comparison}${more}`
   );
 }
@@ -153,7 +159,7 @@ export function headline(f: Finding): string {
   if (f.anomaly)
     return f.anomaly.baselineTokens > 0 && !f.anomaly.historyUnread
       ? `${ratio(f.anomaly.totalTokens / f.anomaly.baselineTokens)} its usual hour`
-      : `${compactNumber(f.anomaly.totalTokens)} tokens, new principal`;
+      : `${tokens(f.anomaly.totalTokens)} tokens in one hour, no history`;
   return "flagged";
 }
 

@@ -5,6 +5,7 @@
  */
 import { addedDetectionTexts, detectionTexts, headline } from "../core/detection-text.js";
 import type { Finding } from "../core/evaluator.js";
+import type { DetectionName } from "../core/finding.js";
 import { ACCOUNT_ID, buildInsightsQuery } from "../core/insights-query.js";
 import { BUILT_IN_PRICES, estimateCost, type ModelPrice } from "../core/pricing.js";
 import { METRIC_INFO, METRICS, type Metric, type Rule, type Window } from "../core/rule.js";
@@ -39,6 +40,13 @@ export interface AlertMessage {
   readonly message: string;
 }
 
+/** The email's label of each detection's line (the hunt has lines of its own). */
+const DETECTION_LABEL: Record<DetectionName, string> = {
+  "heavy-requests": "Requests:  ",
+  "cached-input": "Cached:    ",
+  "token-volume": "Volume:    ",
+  anomaly: "Anomaly:   ",
+};
 const WHY =
   "Repeated oversized requests drain Bedrock quotas and budget and can deny service to legitimate " +
   "workloads: MITRE ATLAS AML.T0034 (Cost Harvesting), OWASP LLM10 (Unbounded Consumption).";
@@ -219,7 +227,7 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
   const markdown = [
     hunt
       ? `*${severity}* (${where}): *${fmt(f.requestCount)}* requests over a threshold from account ${code(f.accountId)}, ${seen}.`
-      : `*${severity}* (${where}): account ${code(f.accountId)}, ${f.detections.join(" and ")}, ${seen}.`,
+      : `*${severity}* (${where}): account ${code(f.accountId)}, ${f.detections.join(", ").replace(/, (?=[^,]*$)/, " and ")}, ${seen}.`,
     ...(f.alertReason ? [`_Why now: ${f.alertReason}_`] : []),
     ...metrics.map((l) => `• ${l.over ? "*" : ""}${l.text}${l.over ? "*" : ""}`),
     ...others.map((d) => `• *${d.name}:* ${d.text}`),
@@ -285,7 +293,7 @@ function render(f: AlertFinding, ctx: AlertContext, ev: Evidence): AlertMessage 
       ? [`Requests:   ${fmt(f.requestCount)} over a threshold (alert at ${ctx.rule.minRequests} or more)`]
       : [`Detections: ${f.detections.join(", ")}`]),
     ...metrics.map((l) => `${l.over ? "OVER" : "    "}        ${l.text}`),
-    ...others.map((d) => `${d.name === "cached-input" ? "Cached:    " : "Volume:    "} ${d.text}`),
+    ...others.map((d) => `${DETECTION_LABEL[d.name]} ${d.text}`),
     ...(f.maxCacheInclusiveInputTokens !== null
       ? [`            max input incl. cache tokens: ${fmt(f.maxCacheInclusiveInputTokens)}`]
       : []),

@@ -122,7 +122,14 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
       }),
     );
   }
-  props.stateTable.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");
+  // Slices, the alert ledger and anomaly's roll-ups (BatchWriteItem: 25 principal-hours a call).
+  props.stateTable.grant(
+    role,
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
+  );
   const rolePolicy = role.node.tryFindChild("DefaultPolicy");
   if (rolePolicy) {
     for (const arn of logGroupArns) {

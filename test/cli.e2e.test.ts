@@ -93,6 +93,7 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
       filesRead: 3,
       recordsRead: 6,
       recordsInWindow: 5,
+      recordsInHistory: 0,
       recordsMatched: 4,
       recordsExcluded: 0,
       duplicates: 0,
@@ -253,11 +254,15 @@ describe("the sample generator and scanner together (npm start)", () => {
         requestCount: number | null;
       }[];
     const ci = (fs: ReturnType<typeof scan>) => fs.find((f) => f.accountId === SAMPLE_ABUSIVE[0]);
-    expect(ci(scan())).toMatchObject({ detections: ["heavy-requests", "cached-input"], requestCount: 42 });
+    // The sample holds one day: its heavy hour is a principal with no history over anomaly's floor too.
+    expect(ci(scan())).toMatchObject({
+      detections: ["heavy-requests", "cached-input", "anomaly"],
+      requestCount: 42,
+    });
     // Its 40k-170k-token prompts are allowed for this model: the hunt no longer flags it; cached-input
-    // (input plus cache tokens over 80,000) is not per model and still does.
+    // (input plus cache tokens over 80,000) and anomaly are not per model and still do.
     const allowed = scan("--model-threshold", "anthropic.claude-3-5-sonnet=200000/8000/8000");
-    expect(ci(allowed)).toMatchObject({ detections: ["cached-input"], requestCount: null });
+    expect(ci(allowed)).toMatchObject({ detections: ["cached-input", "anomaly"], requestCount: null });
     // A prefix that matches nothing changes nothing.
     expect(scan("--model-threshold", "mistral=1/1/1")).toEqual(scan());
   });

@@ -78,7 +78,8 @@ describe("a day with a cached-prompt leak, a flood under the per-request thresho
     expect(report.findings.map(summary)).toEqual([
       {
         accountId: CASES.flood,
-        detections: ["token-volume"],
+        // One day of records: the scraper is also a principal without history over anomaly's floor.
+        detections: ["token-volume", "anomaly"],
         requestCount: null,
         cachedInputRequests: null,
         volumeTokens: 47_400_000,
@@ -117,6 +118,8 @@ describe("a day with a cached-prompt leak, a flood under the per-request thresho
         "999999999999999",
         "--requests-per-hour",
         "1000000000",
+        "--anomaly-floor-tokens",
+        "999999999999999",
       ),
     ) as { findings: Finding[] };
     expect(huntOnly.findings).toEqual([]);

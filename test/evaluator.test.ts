@@ -56,6 +56,8 @@ describe("window [start, end)", () => {
     expect(stats).toEqual({
       recordsRead: 4,
       recordsInWindow: 2,
+      // The one before the start is anomaly's history only.
+      recordsInHistory: 1,
       recordsMatched: 2,
       recordsExcluded: 0,
       duplicates: 0,
@@ -150,6 +152,7 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
     expect(stats).toEqual({
       recordsRead: 4,
       recordsInWindow: 4,
+      recordsInHistory: 0,
       recordsMatched: 2,
       recordsExcluded: 0,
       duplicates: 2,
@@ -186,6 +189,7 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
     expect(stats).toEqual({
       recordsRead: 2,
       recordsInWindow: 2,
+      recordsInHistory: 0,
       recordsMatched: 0,
       recordsExcluded: 0,
       duplicates: 0,

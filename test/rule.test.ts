@@ -25,6 +25,10 @@ describe("defineRule", () => {
       cachedInputTokens: 80_000,
       tokensPerHour: 10_000_000,
       requestsPerHour: 10_000,
+      // anomaly: 10x the usual busiest hour over a week, and above 2 M tokens.
+      anomalyFactor: 10,
+      anomalyFloorTokens: 2_000_000,
+      baselineDays: 7,
     });
     expect(defineRule()).toEqual(DEFAULT_RULE);
   });

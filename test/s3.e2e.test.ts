@@ -128,6 +128,9 @@ describe("scan s3:// under Bedrock's layout", () => {
       "json",
       "--min-requests",
       "1",
+      // No anomaly history: the window alone (the next test reads the week before it too).
+      "--baseline-days",
+      "0",
       ...DAY,
       `s3://${BUCKET}/AWSLogs/`,
     ]);
@@ -150,8 +153,40 @@ describe("scan s3:// under Bedrock's layout", () => {
     expect(gets().some((g) => g.includes("2026/11/12"))).toBe(false);
   });
 
+  it("with anomaly's baseline days, lists the days before the window too and reads them as history only", async () => {
+    const r = await run([
+      "scan",
+      "--format",
+      "json",
+      "--min-requests",
+      "1",
+      ...DAY,
+      `s3://${BUCKET}/AWSLogs/`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report & { history: { askedFrom: string; records: number } };
+    // The same findings: the record of 2026-11-12 (seven days before) counts as history only.
+    expect(report.findings).toEqual([
+      expect.objectContaining({ accountId: "123456789012", requestCount: 3 }),
+    ]);
+    expect(report.stats).toMatchObject({ recordsRead: 4, recordsInWindow: 3, recordsInHistory: 1 });
+    expect(report.history).toMatchObject({ askedFrom: "2026-11-12T00:00:00.000Z", records: 1 });
+    expect(gets().some((g) => g.includes("2026/11/12"))).toBe(true);
+    // From the hour before the history starts (one hour either side, as for the window), nothing older.
+    expect(listed().filter((p) => p.includes("2026/11/11"))).toEqual([`${REGION_DIR}/2026/11/11/23/`]);
+    expect(listed().some((p) => p.includes("2026/11/10"))).toBe(false);
+  });
+
   it("a prefix that names a Region or a day narrows the listing the same way", async () => {
-    const region = await run(["scan", "--format", "json", ...DAY, `s3://${BUCKET}/${REGION_DIR}`]);
+    const region = await run([
+      "scan",
+      "--format",
+      "json",
+      "--baseline-days",
+      "0",
+      ...DAY,
+      `s3://${BUCKET}/${REGION_DIR}`,
+    ]);
     expect(region.code, region.stderr).toBe(0);
     expect((JSON.parse(region.stdout) as Report).stats.recordsRead).toBe(3);
     s3.requests.length = 0;
@@ -163,7 +198,7 @@ describe("scan s3:// under Bedrock's layout", () => {
   });
 
   it("the bucket root and a key prefix that holds AWSLogs/: hours there, the rest listed whole", async () => {
-    const root = await run(["scan", "--format", "json", ...DAY, `s3://${BUCKET}/`]);
+    const root = await run(["scan", "--format", "json", "--baseline-days", "0", ...DAY, `s3://${BUCKET}/`]);
     expect(root.code, root.stderr).toBe(0);
     expect((JSON.parse(root.stdout) as Report).stats.recordsRead).toBe(3);
     expect(gets().some((g) => g.includes("2026/11/12"))).toBe(false);

@@ -185,7 +185,7 @@ describe("least-privilege IAM", () => {
         },
       },
       {
-        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem"],
         Effect: "Allow",
         Resource: [stack.resolve(detector.stateTable.tableArn)],
       },

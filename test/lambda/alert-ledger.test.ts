@@ -71,6 +71,7 @@ const alerted = (requestCount: number) => ({
   detections: ["heavy-requests" as const],
   cachedInputRequests: null,
   volumeTokens: null,
+  anomalyTokens: null,
   identities: ["arn:x"],
   identitiesComplete: true,
 });
@@ -90,7 +91,12 @@ describe("alert ledger (DynamoDB)", () => {
 
   it("stores and reads the last alert; an older window never overwrites a newer one", async () => {
     expect(await ledger.lastAlert("111111111111")).toBeNull();
-    const alert = { ...alerted(3), identities: ["arn:aws:iam::111111111111:user/a", "arn:x"] };
+    const alert = {
+      ...alerted(3),
+      detections: ["heavy-requests" as const, "anomaly" as const],
+      anomalyTokens: 3_600_000,
+      identities: ["arn:aws:iam::111111111111:user/a", "arn:x"],
+    };
     await ledger.recordAlert("111111111111", alert, 48 * HOUR_MS, END);
     await ledger.recordAlert(
       "111111111111",

@@ -85,12 +85,16 @@ describe("an account that only the detections beyond the hunt flag", () => {
   const { notification, email } = parts(alert.message);
 
   it("names both detections in plain words, in the subject, the email and the chat notification", () => {
-    expect(both?.detections).toEqual(["cached-input", "token-volume"]);
+    // The flood is also a principal without history over anomaly's floor (the corpus holds one day).
+    expect(both?.detections).toEqual(["cached-input", "token-volume", "anomaly"]);
     expect(alert.subject).toBe(
       `[HIGH] Bedrock DoS: account ${CASES.flood}, 1.08 M cached tokens (prod-detector, us-east-1)`,
     );
     expect(email).toContain("Cached:     6 requests read 1.08 M cached prompt tokens");
     expect(email).toContain(`Volume:     47.4 M tokens in one hour from ${FLOOD_ARN} (3,000 requests`);
+    expect(email).toContain(
+      `Anomaly:    47.4 M tokens in 14:00-15:00 UTC on 2026-11-19 from ${FLOOD_ARN} (3,000 requests), a principal with no requests in the 14 hours of history there was (7 days asked); over the floor of 2 M`,
+    );
     expect(email).not.toContain("Requests:");
     expect(String(notification.content.description)).toContain("• *token-volume:* 47.4 M tokens in one hour");
   });

@@ -47,6 +47,9 @@ describe("loadConfig", () => {
       [ENV.cachedInputTokensThreshold]: "50000",
       [ENV.tokensPerHour]: "2000000",
       [ENV.requestsPerHour]: "600",
+      [ENV.anomalyFactor]: "4.5",
+      [ENV.anomalyFloorTokens]: "750000",
+      [ENV.baselineDays]: "14",
     });
     expect(c.logGroupIdentifiers).toEqual([
       "a",
@@ -67,6 +70,9 @@ describe("loadConfig", () => {
       cachedInputTokens: 50_000,
       tokensPerHour: 2_000_000,
       requestsPerHour: 600,
+      anomalyFactor: 4.5,
+      anomalyFloorTokens: 750_000,
+      baselineDays: 14,
     });
     expect(c).toMatchObject({ settleDelayMs: 600_000, maxAlertsPerRun: 3, dryRun: true });
   });

@@ -198,21 +198,32 @@ describe("handler with the alert ledger on a real DynamoDB API (dynalite)", () =
     const handler = await loadHandler({
       ...goodEnv,
       [ENV.stateTable]: table,
-      // Four periods keep the real poll waits short.
+      // Four periods and a day of anomaly history keep the real poll waits short.
       [ENV.lookback]: "1h",
+      [ENV.baselineDays]: "1",
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
     });
     vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     const event = { scheduledTime: "2026-11-20T12:05:00Z" };
-    expect(await handler(event, context)).toMatchObject({ alertsPublished: 1, queries: 4 });
-    // The retry reads the slices the first attempt stored: no query, no second alert.
+    // The window's four periods, then the 24 hours of history before it (a new deployment catching up).
     expect(await handler(event, context)).toMatchObject({
+      alertsPublished: 1,
+      queries: 28,
+      slices: { queried: 4, historyQueried: 24, historyPending: 0 },
+    });
+    // The retry reads the slices and the history index the first attempt stored: no query, no second alert.
+    const retry = await handler(event, context);
+    expect(retry).toMatchObject({
       alertsPublished: 0,
       alertsSuppressed: 1,
       queries: 0,
+      slices: { historyQueried: 0, historyPending: 0 },
     });
+    // Four periods' headers and parts at most, and the index; nothing written.
+    expect(retry.state).toMatchObject({ itemsWritten: 0 });
+    expect(retry.state?.itemsRead).toBeGreaterThan(0);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
     vi.restoreAllMocks();
   });

@@ -182,7 +182,9 @@ describe("a day of scheduled runs over stored slices", () => {
     expect(reasons).toEqual([
       "first alert for this account",
       `escalated: new identity ${leaked}`,
-      "escalated: now also token-volume",
+      // A key with no history over anomaly's 2 M floor at 11:15 (7.1 M tokens), over token-volume's 10 M at 11:30.
+      "escalated: now also anomaly",
+      "escalated: now also token-volume; anomalous hour's tokens 7,110,000 → 14,220,000",
     ]);
     // The flood is seen before its hour is over: at the run whose window ends at 11:30, 900 requests in.
     const last = JSON.parse(String(sns.commandCalls(PublishCommand).at(-1)?.args[0].input.Message)).email;

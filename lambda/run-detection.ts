@@ -166,6 +166,14 @@ export async function runDetection(
       maxCompletionTokens: f.maxCompletionTokens,
       cachedInputRequests: f.cachedInput?.requestCount ?? null,
       peakHourTokens: f.peakHourTokens,
+      anomaly: f.anomaly && {
+        principal: f.anomaly.principal,
+        hourStart: f.anomaly.hourStart,
+        totalTokens: f.anomaly.totalTokens,
+        baselineTokens: f.anomaly.baselineTokens,
+        thresholdTokens: f.anomaly.thresholdTokens,
+        historyHours: f.anomaly.historyHours,
+      },
       topIdentity: f.topIdentities[0]?.identityArn ?? null,
     });
   }

@@ -4,9 +4,9 @@
  * that is large at 02:00 every night and a steady service at 0.5 M tokens an hour (both quiet). Every request
  * stays under the hunt's, cached-input's and token-volume's thresholds, so only anomaly can see them.
  */
-import type { InvocationRecord } from "../../core/record-reader.js";
+import { type InvocationRecord, readRecord } from "../../core/record-reader.js";
 import { DAY_MS, HOUR_MS } from "../../core/rule.js";
-import { rec } from "./records.js";
+import { rawRecord } from "./records.js";
 
 export const ANOMALY_CASES = {
   etl: "310000000001",
@@ -30,31 +30,38 @@ export const ETL_SPIKE = { hourMs: Date.parse("2026-11-19T14:00:00Z"), tokens: 3
 export const NEW_KEY_HOUR = { hourMs: Date.parse("2026-11-19T09:00:00Z"), tokens: 4_000_000 };
 
 let serial = 0;
+interface Line {
+  readonly timestampMs: number;
+  readonly text: string;
+}
 /** `n` requests of `tokens` total tokens each (7,000 prompt, 900 completion, the rest read from the cache). */
-function requests(accountId: string, identityArn: string, hourMs: number, n: number, tokens: number) {
-  const out: InvocationRecord[] = [];
+function requests(accountId: string, identityArn: string, hourMs: number, n: number, tokens: number): Line[] {
+  const out: Line[] = [];
   for (let i = 0; i < n; i++) {
     serial++;
-    out.push(
-      rec({
+    const timestampMs = hourMs + Math.floor(((i + 0.5) * HOUR_MS) / n);
+    out.push({
+      timestampMs,
+      text: rawRecord({
         accountId,
         identityArn,
         modelId: "anthropic.claude-3-5-sonnet-20240620-v1:0",
         promptTokens: 7000,
         completionTokens: 900,
-        cacheReadTokens: tokens - 7900,
-        timestamp: new Date(hourMs + Math.floor(((i + 0.5) * HOUR_MS) / n)).toISOString(),
+        cacheRead: tokens - 7900,
+        body: { prompt: "p" },
+        timestamp: new Date(timestampMs).toISOString(),
         requestId: `00000000-0000-4000-8000-${String(serial).padStart(12, "0")}`,
       }),
-    );
+    });
   }
   return out;
 }
 
-/** The eight days of records, oldest first. */
-export function anomalyRecords(): InvocationRecord[] {
+/** The eight days as JSON lines (Bedrock's own records), oldest first. */
+export function anomalyLines(): Line[] {
   serial = 0;
-  const out: InvocationRecord[] = [];
+  const out: Line[] = [];
   for (let day = 0; day < 8; day++) {
     const d = FIRST_DAY + day * DAY_MS;
     for (let hour = 0; hour < 24; hour++) {
@@ -93,3 +100,10 @@ export function anomalyRecords(): InvocationRecord[] {
   out.push(...requests(ANOMALY_CASES.newKey, NEW_KEY, NEW_KEY_HOUR.hourMs, 50, 80_000));
   return out.sort((a, b) => a.timestampMs - b.timestampMs);
 }
+
+/** The same records, read. */
+export const anomalyRecords = (lines: readonly Line[] = anomalyLines()): InvocationRecord[] =>
+  lines.flatMap((l) => {
+    const r = readRecord(l.text);
+    return r.ok ? [r.record] : [];
+  });

@@ -17,6 +17,7 @@ export interface RawRecordSpec {
   bodyText?: string;
   promptTokens?: unknown;
   completionTokens?: unknown;
+  cacheRead?: number;
   cacheWrite?: number;
   /** Default: a new id per record (as Bedrock does); `null` leaves the field out. */
   requestId?: string | null;
@@ -30,6 +31,7 @@ export function rawRecord(spec: RawRecordSpec = {}): string {
   if (spec.bodyText !== undefined) input.push(`"inputBodyJson":${spec.bodyText}`);
   else if (spec.body !== undefined) input.push(`"inputBodyJson":${JSON.stringify(spec.body)}`);
   if (spec.promptTokens !== undefined) input.push(`"inputTokenCount":${JSON.stringify(spec.promptTokens)}`);
+  if (spec.cacheRead !== undefined) input.push(`"cacheReadInputTokenCount":${spec.cacheRead}`);
   if (spec.cacheWrite !== undefined) input.push(`"cacheWriteInputTokenCount":${spec.cacheWrite}`);
   const output =
     spec.completionTokens === undefined

@@ -230,5 +230,35 @@ describe("anomaly: each principal against its own history", () => {
     const steady = runs.at(-1)?.summary;
     expect(steady?.slices).toMatchObject({ queried: 1, historyQueried: 0, historyPrincipals: 3 });
     expect(steady?.state?.itemsRead).toBeLessThan(400);
+
+    // A manual run (a backfill of the eighth day) uses the history the scheduled runs stored...
+    const manual = async (deps: Partial<Parameters<typeof detectionDeps>[0]>) => {
+      const { deps: d, rec } = detectionDeps(deps, ANOMALY_WINDOW.endMs + 3 * HOUR_MS);
+      await runDetection(config, { trigger: "manual", dryRun: true, window: ANOMALY_WINDOW }, d);
+      return rec.lines
+        .filter((l) => l.message === "finding")
+        .map((l) => l.extra[0] as Record<string, unknown>);
+    };
+    const scanned = (JSON.parse(scan(dir, "--format", "json")) as Report).findings;
+    const backfill = await manual({ history: stores.history });
+    expect(
+      backfill.map((f) => [
+        f.accountId,
+        f.detections,
+        (f.anomaly as { baselineTokens: number }).baselineTokens,
+      ]),
+    ).toEqual(scanned.map((f) => [f.accountId, f.detections, f.anomaly?.baselineTokens]));
+    // ...and where none is stored, says so on every finding.
+    const fresh = new HistoryStore(db.client, await db.createTable(), new StateUsage());
+    sns.reset();
+    const { deps: d } = detectionDeps({ history: fresh }, ANOMALY_WINDOW.endMs + 3 * HOUR_MS);
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+    await runDetection(config, { trigger: "manual", dryRun: false, window: ANOMALY_WINDOW }, d);
+    const emails = sns
+      .commandCalls(PublishCommand)
+      .map((c) => JSON.parse(String(c.args[0].input.Message)).email as string);
+    expect(emails.length).toBeGreaterThan(0);
+    for (const e of emails)
+      expect(e).toContain("anomaly: no history is stored for the 168 hours before this window");
   }, 120_000);
 });

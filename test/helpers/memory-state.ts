@@ -1,0 +1,50 @@
+/**
+ * The state table's slices and anomaly history in memory, with the adapters' semantics (slices read by their
+ * end inside `(start, end]`, roll-ups by principal and hour, an index of hours): for property tests that run
+ * thousands of scheduled runs. The adapters themselves are tested against dynalite.
+ */
+import type { Window } from "../../core/rule.js";
+import { cellKey } from "../../core/slices.js";
+import type { PrincipalHourTotal } from "../../lambda/adapters/history-store.js";
+import type { StoredSlice } from "../../lambda/adapters/slice-store.js";
+import type { HistoryDeps } from "../../lambda/slice-evaluation.js";
+
+export function memoryState() {
+  const slices = new Map<string, StoredSlice>();
+  const hours = new Map<string, Map<number, number>>();
+  let index = new Set<number>();
+  const key = (accountId: string, principal: string) => `${accountId}\u0000${principal}`;
+  const history: HistoryDeps = {
+    readIndex: async () => new Set(index),
+    writeIndex: async (h) => {
+      index = new Set(h);
+    },
+    writeHours: async (totals: readonly PrincipalHourTotal[]) => {
+      for (const t of totals) {
+        const k = key(t.accountId, t.principal);
+        const m = hours.get(k) ?? new Map<number, number>();
+        m.set(t.hourMs, t.tokens);
+        hours.set(k, m);
+      }
+    },
+    readPrincipals: async (principals, fromMs, toMs) =>
+      principals.map(
+        (p) =>
+          new Map(
+            [...(hours.get(key(p.accountId, p.principal)) ?? [])].filter(([h]) => h >= fromMs && h < toMs),
+          ),
+      ),
+  };
+  return {
+    slices: {
+      read: async (w: Window) =>
+        [...slices.values()].filter((s) => s.window.endMs > w.startMs && s.window.endMs <= w.endMs),
+      write: async (s: StoredSlice) => {
+        slices.set(cellKey(s.window), s);
+      },
+    },
+    history,
+    /** Hours rolled up so far. */
+    index: () => index,
+  };
+}

@@ -2,7 +2,7 @@
  * Seeded generator of realistic Bedrock model-invocation logs: several model families, Converse and
  * InvokeModel bodies, streamed outputs (arrays of chunks), bodies offloaded to S3, failed calls, prompt-cache
  * tokens, a CloudWatch export with a truncated line, and a few abusive accounts among ordinary traffic (the
- * hunt's three, and two that only the detections beyond it see).
+ * hunt's three, and three that only the detections beyond it see), with a week of history for anomaly.
  * Same seed and end time, same bytes.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -240,6 +240,8 @@ export const SAMPLE_ACCOUNTS = {
   promptCaching: "666677778888",
   cachedPromptLeak: "246813579024",
   underThresholdFlood: "135792468013",
+  etlSpike: "314159265358",
+  nightlyBatch: "271828182845",
 } as const;
 /** What the hunt flags in the sample. */
 export const SAMPLE_HUNT: readonly string[] = [
@@ -251,6 +253,7 @@ export const SAMPLE_HUNT: readonly string[] = [
 export const SAMPLE_ABUSIVE: readonly string[] = [
   ...SAMPLE_HUNT,
   SAMPLE_ACCOUNTS.underThresholdFlood,
+  SAMPLE_ACCOUNTS.etlSpike,
   SAMPLE_ACCOUNTS.cachedPromptLeak,
 ];
 
@@ -411,6 +414,45 @@ function planBeyondTheHunt(r: Rng, endMs: number): CallSpec[] {
   return calls;
 }
 
+/**
+ * A week before the day and the day itself, for anomaly: an ETL role that uses 0.1 M tokens an hour (0.12 M at
+ * its two busiest hours) every working hour, then 3.6 M in one hour of the day (30x); and a batch that uses
+ * 5 M tokens every night at midnight UTC (quiet: it is its own baseline). Text delivery off (counts only), and
+ * every request under the other detections' thresholds.
+ */
+function planAnomaly(r: Rng, endMs: number): CallSpec[] {
+  const calls: CallSpec[] = [];
+  const call = (accountId: string, identity: string, timeMs: number, tokens: number): CallSpec => ({
+    accountId,
+    identity,
+    family: FAMILIES.claudeInvoke as Family,
+    timeMs,
+    promptChars: 0,
+    promptTokens: 7000,
+    cacheReadTokens: tokens - 7900,
+    completionTokens: 900,
+    noBodies: true,
+    oldKeyOrder: false,
+  });
+  const spikeHour = r.int(9, 16);
+  for (let day = 7; day >= 0; day--) {
+    const d = endMs - (day + 1) * DAY_MS;
+    const etl = role(SAMPLE_ACCOUNTS.etlSpike, "etl", `run-${r.int(1000, 9999)}`);
+    for (let hour = 8; hour < 18; hour++) {
+      const h = d + hour * HOUR_MS;
+      const spike = day === 0 && hour === spikeHour;
+      const n = spike ? 60 : 2;
+      const tokens = spike || hour === 10 || hour === 16 ? 60_000 : 50_000;
+      for (let i = 0; i < n; i++)
+        calls.push(call(SAMPLE_ACCOUNTS.etlSpike, etl, h + i * (HOUR_MS / n) + r.int(0, 9000), tokens));
+    }
+    const batch = role(SAMPLE_ACCOUNTS.nightlyBatch, "nightly-batch", `job-${r.int(1000, 9999)}`);
+    for (let i = 0; i < 63; i++)
+      calls.push(call(SAMPLE_ACCOUNTS.nightlyBatch, batch, d + i * 55_000 + r.int(0, 9000), 80_000));
+  }
+  return calls;
+}
+
 export interface SampleSummary {
   files: number;
   records: number;
@@ -426,8 +468,10 @@ export async function writeSampleData(
 ): Promise<SampleSummary> {
   const r = rng(opts.seed);
   const beyond = rng(opts.seed + 1);
+  const history = rng(opts.seed + 2);
   const calls = planCalls(r, opts.endMs).map((c) => ({ c, r }));
   calls.push(...planBeyondTheHunt(beyond, opts.endMs).map((c) => ({ c, r: beyond })));
+  calls.push(...planAnomaly(history, opts.endMs).map((c) => ({ c, r: history })));
   const files = new Map<string, string[]>();
   const exportedAccount = "111122223333";
   for (const { c, r: source } of calls) {

@@ -337,6 +337,33 @@ function evidenceOnly(aggregate: AccountAggregate | undefined, rule: Rule, topEv
   };
 }
 
+/**
+ * A principal-hour over a limit, as evidence: the hour cut to the window, the detection's own numbers (`own`,
+ * after the hour's), and the principal's top sessions in it.
+ */
+function hourEvidence<T extends object>(
+  h: PrincipalHour,
+  own: T,
+  over: { hoursOver: number; principals: Set<string> },
+  window: Window,
+  topEvidence: number,
+) {
+  return {
+    principal: h.principal,
+    hourStart: new Date(Math.max(h.hourMs, window.startMs)).toISOString(),
+    hourEnd: new Date(Math.min(h.hourMs + HOUR_MS, window.endMs)).toISOString(),
+    totalTokens: h.tokens,
+    requests: h.requests,
+    ...own,
+    hoursOver: over.hoursOver,
+    principalsOver: over.principals.size,
+    topSessions: [...h.sessions]
+      .sort(byCount)
+      .slice(0, topEvidence)
+      .map(([identityArn, requestCount]) => ({ identityArn, requestCount })),
+  };
+}
+
 function volumeEvidence(
   v: { worst: PrincipalHour; hoursOver: number; principals: Set<string> },
   rule: Rule,
@@ -347,44 +374,20 @@ function volumeEvidence(
   const exceeded: ("tokens" | "requests")[] = [];
   if (h.tokens > rule.tokensPerHour) exceeded.push("tokens");
   if (h.requests > rule.requestsPerHour) exceeded.push("requests");
-  return {
-    principal: h.principal,
-    hourStart: new Date(Math.max(h.hourMs, window.startMs)).toISOString(),
-    hourEnd: new Date(Math.min(h.hourMs + HOUR_MS, window.endMs)).toISOString(),
-    totalTokens: h.tokens,
-    requests: h.requests,
-    exceeded,
-    hoursOver: v.hoursOver,
-    principalsOver: v.principals.size,
-    topSessions: [...h.sessions]
-      .sort(byCount)
-      .slice(0, topEvidence)
-      .map(([identityArn, requestCount]) => ({ identityArn, requestCount })),
-  };
+  return hourEvidence(h, { exceeded }, v, window, topEvidence);
 }
 
 function anomalyEvidence(a: AnomalyTotals, rule: Rule, window: Window, topEvidence: number): AnomalyEvidence {
-  const h = a.worst;
-  const c = h.comparison;
-  return {
-    principal: h.principal,
-    hourStart: new Date(Math.max(h.hourMs, window.startMs)).toISOString(),
-    hourEnd: new Date(Math.min(h.hourMs + HOUR_MS, window.endMs)).toISOString(),
-    totalTokens: h.tokens,
-    requests: h.requests,
+  const c = a.worst.comparison;
+  const own = {
     baselineTokens: c.baselineTokens,
     thresholdTokens: c.thresholdTokens,
     historyHours: c.historyHours,
     baselineHours: rule.baselineDays * 24,
     activeHours: c.activeHours,
     historyUnread: c.unread,
-    hoursOver: a.hoursOver,
-    principalsOver: a.principals.size,
-    topSessions: [...h.sessions]
-      .sort(byCount)
-      .slice(0, topEvidence)
-      .map(([identityArn, requestCount]) => ({ identityArn, requestCount })),
   };
+  return hourEvidence(a.worst, own, a, window, topEvidence);
 }
 
 /** Accounts the hunt flags first, in the hunt's order; then by the largest total tokens in one hour, then id. */

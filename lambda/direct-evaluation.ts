@@ -6,16 +6,16 @@
  * hours before the window (the scheduled runs' roll-ups), and the findings say when it holds less than asked.
  */
 import { METRIC } from "../config/names.js";
-import { type History, HourlyTotals, knownFromOf, noHistory, principalKey } from "../core/anomaly.js";
-import { anomalyCandidates, evaluateUsage } from "../core/detections.js";
+import { type History, HourlyTotals, knownFromOf, noHistory } from "../core/anomaly.js";
+import { evaluateUsage } from "../core/detections.js";
 import { ACCOUNT_ID, MAX_FILTER_ACCOUNT_IDS } from "../core/insights-query.js";
 import { DAY_MS, HOUR_MS, hourOf, type Window } from "../core/rule.js";
 import type { UsageGroup } from "../core/usage.js";
+import { type HistoryDeps, readCandidateHistory } from "./anomaly-history.js";
 import type { DetectorConfig } from "./config.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
 import type { RunQueries } from "./queries.js";
 import type { DetectionDeps } from "./run-detection.js";
-import { type HistoryDeps, MAX_HISTORY_PRINCIPALS } from "./slice-evaluation.js";
 
 /** Said on every finding of a manual run whose history the state table does not hold (in whole or in part). */
 export const MANUAL_HISTORY_CAVEAT = (known: number, asked: number) =>
@@ -37,21 +37,14 @@ async function storedHistory(
   if (!store || askedHours === 0) return { history: noHistory(window.startMs), knownHours: 0, askedHours };
   const index = await store.readIndex();
   const knownFromMs = knownFromOf(index, fromMs, firstHour);
-  const candidates = anomalyCandidates(groups, rule);
-  const read = candidates.slice(0, MAX_HISTORY_PRINCIPALS);
-  const hours = await store.readPrincipals(read, fromMs, firstHour);
-  const totals = new HourlyTotals();
-  for (const [i, c] of read.entries()) {
-    for (const [hourMs, tokens] of hours[i] ?? []) totals.add(c.accountId, c.principal, hourMs, tokens);
-  }
-  const unread = new Set(
-    candidates.slice(MAX_HISTORY_PRINCIPALS).map((c) => principalKey(c.accountId, c.principal)),
+  const { history } = await readCandidateHistory(
+    groups,
+    rule,
+    store,
+    { fromMs, toMs: firstHour, knownFromMs },
+    new HourlyTotals(),
   );
-  return {
-    history: { totals, knownFromMs, ...(unread.size > 0 ? { unread } : {}) },
-    knownHours: (firstHour - knownFromMs) / HOUR_MS,
-    askedHours,
-  };
+  return { history, knownHours: (firstHour - knownFromMs) / HOUR_MS, askedHours };
 }
 
 export async function evaluateDirectly(

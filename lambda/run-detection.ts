@@ -19,6 +19,7 @@ import { importFindings } from "./adapters/security-hub.js";
 import type { SliceStore } from "./adapters/slice-store.js";
 import type { StateUsage } from "./adapters/state-usage.js";
 import { type AlertContext, type AlertFinding, buildAlerts } from "./alerts.js";
+import type { HistoryDeps } from "./anomaly-history.js";
 import type { DetectorConfig } from "./config.js";
 import { evaluateDirectly } from "./direct-evaluation.js";
 import { FindingPublicationError, PublishError } from "./errors.js";
@@ -26,7 +27,7 @@ import type { Evaluation } from "./evaluation.js";
 import { findingEventDetail, securityHubFinding } from "./finding-records.js";
 import { RunQueries } from "./queries.js";
 import type { RunRequest } from "./run-request.js";
-import { evaluateFromSlices, type HistoryDeps, type SliceReport } from "./slice-evaluation.js";
+import { evaluateFromSlices, type SliceReport } from "./slice-evaluation.js";
 import { type AlertDecision, decideAlert, identitiesToRemember, type LastAlert } from "./suppression.js";
 
 /** The slice of Powertools Logger used here. */
@@ -157,25 +158,7 @@ export async function runDetection(
   const planned = buildAlerts(due, ctx, config.maxAlertsPerRun);
   const alerts = planned.map((p) => p.alert);
   for (const f of findings) {
-    deps.logger.info("finding", {
-      accountId: f.accountId,
-      detections: f.detections,
-      requestCount: f.requestCount,
-      maxPromptTokens: f.maxPromptTokens,
-      maxRequestSize: f.maxRequestSize,
-      maxCompletionTokens: f.maxCompletionTokens,
-      cachedInputRequests: f.cachedInput?.requestCount ?? null,
-      peakHourTokens: f.peakHourTokens,
-      anomaly: f.anomaly && {
-        principal: f.anomaly.principal,
-        hourStart: f.anomaly.hourStart,
-        totalTokens: f.anomaly.totalTokens,
-        baselineTokens: f.anomaly.baselineTokens,
-        thresholdTokens: f.anomaly.thresholdTokens,
-        historyHours: f.anomaly.historyHours,
-      },
-      topIdentity: f.topIdentities[0]?.identityArn ?? null,
-    });
+    deps.logger.info("finding", findingLogFields(f));
   }
 
   let alertsPublished = 0;
@@ -233,6 +216,29 @@ export async function runDetection(
     statistics: queries.statistics,
     ...(evaluation.slices ? { slices: evaluation.slices } : {}),
     ...(state ? { state } : {}),
+  };
+}
+
+/** A finding's numbers as the "finding" log line gives them: counts, ARNs and times, never request text. */
+export function findingLogFields(f: Finding) {
+  return {
+    accountId: f.accountId,
+    detections: f.detections,
+    requestCount: f.requestCount,
+    maxPromptTokens: f.maxPromptTokens,
+    maxRequestSize: f.maxRequestSize,
+    maxCompletionTokens: f.maxCompletionTokens,
+    cachedInputRequests: f.cachedInput?.requestCount ?? null,
+    peakHourTokens: f.peakHourTokens,
+    anomaly: f.anomaly && {
+      principal: f.anomaly.principal,
+      hourStart: f.anomaly.hourStart,
+      totalTokens: f.anomaly.totalTokens,
+      baselineTokens: f.anomaly.baselineTokens,
+      thresholdTokens: f.anomaly.thresholdTokens,
+      historyHours: f.anomaly.historyHours,
+    },
+    topIdentity: f.topIdentities[0]?.identityArn ?? null,
   };
 }
 

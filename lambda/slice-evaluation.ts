@@ -11,19 +11,13 @@
  * their roll-ups read.
  */
 import { METRIC } from "../config/names.js";
-import {
-  type History,
-  type HourlyTotals,
-  hourlyTotalsOf,
-  knownFromOf,
-  principalKey,
-} from "../core/anomaly.js";
-import { anomalyCandidates } from "../core/detections.js";
+import { type History, type HourlyTotals, hourlyTotalsOf, knownFromOf } from "../core/anomaly.js";
 import { DAY_MS, HOUR_MS, hourOf, type Rule, type Window } from "../core/rule.js";
 import { cellKey, cellsOf, mergeSlices, missingCells, type Slice } from "../core/slices.js";
 import type { UsageGroup } from "../core/usage.js";
-import type { HistoryStore, PrincipalHourTotal } from "./adapters/history-store.js";
+import type { PrincipalHourTotal } from "./adapters/history-store.js";
 import type { SliceStore, StoredSlice } from "./adapters/slice-store.js";
+import { type HistoryDeps, readCandidateHistory } from "./anomaly-history.js";
 import type { DetectorConfig } from "./config.js";
 import { DeadlineError } from "./errors.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
@@ -38,11 +32,6 @@ export const MIN_SPLIT_MS = 60_000;
 export const CATCH_UP_RESERVE_MS = 90_000;
 /** Slices (and roll-ups) outlive the last window that needs them by this margin. */
 const SLICE_TTL_MARGIN_MS = 86_400_000;
-/**
- * Principals whose roll-ups one run reads at most (those with the heaviest hours above the floor first); any
- * beyond are compared with the floor alone, and their findings say so. Bounds a run's state reads.
- */
-export const MAX_HISTORY_PRINCIPALS = 200;
 
 export interface SliceReport {
   /** Periods in the window. */
@@ -66,9 +55,6 @@ export const INCOMPLETE_WINDOW_CAVEAT = (r: SliceReport) =>
 
 export const INCOMPLETE_HISTORY_CAVEAT = (r: Pick<SliceReport, "historyHours" | "historyPending">) =>
   `anomaly's history is incomplete: ${r.historyHours - r.historyPending} of ${r.historyHours} hours before the window are stored so far (the detector is catching up); principals are compared with the history there is.`;
-
-/** The state table's anomaly history, as the evaluation uses it. */
-export type HistoryDeps = Pick<HistoryStore, "readIndex" | "writeIndex" | "writeHours" | "readPrincipals">;
 
 type Work =
   | { readonly kind: "cell"; readonly window: Window }
@@ -291,20 +277,11 @@ async function historyOf(
   if (!historyStore || historyFromMs >= range.startMs)
     return { history: { totals, knownFromMs }, principals: 0 };
   const inside = slices.filter((s) => s.window.startMs >= window.startMs && s.window.endMs <= window.endMs);
-  const candidates = anomalyCandidates(
+  return readCandidateHistory(
     inside.flatMap((s) => s.groups),
     rule,
+    historyStore,
+    { fromMs: historyFromMs, toMs: range.startMs, knownFromMs },
+    totals,
   );
-  const read = candidates.slice(0, MAX_HISTORY_PRINCIPALS);
-  const hours = await historyStore.readPrincipals(read, historyFromMs, range.startMs);
-  for (const [i, c] of read.entries()) {
-    for (const [hourMs, tokens] of hours[i] ?? []) totals.add(c.accountId, c.principal, hourMs, tokens);
-  }
-  const unread = new Set(
-    candidates.slice(MAX_HISTORY_PRINCIPALS).map((c) => principalKey(c.accountId, c.principal)),
-  );
-  return {
-    history: { totals, knownFromMs, ...(unread.size > 0 ? { unread } : {}) },
-    principals: read.length,
-  };
 }

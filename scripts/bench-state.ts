@@ -78,7 +78,11 @@ for (const n of PRINCIPALS) {
     // Every period of the window stored but the newest, which the run queries.
     for (let s = rangeStart; s < endMs - PERIOD; s += PERIOD) {
       const groups = Array.from({ length: n }, (_, i) => group(i, s));
-      await slices.write({ window: { startMs: s, endMs: s + PERIOD }, groups, bytesScanned: 0, requeried: true }, endMs + DAY_MS, 1);
+      await slices.write(
+        { window: { startMs: s, endMs: s + PERIOD }, groups, bytesScanned: 0, requeried: true },
+        endMs + DAY_MS,
+        1,
+      );
     }
     // The history: every hour of the week before rolled up; the hot principals' roll-ups present.
     const hours = new Set<number>();

@@ -23,7 +23,7 @@ import { AlertLedger } from "../lambda/adapters/alert-ledger.js";
 import { HistoryStore } from "../lambda/adapters/history-store.js";
 import { SliceStore } from "../lambda/adapters/slice-store.js";
 import { StateUsage } from "../lambda/adapters/state-usage.js";
-import { type RunSummary, runDetection } from "../lambda/run-detection.js";
+import { findingLogFields, type RunSummary, runDetection } from "../lambda/run-detection.js";
 import { toRunRequest } from "../lambda/run-request.js";
 import {
   ANOMALY_CASES,
@@ -207,21 +207,8 @@ describe("anomaly: each principal against its own history", () => {
     for (const run of runs.slice(pending.indexOf(0))) {
       const evaluator = new RuleEvaluator(config.rule, run.window);
       for (const r of records) evaluator.add(r);
-      const expected = evaluator.findings().map((f) => ({
-        accountId: f.accountId,
-        detections: f.detections,
-        anomaly: f.anomaly && {
-          principal: f.anomaly.principal,
-          hourStart: f.anomaly.hourStart,
-          totalTokens: f.anomaly.totalTokens,
-          baselineTokens: f.anomaly.baselineTokens,
-          thresholdTokens: f.anomaly.thresholdTokens,
-          historyHours: f.anomaly.historyHours,
-        },
-      }));
-      expect(
-        run.findings.map((f) => ({ accountId: f.accountId, detections: f.detections, anomaly: f.anomaly })),
-      ).toEqual(expected);
+      const expected = evaluator.findings().map(findingLogFields);
+      expect(run.findings).toEqual(expected);
       expect(expected.map((f) => f.accountId)).toEqual([ANOMALY_CASES.newKey, ANOMALY_CASES.etl]);
     }
     // Steady state: each run queries one period and reads the window's periods, the index, and the roll-ups of

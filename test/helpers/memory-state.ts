@@ -7,7 +7,7 @@ import type { Window } from "../../core/rule.js";
 import { cellKey } from "../../core/slices.js";
 import type { PrincipalHourTotal } from "../../lambda/adapters/history-store.js";
 import type { StoredSlice } from "../../lambda/adapters/slice-store.js";
-import type { HistoryDeps } from "../../lambda/slice-evaluation.js";
+import type { HistoryDeps } from "../../lambda/anomaly-history.js";
 
 export function memoryState() {
   const slices = new Map<string, StoredSlice>();

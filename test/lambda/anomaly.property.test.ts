@@ -13,7 +13,7 @@ import { ENV } from "../../config/settings.js";
 import { RuleEvaluator } from "../../core/record-evaluator.js";
 import type { InvocationRecord } from "../../core/record-reader.js";
 import { DAY_MS, HOUR_MS } from "../../core/rule.js";
-import { runDetection } from "../../lambda/run-detection.js";
+import { findingLogFields, runDetection } from "../../lambda/run-detection.js";
 import { recordArb } from "../helpers/arbitraries.js";
 import { detectionDeps, detectorConfig } from "../helpers/aws.js";
 import { emulateInsights } from "../helpers/insights-emulator.js";
@@ -114,24 +114,10 @@ describe("anomaly from stored periods and hourly roll-ups", () => {
                 continue;
               }
               if (wasPending) caughtUpLater++;
-              const logged = log.lines
-                .filter((l) => l.message === "finding")
-                .map((l) => l.extra[0] as Record<string, unknown>)
-                .map((f) => ({ accountId: f.accountId, detections: f.detections, anomaly: f.anomaly }));
+              const logged = log.lines.filter((l) => l.message === "finding").map((l) => l.extra[0]);
               const evaluator = new RuleEvaluator(config.rule, window);
               for (const r of all) evaluator.add(r);
-              const expected = evaluator.findings().map((f) => ({
-                accountId: f.accountId,
-                detections: f.detections,
-                anomaly: f.anomaly && {
-                  principal: f.anomaly.principal,
-                  hourStart: f.anomaly.hourStart,
-                  totalTokens: f.anomaly.totalTokens,
-                  baselineTokens: f.anomaly.baselineTokens,
-                  thresholdTokens: f.anomaly.thresholdTokens,
-                  historyHours: f.anomaly.historyHours,
-                },
-              }));
+              const expected = evaluator.findings().map(findingLogFields);
               expect(logged, `run ${i} ending ${new Date(end).toISOString()}`).toEqual(expected);
               compared++;
               anomalies += expected.filter((f) => f.anomaly !== null).length;

@@ -1,7 +1,8 @@
 /**
  * Exclusions belong to the rule: the scanner and the Lambda, given the same records and the same settings,
  * flag the same accounts with the same numbers. The Lambda side runs runDetection against Logs Insights
- * mocked at the SDK boundary, answering with the evidence rows Insights computes for those records.
+ * mocked at the SDK boundary, answering with the evidence rows Insights computes for those records, with
+ * anomaly's history rolled up from the same records.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,10 +17,11 @@ import { scanLogs } from "../cli/scan.js";
 import { ENV } from "../config/settings.js";
 import { inWindow, matches } from "../core/evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
-import type { Window } from "../core/rule.js";
+import { DAY_MS, type Window } from "../core/rule.js";
 import { runDetection } from "../lambda/run-detection.js";
 import { detectionDeps, detectorConfig } from "./helpers/aws.js";
 import { emulateInsights } from "./helpers/insights-emulator.js";
+import { memoryState } from "./helpers/memory-state.js";
 
 const insights = mockClient(CloudWatchLogsClient);
 const sns = mockClient(SNSClient);
@@ -69,8 +71,12 @@ async function scannerFlags(exclusions: Record<string, string>): Promise<Flagged
 
 async function lambdaFlags(exclusions: Record<string, string>): Promise<Flagged[]> {
   emulateInsights(insights, () => all);
-  const { deps, rec } = detectionDeps();
-  await runDetection(detectorConfig(exclusions), { trigger: "manual", dryRun: true, window: WINDOW }, deps);
+  // anomaly's history as the scheduled runs would have rolled it up for the week before (the sample holds one).
+  const config = detectorConfig(exclusions);
+  const state = memoryState();
+  await state.rollUp(all, config.rule, { startMs: WINDOW.startMs - 7 * DAY_MS, endMs: WINDOW.startMs });
+  const { deps, rec } = detectionDeps({ history: state.history });
+  await runDetection(config, { trigger: "manual", dryRun: true, window: WINDOW }, deps);
   return rec.lines
     .filter((l) => l.message === "finding")
     .map((l) => {

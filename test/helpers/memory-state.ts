@@ -3,8 +3,11 @@
  * end inside `(start, end]`, roll-ups by principal and hour, an index of hours): for property tests that run
  * thousands of scheduled runs. The adapters themselves are tested against dynalite.
  */
-import type { Window } from "../../core/rule.js";
+import { hourlyTotalsOf } from "../../core/anomaly.js";
+import type { InvocationRecord } from "../../core/record-reader.js";
+import { HOUR_MS, type Rule, type Window } from "../../core/rule.js";
 import { cellKey } from "../../core/slices.js";
+import { usageOfRecord } from "../../core/usage.js";
 import type { PrincipalHourTotal } from "../../lambda/adapters/history-store.js";
 import type { StoredSlice } from "../../lambda/adapters/slice-store.js";
 import type { HistoryDeps } from "../../lambda/anomaly-history.js";
@@ -46,5 +49,15 @@ export function memoryState() {
     history,
     /** Hours rolled up so far. */
     index: () => index,
+    /** Rolls up every hour of `span` from `records`, as scheduled runs would have (the rule's exclusions applied). */
+    async rollUp(records: readonly InvocationRecord[], rule: Rule, span: Window) {
+      const inSpan = records.filter((r) => r.timestampMs >= span.startMs && r.timestampMs < span.endMs);
+      const totals = hourlyTotalsOf(
+        inSpan.map((r) => usageOfRecord(r, null, rule.cachedInputTokens)),
+        rule,
+      );
+      await history.writeHours([...totals.entries()], () => span.endMs);
+      for (let h = span.startMs; h < span.endMs; h += HOUR_MS) index.add(h);
+    },
   };
 }

@@ -74,6 +74,24 @@ export function buildDashboard(scope: Construct, props: DashboardProps): Detecto
           12,
         ),
       ],
+      [
+        graph(
+          "State table traffic per run",
+          [
+            m(METRIC.stateBytesRead, cloudwatch.Stats.MAXIMUM, "bytes read"),
+            m(METRIC.stateBytesWritten, cloudwatch.Stats.MAXIMUM, "bytes written"),
+          ],
+          12,
+        ),
+        graph(
+          "Catching up (periods, and anomaly history hours, still to query)",
+          [
+            m(METRIC.slicesPending, cloudwatch.Stats.MAXIMUM, "periods"),
+            m(METRIC.historyHoursPending, cloudwatch.Stats.MAXIMUM, "history hours"),
+          ],
+          12,
+        ),
+      ],
     ],
   });
   const url = `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboardName}`;

@@ -215,7 +215,7 @@ export function buildProgram(): Command {
         "Scan Bedrock model-invocation logs (JSON lines, gzip, CloudWatch export lines) for heavy accounts. " +
           "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...; " +
           "- or /dev/stdin reads standard input; s3://bucket/prefix/ reads S3 with the AWS SDK's default " +
-          "credentials and region (under the Bedrock layout, only the window's hours are listed).",
+          "credentials and region (under the Bedrock layout, only the hours of the window and of the baseline days before it are listed).",
       )
       .argument("<path...>", "log files, directories, - (stdin) or s3://bucket/prefix/"),
   );

@@ -1,7 +1,8 @@
 /**
  * S3 input: `s3://bucket/prefix/` listed and streamed with the SDK's default credentials and region. Under
  * Bedrock's delivery layout (`AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/`) only the
- * window's hours are listed, so a week's scan of a year of logs lists a week. Loaded only for s3:// paths.
+ * hours asked for are listed (the window and anomaly's baseline days before it), so a week's scan of a year of
+ * logs lists two weeks, not a year. Loaded only for s3:// paths.
  */
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";

@@ -31,7 +31,7 @@ export const isS3 = (path: string): boolean => path.startsWith("s3://");
 
 /**
  * Expands the command line's paths into sources: files and directories as findLogFiles does, stdin once
- * however often it is named, and S3 prefixes listed (only the window's hours where the Bedrock layout allows).
+ * however often it is named, and S3 prefixes listed (only the hours of `window` where the Bedrock layout allows; the scanner passes the window with anomaly's history).
  */
 export async function findSources(paths: readonly string[], window: Window): Promise<FoundSources> {
   const local = paths.filter((p) => !isStdin(p) && !isS3(p));

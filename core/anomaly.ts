@@ -6,9 +6,8 @@
  * history (the scanner from records before the window, the Lambda from its hourly roll-ups); this module only
  * compares.
  */
-import { exclusionsOf } from "./exclusions.js";
-import { principalOf } from "./principal.js";
-import { HOUR_MS, type Rule } from "./rule.js";
+import { keptPrincipalOf } from "./exclusions.js";
+import { HOUR_MS, hourOf, type Rule } from "./rule.js";
 import { totalTokensOf, type UsageGroup } from "./usage.js";
 
 /** Total tokens per principal per clock hour: account -> principal -> hour start -> tokens. */
@@ -68,7 +67,7 @@ export const principalKey = (accountId: string, principal: string): string =>
 /** No history: only the window's own hours count (a principal is compared with the floor alone at first). */
 export const noHistory = (windowStartMs: number): History => ({
   totals: new HourlyTotals(),
-  knownFromMs: Math.floor(windowStartMs / HOUR_MS) * HOUR_MS,
+  knownFromMs: hourOf(windowStartMs),
 });
 
 /** One principal-hour compared with its baseline. */
@@ -121,17 +120,11 @@ export function compare(
 
 /** Each principal's total tokens per clock hour in usage groups, after the rule's exclusions. */
 export function hourlyTotalsOf(groups: Iterable<UsageGroup>, rule: Rule): HourlyTotals {
-  const excluded = exclusionsOf(rule);
+  const kept = keptPrincipalOf(rule);
   const totals = new HourlyTotals();
-  const principals = new Map<string | null, string>();
   for (const g of groups) {
-    if (excluded(g.accountId, g.identityArn)) continue;
-    let principal = principals.get(g.identityArn);
-    if (principal === undefined) {
-      principal = principalOf(g.identityArn);
-      principals.set(g.identityArn, principal);
-    }
-    totals.add(g.accountId, principal, g.hourMs, totalTokensOf(g));
+    const principal = kept(g.accountId, g.identityArn);
+    if (principal !== null) totals.add(g.accountId, principal, g.hourMs, totalTokensOf(g));
   }
   return totals;
 }

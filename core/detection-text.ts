@@ -66,8 +66,9 @@ export function tokenVolumeText(
 
 /** A ratio: `30x`, `4.5x`. */
 const ratio = (x: number) => (x >= 10 ? `${Math.round(x)}x` : `${Number(x.toFixed(1))}x`);
-/** Hourly tokens in millions from 100,000 (`0.12 M`, `3.6 M`), so an hour and its baseline read alike. */
-const tokens = (n: number) => (n >= 100_000 ? `${Number((n / 1e6).toPrecision(3))} M` : grouped(n));
+/** Hourly tokens as compactNumber gives them, but in millions from 100,000 (`0.12 M`), so an hour and its baseline read alike. */
+const tokens = (n: number) =>
+  n >= 100_000 && n < 1_000_000 ? `${Number((n / 1e6).toPrecision(3))} M` : compactNumber(n);
 /** `7 days`, `1 day`, `14 hours` (under two days). */
 const span = (hours: number) =>
   hours < 48

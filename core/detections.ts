@@ -15,7 +15,7 @@ import {
   type Finding,
   toFindings,
 } from "./evaluator.js";
-import { exclusionsOf } from "./exclusions.js";
+import { keptPrincipalOf } from "./exclusions.js";
 import type { AnomalyEvidence, DetectionName, HuntFinding, TokenVolumeEvidence } from "./finding.js";
 import { principalOf } from "./principal.js";
 import { HOUR_MS, type Rule, type Window } from "./rule.js";
@@ -88,16 +88,11 @@ function principalHoursOf(
   rule: Rule,
   onKept: (g: UsageGroup, principal: string) => void,
 ): Map<string, Map<string, Map<number, PrincipalHour>>> {
-  const excluded = exclusionsOf(rule);
+  const kept = keptPrincipalOf(rule);
   const hours = new Map<string, Map<string, Map<number, PrincipalHour>>>();
-  const principalOfIdentity = new Map<string | null, string>();
   for (const g of groups) {
-    if (excluded(g.accountId, g.identityArn)) continue;
-    let principal = principalOfIdentity.get(g.identityArn);
-    if (principal === undefined) {
-      principal = principalOf(g.identityArn);
-      principalOfIdentity.set(g.identityArn, principal);
-    }
+    const principal = kept(g.accountId, g.identityArn);
+    if (principal === null) continue;
     onKept(g, principal);
     let byPrincipal = hours.get(g.accountId);
     if (!byPrincipal) {

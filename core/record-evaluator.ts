@@ -7,8 +7,7 @@
 import { type History, HourlyTotals } from "./anomaly.js";
 import { evaluateUsage, type WindowEvaluation } from "./detections.js";
 import { type Aggregates, type Finding, fresh, groupOf, inWindow, matcherOf } from "./evaluator.js";
-import { type ExclusionTest, exclusionsOf } from "./exclusions.js";
-import { principalOf } from "./principal.js";
+import { type ExclusionTest, exclusionsOf, keptPrincipalOf } from "./exclusions.js";
 import type { InvocationRecord } from "./record-reader.js";
 import { DAY_MS, hourOf, type Rule, type Window } from "./rule.js";
 import { type HuntPart, type UsageGroup, UsageTable, usageOfRecord } from "./usage.js";
@@ -142,7 +141,9 @@ export class RuleEvaluator {
   private readonly seenIds: IdSets = new Map();
   /** anomaly's history: tokens per principal and clock hour before the window (memory: principals x hours). */
   private readonly historyTotals = new HourlyTotals();
-  private readonly principals = new Map<string | null, string>();
+  /** Sessions rotate: the principal cache is dropped now and then rather than growing with them. */
+  private readonly historyPrincipal: (accountId: string, identityArn: string | null) => string | null;
+  private readonly historyAccounts = new Map<string, string>();
   /** The earliest record read, window or not: how far back the history found reaches. */
   private firstMs = Number.POSITIVE_INFINITY;
   readonly historyWindow: Window;
@@ -154,6 +155,7 @@ export class RuleEvaluator {
     this.excluded = exclusionsOf(rule);
     this.matches = matcherOf(rule);
     this.historyWindow = historyWindowOf(rule, window);
+    this.historyPrincipal = keptPrincipalOf(rule, { copy: fresh, maxCached: 10_000 });
   }
 
   add(record: InvocationRecord): void {
@@ -187,15 +189,14 @@ export class RuleEvaluator {
    * a copy delivered twice raises the baseline, which only makes `anomaly` quieter.
    */
   addHistory(accountId: string, identityArn: string | null, hourMs: number, tokens: number): void {
-    if (this.excluded(accountId, identityArn)) return;
-    let principal = this.principals.get(identityArn);
-    if (principal === undefined) {
-      principal = fresh(principalOf(identityArn));
-      // Sessions rotate: the cache is dropped now and then rather than growing with them.
-      if (this.principals.size > 10_000) this.principals.clear();
-      this.principals.set(identityArn === null ? null : fresh(identityArn), principal);
+    const principal = this.historyPrincipal(accountId, identityArn);
+    if (principal === null) return;
+    let account = this.historyAccounts.get(accountId);
+    if (account === undefined) {
+      account = fresh(accountId);
+      this.historyAccounts.set(account, account);
     }
-    this.historyTotals.add(fresh(accountId), principal, hourMs, tokens);
+    this.historyTotals.add(account, principal, hourMs, tokens);
   }
 
   /** What the records read say of the time before the window. */

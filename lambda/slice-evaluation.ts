@@ -75,7 +75,8 @@ export async function evaluateFromSlices(
   const baselineMs = historyStore ? rule.baselineDays * DAY_MS : 0;
   const historyFromMs = range.startMs - baselineMs;
   // Only this period's cells: slices of another period length (the schedule changed) would count twice.
-  const cells = new Set(cellsOf(range, period).map(cellKey));
+  const rangeCells = cellsOf(range, period);
+  const cells = new Set(rangeCells.map(cellKey));
   const stored = new Map(
     (await store.read(range)).filter((s) => cells.has(cellKey(s.window))).map((s) => [cellKey(s.window), s]),
   );
@@ -183,7 +184,7 @@ export async function evaluateFromSlices(
   // when one of its periods was queried now, writing only what changed).
   if (historyStore && baselineMs > 0) {
     const periodsOf = (hourMs: number) =>
-      cellsOf(range, period).filter((c) => c.startMs < hourMs + HOUR_MS && c.endMs > hourMs);
+      rangeCells.filter((c) => c.startMs < hourMs + HOUR_MS && c.endMs > hourMs);
     for (let h = range.startMs; h + HOUR_MS <= window.endMs; h += HOUR_MS) {
       const its = periodsOf(h);
       if (!its.every((c) => stored.has(cellKey(c)))) continue;

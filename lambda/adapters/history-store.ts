@@ -12,12 +12,12 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  paginateQuery,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import { STATE } from "../../config/names.js";
 import { HOUR_MS } from "../../core/rule.js";
 import { sendInBatches } from "./batches.js";
+import { queryKeyRange, sortableMs } from "./key-range.js";
 import type { StateUsage } from "./state-usage.js";
 
 /** One principal's total tokens in one clock hour (exclusions applied). */
@@ -28,7 +28,6 @@ export interface PrincipalHourTotal {
   readonly tokens: number;
 }
 
-const pad = (ms: number) => String(ms).padStart(13, "0");
 const principalPk = (accountId: string, principal: string) =>
   `${STATE.principalHoursPrefix}${accountId}#${principal}`;
 /** BatchWriteItem takes at most 25 requests. */
@@ -82,50 +81,45 @@ export class HistoryStore {
       PutRequest: {
         Item: {
           [STATE.partitionKey]: { S: principalPk(t.accountId, t.principal) },
-          [STATE.sortKey]: { S: pad(t.hourMs) },
+          [STATE.sortKey]: { S: sortableMs(t.hourMs) },
           tokens: { N: String(t.tokens) },
           [STATE.ttlAttribute]: { N: String(Math.ceil(expiresAtMs(t.hourMs) / 1000)) },
         },
       },
     }));
-    const chunks: WriteRequest[][] = [];
-    for (let i = 0; i < requests.length; i += BATCH * CONCURRENCY)
-      chunks.push(requests.slice(i, i + BATCH * CONCURRENCY));
-    let failed = 0;
-    let code = "";
-    for (const chunk of chunks) {
-      const groups = Array.from({ length: Math.ceil(chunk.length / BATCH) }, (_, i) =>
-        chunk.slice(i * BATCH, (i + 1) * BATCH),
-      );
-      const outcomes = await Promise.all(
-        groups.map((group) =>
-          sendInBatches(
-            group,
-            BATCH,
-            async (batch) => {
-              const out = await this.client.send(
-                new BatchWriteItemCommand({ RequestItems: { [this.tableName]: [...batch] } }),
-              );
-              const unprocessed = new Set(
-                (out.UnprocessedItems?.[this.tableName] ?? []).map((r) => JSON.stringify(r.PutRequest?.Item)),
-              );
-              return batch.flatMap((r, position) =>
-                unprocessed.has(JSON.stringify(r.PutRequest?.Item))
-                  ? [{ position, code: "ThrottlingUnprocessed", message: "unprocessed item" }]
-                  : [],
-              );
-            },
-            { sleep: this.sleep, retries: 4 },
-          ),
+    // CONCURRENCY lanes of 25-item batches, each lane one after another (retrying unprocessed items).
+    const lanes = Array.from({ length: CONCURRENCY }, (_, lane) =>
+      requests.filter((_, i) => Math.floor(i / BATCH) % CONCURRENCY === lane),
+    );
+    const outcomes = await Promise.all(
+      lanes.map((lane) =>
+        sendInBatches(
+          lane,
+          BATCH,
+          async (batch) => {
+            const out = await this.client.send(
+              new BatchWriteItemCommand({ RequestItems: { [this.tableName]: [...batch] } }),
+            );
+            const unprocessed = new Set(
+              (out.UnprocessedItems?.[this.tableName] ?? []).map((r) => JSON.stringify(r.PutRequest?.Item)),
+            );
+            return batch.flatMap((r, position) =>
+              unprocessed.has(JSON.stringify(r.PutRequest?.Item))
+                ? [{ position, code: "ThrottlingUnprocessed", message: "unprocessed item" }]
+                : [],
+            );
+          },
+          { sleep: this.sleep, retries: 4 },
         ),
-      );
-      for (const o of outcomes) {
-        failed += o.failed.length;
-        code ||= o.failed[0]?.code ?? "";
-      }
-    }
+      ),
+    );
+    const failed = outcomes.flatMap((o) => o.failed);
     for (const r of requests) if (r.PutRequest?.Item) this.usage.wrote(r.PutRequest.Item);
-    if (failed > 0) throw new Error(`${failed} of ${requests.length} hourly roll-ups not written (${code})`);
+    if (failed.length > 0) {
+      throw new Error(
+        `${failed.length} of ${requests.length} hourly roll-ups not written (${failed[0]?.code ?? ""})`,
+      );
+    }
   }
 
   /** A principal's hourly totals in `[fromMs, toMs)` (hour start -> tokens). */
@@ -137,27 +131,15 @@ export class HistoryStore {
   ): Promise<Map<number, number>> {
     const hours = new Map<number, number>();
     if (toMs <= fromMs) return hours;
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        ConsistentRead: true,
-        KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-        ExpressionAttributeNames: { "#pk": STATE.partitionKey, "#sk": STATE.sortKey },
-        ExpressionAttributeValues: {
-          ":pk": { S: principalPk(accountId, principal) },
-          ":from": { S: pad(fromMs) },
-          ":to": { S: pad(toMs - 1) },
-        },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        this.usage.read(item);
-        const hourMs = Number(item[STATE.sortKey]?.S);
-        const tokens = Number(item.tokens?.N);
-        if (Number.isSafeInteger(hourMs) && Number.isFinite(tokens)) hours.set(hourMs, tokens);
-      }
+    const range = {
+      pk: principalPk(accountId, principal),
+      fromSk: sortableMs(fromMs),
+      toSk: sortableMs(toMs - 1),
+    };
+    for await (const item of queryKeyRange(this.client, this.tableName, range, this.usage)) {
+      const hourMs = Number(item[STATE.sortKey]?.S);
+      const tokens = Number(item.tokens?.N);
+      if (Number.isSafeInteger(hourMs) && Number.isFinite(tokens)) hours.set(hourMs, tokens);
     }
     return hours;
   }

@@ -8,23 +8,18 @@
  * (a first write that died) counts as missing and is queried again.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  PutItemCommand,
-  paginateQuery,
-} from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { STATE } from "../../config/names.js";
 import type { Window } from "../../core/rule.js";
 import type { Slice } from "../../core/slices.js";
 import type { UsageGroup } from "../../core/usage.js";
+import { queryKeyRange, sortableMs } from "./key-range.js";
 import { StateUsage } from "./state-usage.js";
 
 /** Compressed bytes per part: DynamoDB items hold 400 KB, keys and attributes included. */
 export const PART_MAX_BYTES = 300_000;
 
-const pad = (ms: number) => String(ms).padStart(13, "0");
-const sliceSk = (w: Window) => `${pad(w.endMs)}#${pad(w.startMs)}`;
+const sliceSk = (w: Window) => `${sortableMs(w.endMs)}#${sortableMs(w.startMs)}`;
 const HEADER = "head";
 
 type HuntTuple = [
@@ -190,26 +185,12 @@ export class SliceStore {
   /** The complete slices that end inside `(window.start, window.end]` (a strongly consistent read). */
   async read(window: Window): Promise<StoredSlice[]> {
     const items: Record<string, AttributeValue>[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        ConsistentRead: true,
-        KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-        ExpressionAttributeNames: { "#pk": STATE.partitionKey, "#sk": STATE.sortKey },
-        ExpressionAttributeValues: {
-          ":pk": { S: STATE.slicePartition },
-          ":from": { S: `${pad(window.startMs + 1)}#` },
-          ":to": { S: `${pad(window.endMs)}#~` },
-        },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        this.usage.read(item);
-        items.push(item);
-      }
-    }
+    const range = {
+      pk: STATE.slicePartition,
+      fromSk: `${sortableMs(window.startMs + 1)}#`,
+      toSk: `${sortableMs(window.endMs)}#~`,
+    };
+    for await (const item of queryKeyRange(this.client, this.tableName, range, this.usage)) items.push(item);
     type Entry = { head?: Record<string, AttributeValue>; parts: Map<string, Uint8Array> };
     const bySlice = new Map<string, Entry>();
     for (const item of items) {

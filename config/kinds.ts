@@ -13,6 +13,8 @@ export interface Kind<T> {
   readonly schema: z.ZodType<T, unknown>;
   /** The canonical value as text, readable by `schema` again. */
   write(value: T): string;
+  /** Milliseconds that construct props give as a CDK `Duration`. */
+  readonly isDuration?: true;
 }
 
 /** Shows a user's value in a message, briefly. */
@@ -93,6 +95,7 @@ export function duration(bounds: {
       return ms;
     }),
     write: formatDuration,
+    isDuration: true,
   };
 }
 

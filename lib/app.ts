@@ -7,15 +7,14 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { readDetectorContext } from "./context.js";
 import { DetectorStack } from "./detector-stack.js";
 
-/** Builds the app's stack; throws SettingsError or UnknownContextKeyError, each one line in context terms. */
+/** Builds the app's stack; throws ConstructError, one line in context terms. */
 export function buildApp(app: App): DetectorStack {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const config = readDetectorContext(app.node, env);
   const stack = new DetectorStack(app, config.stackName, {
     stackName: config.stackName,
     env,
-    detector: {},
-    plan: config.plan,
+    detector: config.props,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stack;

@@ -12,7 +12,7 @@ import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import type * as kms from "aws-cdk-lib/aws-kms";
-import type * as lambdaNodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type * as sns from "aws-cdk-lib/aws-sns";
@@ -21,28 +21,17 @@ import { Construct } from "constructs";
 import { buildAlertTopic } from "./alert-topic.js";
 import { buildDashboard } from "./dashboard.js";
 import { buildDeadLetterQueue, buildDetectorFunction } from "./detector-function.js";
+import { withSettingsNamed } from "./errors.js";
 import { buildHealthAlarms, type DetectorAlarms } from "./health-alarms.js";
 import { buildInvocationLogging } from "./invocation-logging.js";
-import {
-  type BedrockDosDetectorProps,
-  type DetectorPlan,
-  homeOf,
-  planDetector,
-  propsToInput,
-} from "./props.js";
+import { type BedrockDosDetectorProps, homeOf, planDetector, propsToInput } from "./props.js";
 import { buildSlackChannel } from "./slack-channel.js";
 import { buildStateTable } from "./state-table.js";
 import { buildTamperAlert } from "./tamper-alert.js";
 
-export { DEFAULT_INVOCATION_LOG_GROUP_NAME } from "../config/settings.js";
-export { HANDLER_ENTRY } from "./detector-function.js";
-export type { DetectorAlarms } from "./health-alarms.js";
-export type { BedrockDosDetectorProps, DetectorThresholds } from "./props.js";
-export { LOGGING_TAMPER_EVENT_NAMES } from "./tamper-alert.js";
-
 export class BedrockDosDetector extends Construct {
   /** The scheduled detector function. */
-  public readonly function: lambdaNodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** Findings, health alarms and tamper alerts are published here. */
   public readonly alertTopic: sns.Topic;
   /** Customer-managed key encrypting the alert topic. */
@@ -66,10 +55,12 @@ export class BedrockDosDetector extends Construct {
   /** The dashboard in the CloudWatch console. */
   public readonly dashboardUrl: string;
 
-  /** `plan`: settings already validated by an entry point with its own names (the CDK app's context). */
-  constructor(scope: Construct, id: string, props: BedrockDosDetectorProps, plan?: DetectorPlan) {
+  /** Throws ConstructError, naming each prop at fault, when the props cannot be used. */
+  constructor(scope: Construct, id: string, props: BedrockDosDetectorProps = {}) {
     super(scope, id);
-    const resolved = plan ?? planDetector(propsToInput(props), "prop", homeOf(Stack.of(this)));
+    const resolved = withSettingsNamed("prop", () =>
+      planDetector(propsToInput(props), "prop", homeOf(Stack.of(this))),
+    );
     const { settings } = resolved;
     this.logGroupIdentifiers = resolved.logGroupIdentifiers;
     this.label = settings.detectorLabel ?? Stack.of(this).stackName;

@@ -5,6 +5,7 @@
  * true/false, durations as `90m`, `24h`, `7d`. An unknown key with the prefix is an error (typos fail loudly).
  */
 import type { Node } from "constructs";
+import { isBlank } from "../config/kinds.js";
 import {
   CONTEXT_PREFIX,
   type Home,
@@ -13,7 +14,8 @@ import {
   specOf,
   VIEWS,
 } from "../config/settings.js";
-import { type DetectorPlan, planDetector } from "./props.js";
+import { ConstructError, withSettingsNamed } from "./errors.js";
+import { type BedrockDosDetectorProps, type DetectorPlan, planDetector, settingsToProps } from "./props.js";
 
 /** Context keys (with the prefix) by setting. */
 export const CONTEXT_KEYS: Partial<Record<SettingKey, string>> = Object.fromEntries(
@@ -25,31 +27,29 @@ export const CONTEXT_KEYS: Partial<Record<SettingKey, string>> = Object.fromEntr
 
 export interface DetectorAppConfig {
   readonly stackName: string;
+  /** The validated settings and what follows from them. */
   readonly plan: DetectorPlan;
+  /** The construct's props, from the validated context. */
+  readonly props: BedrockDosDetectorProps;
 }
 
-/** Reads and validates the app's context once; throws SettingsError (naming context keys) or UnknownContextKeyError. */
+/** Reads and validates the app's context once; throws ConstructError naming context keys. */
 export function readDetectorContext(node: Node, home: Home): DetectorAppConfig {
   const known = new Set(Object.values(CONTEXT_KEYS));
   const all = node.getAllContext() as Record<string, unknown>;
   const unknown = Object.keys(all).filter((k) => k.startsWith(CONTEXT_PREFIX) && !known.has(k));
   if (unknown.length > 0) {
-    throw new UnknownContextKeyError(unknown, [...known]);
+    const names = [...known].map((k) => k.slice(CONTEXT_PREFIX.length)).join(", ");
+    throw new ConstructError(`unknown context key ${unknown.join(", ")}; known keys: ${names}`, {
+      settings: unknown,
+    });
   }
   const input: SettingsInput = {};
   for (const [setting, key] of Object.entries(CONTEXT_KEYS) as [SettingKey, string][]) {
     input[setting] = node.tryGetContext(key);
   }
-  const plan = planDetector(input, "context", home);
-  return { stackName: plan.settings.stackName, plan };
-}
-
-/** A context key with the prefix that is no setting (a typo). */
-export class UnknownContextKeyError extends Error {
-  override name = "UnknownContextKeyError";
-  constructor(unknown: readonly string[], known: readonly string[]) {
-    super(
-      `unknown context key ${unknown.join(", ")}; known keys: ${known.map((k) => k.slice(CONTEXT_PREFIX.length)).join(", ")}`,
-    );
-  }
+  // Validated here, in context terms; the construct then validates the same values again as props.
+  const plan = withSettingsNamed("context", () => planDetector(input, "context", home));
+  const given = new Set((Object.keys(input) as SettingKey[]).filter((k) => !isBlank(input[k])));
+  return { stackName: plan.settings.stackName, plan, props: settingsToProps(plan.settings, given) };
 }

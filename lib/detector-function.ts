@@ -3,13 +3,11 @@
  * period's lattice, with the scheduled time in the input, so a retried run evaluates the same window), the retry
  * policy, and the dead-letter queue that failed deliveries and runs end in.
  */
-import { fileURLToPath } from "node:url";
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as lambdaDestinations from "aws-cdk-lib/aws-lambda-destinations";
-import * as lambdaNodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
@@ -18,35 +16,9 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "../config/names.js";
 import { LOG_GROUP_ARN, normalizeLogGroupIdentifier, toEnvironment } from "../config/settings.js";
+import { bundledFunctionProps } from "./lambda-assets.js";
 import { acknowledgeWildcardResource, GENERATE_DATA_KEY_REASON } from "./nag.js";
 import type { DetectorPlan } from "./props.js";
-
-/** The Lambda handler's source; bundled with the locally installed esbuild (no Docker). */
-export const HANDLER_ENTRY = fileURLToPath(new URL("../lambda/handler.ts", import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
-const LOCK_FILE = fileURLToPath(new URL("../package-lock.json", import.meta.url));
-
-/** Runtime, architecture and esbuild bundling shared by the project's functions (no Docker). */
-export function bundledFunctionProps() {
-  return {
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: LOCK_FILE,
-    runtime: lambda.Runtime.NODEJS_24_X,
-    architecture: lambda.Architecture.ARM_64,
-    bundling: {
-      format: lambdaNodejs.OutputFormat.ESM,
-      mainFields: ["module", "main"],
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      // Bundle the SDK too: pins the version tested here instead of the runtime's.
-      externalModules: [],
-      // CommonJS dependencies call require(); give the ES module bundle one.
-      banner:
-        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-  } satisfies Partial<lambdaNodejs.NodejsFunctionProps>;
-}
 
 /** Shared by the scheduler target, the asynchronous invocation and the tamper rule target. */
 export function buildDeadLetterQueue(scope: Construct): sqs.Queue {
@@ -73,7 +45,7 @@ export interface DetectorFunctionProps {
 }
 
 export interface DetectorFunction {
-  readonly function: lambdaNodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly schedule: scheduler.Schedule;
 }
 
@@ -150,11 +122,9 @@ export function buildDetectorFunction(scope: Construct, props: DetectorFunctionP
   }
 
   const scheduleSeconds = settings.schedule / 1000;
-  const fn = new lambdaNodejs.NodejsFunction(scope, "Function", {
+  const fn = new lambda.Function(scope, "Function", {
     description: "Bedrock DoS / resource-exhaustion detector: scheduled Logs Insights query, alerts to SNS",
-    ...bundledFunctionProps(),
-    entry: HANDLER_ENTRY,
-    handler: "handler",
+    ...bundledFunctionProps("detector"),
     memorySize: settings.functionMemorySize,
     timeout: Duration.millis(settings.functionTimeout),
     role,

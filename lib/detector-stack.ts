@@ -1,27 +1,26 @@
 /** A stack holding one BedrockDosDetector, with the outputs the smoke test and operators need. */
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { BedrockDosDetector, type BedrockDosDetectorProps } from "./bedrock-dos-detector.js";
-import type { DetectorPlan } from "./props.js";
+import { normalizeLogGroupIdentifier } from "../config/settings.js";
+import { BedrockDosDetector } from "./bedrock-dos-detector.js";
+import type { BedrockDosDetectorProps } from "./props.js";
 
 export interface DetectorStackProps extends StackProps {
-  /** The detector's settings (log groups, alert routing, schedule, rule). */
-  readonly detector: BedrockDosDetectorProps;
-  /** Settings already validated elsewhere (the app's context); replaces `detector`. */
-  readonly plan?: DetectorPlan;
+  /** The detector's settings (log groups, alert routing, schedule, rule). @default - every default */
+  readonly detector?: BedrockDosDetectorProps;
 }
 
 export class DetectorStack extends Stack {
   public readonly detector: BedrockDosDetector;
 
-  constructor(scope: Construct, id: string, props: DetectorStackProps) {
-    const { detector, plan, ...stackProps } = props;
+  constructor(scope: Construct, id: string, props: DetectorStackProps = {}) {
+    const { detector, ...stackProps } = props;
     super(scope, id, {
       description:
         "Bedrock DoS / resource-exhaustion detector: scheduled Logs Insights rule, alerts, health alarms",
       ...stackProps,
     });
-    this.detector = new BedrockDosDetector(this, "Detector", detector, plan);
+    this.detector = new BedrockDosDetector(this, "Detector", detector);
 
     new CfnOutput(this, "FunctionName", {
       description: 'The detector function (invoke it with {"start","end","dryRun"} for a manual run)',
@@ -37,7 +36,7 @@ export class DetectorStack extends Stack {
     });
     new CfnOutput(this, "LogGroups", {
       description: "Log groups the detector queries",
-      value: this.detector.logGroupIdentifiers.join(","),
+      value: this.detector.logGroupIdentifiers.map(normalizeLogGroupIdentifier).join(","),
     });
     new CfnOutput(this, "DashboardUrl", {
       description: "The detector's CloudWatch dashboard: alarm states, runs, findings, bytes queried",

@@ -10,6 +10,7 @@ import {
   LOG_GROUP_ARN,
   queriedLogGroups,
   resolveSettings,
+  type SettingKey,
   type Settings,
   type SettingsInput,
   specOf,
@@ -199,6 +200,27 @@ export function propsToInput(props: BedrockDosDetectorProps): SettingsInput {
     if (path !== undefined) input[key] = propValue(props, path);
   }
   return input;
+}
+
+/**
+ * Props from validated settings (the CDK app's context): the inverse of propsToInput, so that the app builds
+ * the construct through its public signature. Only the `given` settings: the rest keep their defaults.
+ */
+export function settingsToProps(
+  settings: Partial<DeploySettings>,
+  given: ReadonlySet<SettingKey>,
+): BedrockDosDetectorProps {
+  const props: Record<string, unknown> = {};
+  for (const key of VIEWS.deploy) {
+    const spec = specOf(key);
+    const value = settings[key as DeployKey];
+    if (spec.prop === undefined || value === undefined || !given.has(key)) continue;
+    const [head, ...rest] = spec.prop.split(".") as [string, ...string[]];
+    const typed = spec.kind.isDuration ? Duration.millis(value as number) : value;
+    if (rest.length === 0) props[head] = typed;
+    else props[head] = { ...(props[head] as Record<string, unknown> | undefined), [rest.join(".")]: typed };
+  }
+  return props as BedrockDosDetectorProps;
 }
 
 /** The account and region a stack deploys to, where known at synth time. */

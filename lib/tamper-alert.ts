@@ -4,19 +4,18 @@
  * notification for Slack, plain text for email: `MessageStructure: 'json'`, which an SNS rule target cannot
  * set). Its role carries the topic key permissions; failed deliveries and runs go to the dead-letter queue.
  */
-import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as lambdaDestinations from "aws-cdk-lib/aws-lambda-destinations";
-import * as lambdaNodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { toEnvironment } from "../config/settings.js";
-import { bundledFunctionProps } from "./detector-function.js";
+import { bundledFunctionProps } from "./lambda-assets.js";
 import { acknowledgeOnChild, GENERATE_DATA_KEY_REASON } from "./nag.js";
 
 /** The CloudTrail management events that switch invocation logging off or point it elsewhere. */
@@ -31,9 +30,6 @@ export interface TamperAlertProps {
   readonly label: string;
 }
 
-/** The tamper alert's function source (bundled like the detector's, with the local esbuild). */
-export const TAMPER_HANDLER_ENTRY = fileURLToPath(new URL("../lambda/tamper-handler.ts", import.meta.url));
-
 export function buildTamperAlert(scope: Construct, props: TamperAlertProps): events.Rule {
   const logGroup = new logs.LogGroup(scope, "TamperAlertLogs", {
     retention: logs.RetentionDays.ONE_MONTH,
@@ -45,12 +41,10 @@ export function buildTamperAlert(scope: Construct, props: TamperAlertProps): eve
   });
   logGroup.grantWrite(role);
   props.topic.grantPublish(role);
-  const fn = new lambdaNodejs.NodejsFunction(scope, "TamperAlertFunction", {
-    ...bundledFunctionProps(),
+  const fn = new lambda.Function(scope, "TamperAlertFunction", {
+    ...bundledFunctionProps("tamper-alert"),
     description:
       "Bedrock DoS detector: turns invocation-logging changes into an alert (email text and Slack)",
-    entry: TAMPER_HANDLER_ENTRY,
-    handler: "handler",
     memorySize: 256,
     timeout: Duration.seconds(30),
     role,

@@ -43,7 +43,7 @@ const START = "2026-11-19T00:00:00Z";
 const THREADS = availableParallelism();
 
 const root = resolve(import.meta.dirname, "..");
-execFileSync(process.execPath, [join(root, "scripts/build-cli.mjs")], { stdio: "inherit" });
+execFileSync(process.execPath, [join(root, "scripts/build.mjs"), "cli"], { stdio: "inherit" });
 const cli = join(root, "dist/cli.mjs");
 const dir = mkdtempSync(join(tmpdir(), "bdd-bench-"));
 

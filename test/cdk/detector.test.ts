@@ -1,4 +1,5 @@
 /** Template assertions for every resource and property the detector construct promises. */
+
 import { App, Duration } from "aws-cdk-lib";
 import { Annotations, Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -13,6 +14,7 @@ import {
 } from "../../config/settings.js";
 import { loadConfig } from "../../lambda/config.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
+import { ConstructError } from "../../lib/errors.js";
 import { build, detectorFunction, detectorLogGroup, NO_BUNDLING, only, statementsOf } from "./helpers.js";
 
 const LOG_GROUP = "/aws/bedrock/model-invocations";
@@ -328,15 +330,17 @@ describe("log groups of several accounts", () => {
     });
   });
 
-  /** The SettingsError a stack of HOME throws for these log groups (fails when it throws none). */
-  const rejection = (logGroupIdentifiers: string[]): SettingsError => {
+  /** The ConstructError a stack of HOME throws for these log groups (fails when it throws none). */
+  const rejection = (logGroupIdentifiers: string[]): ConstructError => {
     try {
       build({ logGroupIdentifiers }, { env: HOME });
     } catch (err) {
-      expect(err).toBeInstanceOf(SettingsError);
-      return err as SettingsError;
+      expect(err).toBeInstanceOf(ConstructError);
+      expect((err as ConstructError).settings).toEqual(["logGroupIdentifiers"]);
+      expect((err as ConstructError).cause).toBeInstanceOf(SettingsError);
+      return err as ConstructError;
     }
-    throw new Error("expected a SettingsError");
+    throw new Error("expected a ConstructError");
   };
 
   it("still rejects the same ARN twice (with or without :*)", () => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { App, Stack, type StackProps } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { CONTEXT_PREFIX } from "../../config/settings.js";
-import { BedrockDosDetector, type BedrockDosDetectorProps } from "../../lib/bedrock-dos-detector.js";
+import { BedrockDosDetector, type BedrockDosDetectorProps } from "../../lib/index.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

@@ -11,7 +11,7 @@ import {
   SettingsError,
   toEnvironment,
 } from "../../config/settings.js";
-import { BedrockDosDetector, type BedrockDosDetectorProps } from "../../lib/bedrock-dos-detector.js";
+import { BedrockDosDetector, type BedrockDosDetectorProps, ConstructError } from "../../lib/index.js";
 import { planDetector, propsToInput } from "../../lib/props.js";
 import { NO_BUNDLING } from "./helpers.js";
 
@@ -256,7 +256,18 @@ describe("prop validation", () => {
 
   it("throws from the construct, before any resource is created", () => {
     const stack = new Stack(new App({ context: NO_BUNDLING }), "S");
-    expect(() => new BedrockDosDetector(stack, "D", { logGroupIdentifiers: [] })).toThrow(SettingsError);
+    let thrown: unknown;
+    try {
+      new BedrockDosDetector(stack, "D", { logGroupIdentifiers: [], minRequests: 0 });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConstructError);
+    const error = thrown as ConstructError;
+    expect(error.message).toMatch(/^minRequests must be .*; logGroupIdentifiers is empty/);
+    // Each prop at fault, in the construct's words; the settings' own error as the cause.
+    expect(error.settings).toEqual(["minRequests", "logGroupIdentifiers"]);
+    expect(error.cause).toBeInstanceOf(SettingsError);
     expect(stack.node.findChild("D").node.children).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 /**
- * The one real synth: `npx cdk synth` as a fresh clone would run it, offline, bundling the handler with the
- * locally installed esbuild (Docker made unavailable), with cdk-nag running as a validation plugin.
+ * The repository's real synth: `npx cdk synth` as a fresh clone would run it, offline (Docker made
+ * unavailable), deploying the handlers scripts/build.mjs bundled, with cdk-nag running as a validation plugin.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -109,7 +109,9 @@ describe("cdk synth", () => {
   /** The detector function's asset folder (`asset.<hash>`, holding `index.mjs`), set by the synth test. */
   let bundleDir: string | undefined;
 
-  it("synthesizes offline with local esbuild bundling and no cdk-nag findings", { timeout: 180_000 }, () => {
+  it("synthesizes offline with the prebuilt handler bundles (no Docker) and no cdk-nag findings", {
+    timeout: 180_000,
+  }, () => {
     const run = spawnSync(
       "npx",
       ["cdk", "synth", "--no-notices", "--no-version-reporting", "--quiet", "-o", out],

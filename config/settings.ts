@@ -90,18 +90,24 @@ interface Setting<T> extends Names {
 }
 
 /** Keeps each entry's own shape (which names it has, whether it has a default) for the view types. */
-const setting = <T, N extends Names, D extends T | undefined>(
+const setting = <T, const N extends Names, D extends T | undefined>(
   s: N & { readonly kind: Kind<T>; readonly default: D; readonly doc: string },
 ) => s;
 
 /** The largest count the contract reads (15 digits); a higher threshold could never be exceeded. */
 const MAX_COUNT = 999_999_999_999_999;
 
-const threshold = (metric: Metric, envName: string, cli: string, what: string, verb: "is" | "are") =>
+const threshold = <M extends Metric>(
+  metric: M,
+  envName: string,
+  cli: string,
+  what: string,
+  verb: "is" | "are",
+) =>
   setting({
     kind: integer(1, MAX_COUNT),
     default: 8000,
-    prop: `thresholds.${metric}`,
+    prop: `thresholds.${metric}` as const,
     context: `${metric}Threshold`,
     env: envName,
     cli,

@@ -34,7 +34,7 @@ export interface BedrockDosDetectorProps {
    * ARNs (other accounts' groups shared through CloudWatch cross-account observability; every account may use
    * the same name). At most 50, together with the group created by `enableInvocationLogging`.
    *
-   * @default ["/aws/bedrock/model-invocations"], or none with `enableInvocationLogging`
+   * @default - ["/aws/bedrock/model-invocations"], or none with `enableInvocationLogging`
    */
   readonly logGroupIdentifiers?: string[];
   /**
@@ -61,7 +61,12 @@ export interface BedrockDosDetectorProps {
   readonly slackWorkspaceId?: string;
   /** Slack channel id (`C0123ABCDEF`); invite `@Amazon Q` to private channels. With `slackWorkspaceId`. @default - no Slack */
   readonly slackChannelId?: string;
-  /** How often the detector runs: whole minutes, at least `timeout`, at most 24 hours. @default Duration.hours(1) */
+  /**
+   * How often the detector runs, and the period each run queries: whole minutes that divide an hour or a day
+   * (5 minutes, 15 minutes, 1 hour, 6 hours, ...), at least `timeout`.
+   *
+   * @default Duration.minutes(15)
+   */
   readonly schedule?: Duration;
   /** Per-metric thresholds. @default - 8000 each */
   readonly thresholds?: DetectorThresholds;
@@ -130,6 +135,26 @@ export interface BedrockDosDetectorProps {
    * @default Duration.hours(24)
    */
   readonly suppressFor?: Duration;
+  /**
+   * A suppressed account is alerted again when its request count reaches this multiple of the last alert's.
+   *
+   * @default 2
+   */
+  readonly escalationCountFactor?: number;
+  /**
+   * A suppressed account is alerted again when one of its maxima reaches this multiple of the last alert's (a new
+   * principal, or a detection that had not fired, always escalates).
+   *
+   * @default 1.5
+   */
+  readonly escalationMaxFactor?: number;
+  /**
+   * Query each period a second time one run later, for events delivered later than `settleDelay` (doubles the
+   * query cost).
+   *
+   * @default false
+   */
+  readonly requeryPreviousSlice?: boolean;
   /** Evaluate and log findings without publishing alerts. @default false */
   readonly dryRun?: boolean;
   /** Accounts (12 digits) whose requests count towards nothing: known heavy users. At most 100. @default - none */

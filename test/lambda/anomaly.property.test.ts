@@ -127,9 +127,10 @@ describe("anomaly from stored periods and hourly roll-ups", () => {
       ),
       { numRuns: 100 },
     );
-    // The property must not hold only because nothing was compared or nothing fired.
+    // The property must not hold only because nothing was compared or nothing fired. The counts vary with the
+    // generated cases (anomalies from about 20 to over 100 in 100 cases): the bounds only rule out vacuity.
     expect(compared).toBeGreaterThan(100);
-    expect(anomalies).toBeGreaterThan(30);
+    expect(anomalies).toBeGreaterThan(10);
     expect(caughtUpLater).toBeGreaterThan(5);
   }, 300_000);
 });

@@ -1,4 +1,5 @@
 // Process entry point of the bundled CLI (dist/cli.mjs).
+import { EXIT } from "./errors.js";
 import { main } from "./main.js";
 
 // `... | head` closes the pipe early (stdout, and stderr with 2>&1): nobody is reading, so the rest is dropped
@@ -15,7 +16,7 @@ const internalError = (err: unknown) => {
   process.stderr.write(
     `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
   );
-  process.exit(70); // EX_SOFTWARE: distinct from 1 (findings) and 2 (usage)
+  process.exit(EXIT.internal);
 };
 process.on("uncaughtException", internalError);
 

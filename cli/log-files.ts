@@ -17,15 +17,11 @@ import {
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
+import { describeFsError, InputError } from "./errors.js";
 import { LineReader } from "./line-reader.js";
 import type { FileItem } from "./record-assembler.js";
 
 export { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./record-assembler.js";
-
-/** A user-facing input problem (missing path, unreadable file): reported in one line, exit code 2. */
-export class InputError extends Error {
-  override name = "InputError";
-}
 
 /** Files CloudWatch Logs and Bedrock write to test bucket permissions: not log data. */
 export const NOT_LOG_FILES: ReadonlySet<string> = new Set([
@@ -89,23 +85,6 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
   };
   for (const p of paths) visit(p, true);
   return { files, errors };
-}
-
-export function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case "ENOENT":
-      return "no such file or directory";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EISDIR":
-      return "is a directory";
-    case "ELOOP":
-      return "too many levels of symbolic links";
-    default:
-      return err instanceof Error ? err.message : String(err);
-  }
 }
 
 /**

@@ -10,26 +10,16 @@ import {
   resolveSettings,
   ruleFrom,
   type SettingKey,
-  SettingsError,
   type SettingsInput,
   specOf,
 } from "../config/settings.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
-import {
-  DAY_MS,
-  parseIsoOption,
-  type Rule,
-  RuleConfigError,
-  resolveWindow,
-  type Window,
-} from "../core/rule.js";
+import { DAY_MS, parseIsoOption, type Rule, resolveWindow, type Window } from "../core/rule.js";
+import { EXIT, toCliError } from "./errors.js";
 import { toCsvReport, toJsonReport, toTableReport, wrapText } from "./format.js";
-import { InputError } from "./log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
 import { type ScanResult, scanLogs } from "./scan.js";
 
-export const EXIT_FINDINGS = 1;
-export const EXIT_USAGE = 2;
 const MALFORMED_SHOWN = 5;
 
 const positiveInt = (value: string): number => {
@@ -115,7 +105,7 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
         : `${s.filesRead} file(s) read, ${s.malformedLines} line(s) that are not records` +
           (first === undefined ? "" : `, the first ${first}`);
     process.stderr.write(`error: no Bedrock invocation records found in ${listPaths(paths)} (${read})\n`);
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
   for (const m of malformedShown) process.stderr.write(`${m}\n`);
   if (result.stats.malformedLines > MALFORMED_SHOWN) {
@@ -132,8 +122,8 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
         ? toCsvReport(result, window)
         : toTableReport(result, rule, window, { width, wide: opts.wide }),
   );
-  if (result.fileErrors.length > 0) return EXIT_USAGE;
-  return opts.failOnFindings && result.findings.length > 0 ? EXIT_FINDINGS : 0;
+  if (result.fileErrors.length > 0) return EXIT.usage;
+  return opts.failOnFindings && result.findings.length > 0 ? EXIT.findings : 0;
 }
 
 const listPaths = (paths: readonly string[]): string =>
@@ -303,12 +293,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; commander has already printed its own one-line message otherwise.
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (err instanceof RuleConfigError || err instanceof InputError || err instanceof SettingsError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw err;
+    const mistake = toCliError(err);
+    if (mistake === undefined) throw err;
+    process.stderr.write(`error: ${mistake.message}\n`);
+    return mistake.exitCode;
   }
 }

@@ -8,7 +8,8 @@
 import { inWindow } from "../core/evaluator.js";
 import { totalTokensOfRecord } from "../core/record-evaluator.js";
 import { hourOf } from "../core/rule.js";
-import { type FileItem, InputError, type RangeRead, readFileBatches, readRangeBatches } from "./log-files.js";
+import { InputError } from "./errors.js";
+import { type FileItem, type RangeRead, readFileBatches, readRangeBatches } from "./log-files.js";
 import type { PartJob, PartResult, WorkerSetup } from "./parallel-scan.js";
 
 export async function runPart(job: PartJob, { window, history }: WorkerSetup): Promise<PartResult> {

@@ -2,7 +2,8 @@
 import type { Finding } from "../core/evaluator.js";
 import { type EvaluationStats, RuleEvaluator } from "../core/record-evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
-import { InputError, readFileBatches, readLogBatches } from "./log-files.js";
+import { InputError } from "./errors.js";
+import { readFileBatches, readLogBatches } from "./log-files.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
 import { findSources, type LogSource } from "./sources.js";
 

@@ -7,10 +7,12 @@ import {
   normalizeLogGroupIdentifier,
   resolveSettings,
   ruleFrom,
+  SettingsError,
   VIEWS,
 } from "../config/settings.js";
 import { type ModelPrice, parsePrices, priceTable } from "../core/pricing.js";
 import type { Rule } from "../core/rule.js";
+import { ConfigurationError } from "./errors.js";
 import type { EscalationPolicy } from "./suppression.js";
 
 export interface DetectorConfig {
@@ -47,11 +49,9 @@ export interface DetectorConfig {
 /** The label when the environment has none (the construct always writes one). */
 export const DEFAULT_DETECTOR_LABEL = "bedrock-dos-detector";
 
-/** Validates the environment; throws SettingsError naming every bad variable. */
+/** Validates the environment; throws ConfigurationError naming every bad variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): DetectorConfig {
-  const s = resolveSettings(VIEWS.env, fromEnvironment(env), "env", {
-    required: ["logGroupIdentifiers", "alertTopicArn", "region"],
-  });
+  const s = resolveEnvironment(env);
   return {
     logGroupIdentifiers: s.logGroupIdentifiers.map(normalizeLogGroupIdentifier),
     alertTopicArn: s.alertTopicArn,
@@ -73,4 +73,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
     securityHubProductArn: s.securityHubProductArn,
     prices: priceTable(parsePrices(s.modelPrices)),
   };
+}
+
+function resolveEnvironment(env: Readonly<Record<string, string | undefined>>) {
+  try {
+    return resolveSettings(VIEWS.env, fromEnvironment(env), "env", {
+      required: ["logGroupIdentifiers", "alertTopicArn", "region"],
+    });
+  } catch (err) {
+    if (err instanceof SettingsError) throw new ConfigurationError(err);
+    throw err;
+  }
 }

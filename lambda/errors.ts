@@ -1,22 +1,46 @@
-/** Run failures the handler reports in one line; all of them fail the invocation. */
+/**
+ * The Lambda's one error model: every failure the handler reports in one line (`run failed: <name>: <message>`)
+ * is a DetectorError, and all of them fail the invocation (retries, alarms and the dead-letter queue see it).
+ * Anything else is a bug, logged the same way with its stack.
+ */
+import { nameOf, type SettingsError } from "../config/settings.js";
+
+export class DetectorError extends Error {
+  override name = "DetectorError";
+}
+
+/** The function's environment cannot be used: the message and `variables` name each variable at fault. */
+export class ConfigurationError extends DetectorError {
+  override name = "ConfigurationError";
+  readonly variables: readonly string[];
+  constructor(cause: SettingsError) {
+    super(cause.as("env").message, { cause });
+    this.variables = [...new Set(cause.problems.map((p) => nameOf(p.setting, "env")))];
+  }
+}
+
+/** An event the detector cannot run on (a manual run's bad window); the message says why. */
+export class EventError extends DetectorError {
+  override name = "EventError";
+}
 
 /** CloudWatch Logs rejected the query itself (missing log group, access denied, malformed query): fix the deployment. */
-export class QueryRejectedError extends Error {
+export class QueryRejectedError extends DetectorError {
   override name = "QueryRejectedError";
 }
 
 /** The Insights query ended without results (Failed, Cancelled, Timeout, Unknown) or could not start. */
-export class QueryError extends Error {
+export class QueryError extends DetectorError {
   override name = "QueryError";
 }
 
 /** The Lambda would run out of time: the query was stopped. */
-export class DeadlineError extends Error {
+export class DeadlineError extends DetectorError {
   override name = "DeadlineError";
 }
 
 /** An alert could not be published; `published` were sent before it. */
-export class PublishError extends Error {
+export class PublishError extends DetectorError {
   override name = "PublishError";
   constructor(
     message: string,
@@ -28,6 +52,6 @@ export class PublishError extends Error {
 }
 
 /** Alerts went out, but sending findings to EventBridge or Security Hub failed (per entry, in the logs). */
-export class FindingPublicationError extends Error {
+export class FindingPublicationError extends DetectorError {
   override name = "FindingPublicationError";
 }

@@ -8,6 +8,7 @@ import * as z from "zod";
 import { DAY_MS, parseIsoTimestamp, type Window } from "../core/rule.js";
 import { floorToPeriod } from "../core/slices.js";
 import type { DetectorConfig } from "./config.js";
+import { EventError } from "./errors.js";
 
 /** Manual windows longer than this are refused: Insights bills every byte in the range. */
 export const MAX_MANUAL_WINDOW_MS = 7 * DAY_MS;
@@ -16,11 +17,6 @@ export interface RunRequest {
   readonly trigger: "scheduled" | "manual";
   readonly window: Window;
   readonly dryRun: boolean;
-}
-
-/** An event the detector cannot run on; the message says why. */
-export class EventError extends Error {
-  override name = "EventError";
 }
 
 const isoTime = (what: string) =>

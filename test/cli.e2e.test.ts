@@ -450,6 +450,19 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
     expect(r.stderr.trim()).toMatch(message);
   });
 
+  it("sample into a path that is a file: one line naming the path, exit code 2, never 'internal error'", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bdd-sample-")), "taken");
+    writeFileSync(file, "not a directory");
+    for (const target of [file, join(file, "below")]) {
+      const r = run("sample", target);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(
+        new RegExp(`^error: ${file}/\\S*: not a directory$|^error: ${file}\\S*: already exists`),
+      );
+    }
+  });
+
   it("a corrupt gzip among good files: results still printed, the file named, exit code 2", () => {
     const dir = mkdtempSync(join(tmpdir(), "bdd-corrupt-"));
     writeFileSync(join(dir, "good.json"), rawRecord({ promptTokens: 9_500 }));

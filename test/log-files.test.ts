@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { InputError } from "../cli/errors.js";
 import {
   type FileItem,
   findLogFiles,
-  InputError,
   MAX_LINE_BYTES,
   RecordAssembler,
   readLogFile,

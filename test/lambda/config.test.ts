@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE, ENV, MAX_LOG_GROUPS, SettingsError, toEnvironment } from "../../config/settings.js";
+import { DEFAULT_RULE, ENV, MAX_LOG_GROUPS, toEnvironment } from "../../config/settings.js";
 import { identityPatternToRegExp } from "../../core/exclusions.js";
 import { BUILT_IN_PRICES } from "../../core/pricing.js";
 import { HOUR_MS } from "../../core/rule.js";
 import { loadConfig } from "../../lambda/config.js";
+import { ConfigurationError } from "../../lambda/errors.js";
 import { detectorEnv, TOPIC } from "../helpers/aws.js";
 
 const minimal = detectorEnv();
@@ -129,14 +130,18 @@ describe("loadConfig", () => {
       'EXCLUDED_IDENTITY_PATTERNS has "batch-role", which is not an IAM/STS ARN pattern',
     ],
   ])("%j fails with a message naming the variable", (override, message) => {
-    expect(() => loadConfig({ ...minimal, ...override })).toThrow(SettingsError);
+    expect(() => loadConfig({ ...minimal, ...override })).toThrow(ConfigurationError);
     expect(() => loadConfig({ ...minimal, ...override })).toThrow(message);
   });
 
   it("lists every bad variable at once", () => {
-    expect(() => loadConfig({ ...minimal, [ENV.dryRun]: "yes", [ENV.minRequests]: "0" })).toThrow(
-      /^MIN_REQUESTS must be .*; DRY_RUN must be true or false, got "yes"$/,
-    );
+    const load = () => loadConfig({ ...minimal, [ENV.dryRun]: "yes", [ENV.minRequests]: "0" });
+    expect(load).toThrow(/^MIN_REQUESTS must be .*; DRY_RUN must be true or false, got "yes"$/);
+    try {
+      load();
+    } catch (err) {
+      expect((err as ConfigurationError).variables).toEqual([ENV.minRequests, ENV.dryRun]);
+    }
   });
 
   it("toEnvironment writes what loadConfig reads (one source of truth for names and defaults)", () => {

@@ -138,12 +138,12 @@ describe("handler", () => {
     const errors = jsonLines().filter((l) => l.level === "ERROR");
     expect(errors).toHaveLength(1);
     expect(String(errors[0]?.message)).toMatch(
-      /^run failed: SettingsError: MIN_REQUESTS must be a whole number .*; LOG_GROUP_IDENTIFIERS is required$/,
+      /^run failed: ConfigurationError: MIN_REQUESTS must be a whole number .*; LOG_GROUP_IDENTIFIERS is required$/,
     );
     // The error object itself is logged: class, message and stack.
     expect(errors[0]?.error).toMatchObject({
-      name: "SettingsError",
-      stack: expect.stringContaining("SettingsError"),
+      name: "ConfigurationError",
+      stack: expect.stringContaining("ConfigurationError"),
     });
     expect(logs.commandCalls(StartQueryCommand)).toHaveLength(0);
     expect(jsonLines().find((l) => "_aws" in l)).toMatchObject({ RunFailed: 1 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DAY_MS } from "../../core/rule.js";
-import { EventError, toRunRequest } from "../../lambda/run-request.js";
+import { EventError } from "../../lambda/errors.js";
+import { toRunRequest } from "../../lambda/run-request.js";
 import { detectorConfig } from "../helpers/aws.js";
 
 const config = detectorConfig();

@@ -1,0 +1,77 @@
+/**
+ * The CLI's one error model. A CliError is a user's mistake or unusable input: one line on stderr and its exit
+ * code. The pure core's configuration errors and file-system errors on a path the user named become one here;
+ * anything else is a bug (bin.ts: exit 70 with the stack, to be reported).
+ */
+import { nameOf, SettingsError } from "../config/settings.js";
+import { RuleConfigError } from "../core/rule.js";
+
+export const EXIT = {
+  ok: 0,
+  /** Accounts flagged, with --fail-on-findings. */
+  findings: 1,
+  /** Bad options, unreadable input, nothing found to read. */
+  usage: 2,
+  /** A bug (EX_SOFTWARE): distinct from the codes a user's input can cause. */
+  internal: 70,
+} as const;
+
+export class CliError extends Error {
+  override name = "CliError";
+  readonly exitCode: number;
+  /** The flags at fault (`--lookback`), when a setting is. */
+  readonly flags: readonly string[];
+
+  constructor(
+    message: string,
+    options: { exitCode?: number; flags?: readonly string[]; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.exitCode = options.exitCode ?? EXIT.usage;
+    this.flags = options.flags ?? [];
+  }
+}
+
+/** Input that cannot be read (missing path, unreadable file, broken gzip): exit 2. */
+export class InputError extends CliError {
+  override name = "InputError";
+}
+
+/** File-system codes a user's path causes (a missing or read-only place), in words. */
+const FS_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  EISDIR: "is a directory",
+  ENOTDIR: "not a directory",
+  EEXIST: "already exists and is not a directory",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "name too long",
+  ENOSPC: "no space left on device",
+};
+
+/** A file-system error in words (the error's own message for other errors). */
+export function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && code in FS_ERRORS) return FS_ERRORS[code] as string;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** What a thrown error means to the user; undefined for a bug. */
+export function toCliError(err: unknown): CliError | undefined {
+  if (err instanceof CliError) return err;
+  if (err instanceof SettingsError) {
+    return new CliError(err.as("cli").message, {
+      flags: [...new Set(err.problems.map((p) => nameOf(p.setting, "cli")))],
+      cause: err,
+    });
+  }
+  if (err instanceof RuleConfigError) return new CliError(err.message, { cause: err });
+  const fsError = err as NodeJS.ErrnoException;
+  if (fsError instanceof Error && fsError.code !== undefined && fsError.code in FS_ERRORS) {
+    const where = fsError.path === undefined ? "" : `${fsError.path}: `;
+    return new InputError(`${where}${describeFsError(err)}`, { cause: err });
+  }
+  return undefined;
+}

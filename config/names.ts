@@ -41,7 +41,7 @@ export const METRIC = {
 /** The dimension (besides Powertools' `service`) that tells detectors apart; its value is the detector label. */
 export const DETECTOR_DIMENSION = "Detector";
 
-/** EventBridge `source` and `detail-type` of the finding events (README "Findings for SOAR"). */
+/** EventBridge `source` and `detail-type` of the finding events (docs/alerts-and-runbook.md "Findings for SOAR"). */
 export const FINDING_EVENT = {
   source: "bedrock-dos-detector",
   detailType: "Bedrock DoS Finding",

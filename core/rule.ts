@@ -2,7 +2,7 @@
  * The detection rule: one typed source of truth for its thresholds, grouping and order.
  *
  * Mirrors Elastic's hunt "AWS Bedrock LLM Denial-of-Service or Resource Exhaustion" under the contract in
- * docs (README "The rule"): a record matches when any present metric is strictly above its threshold;
+ * docs/rule.md: a record matches when any present metric is strictly above its threshold;
  * matches are grouped per `accountId`; accounts with at least `minRequests` matches are findings, heaviest
  * first. No AWS imports here: both engines (Logs Insights query text, in-process evaluator) derive from it.
  * The rule's defaults and bounds are settings (config/settings.ts), like every other setting.

@@ -15,7 +15,7 @@ import { BUILT_IN_PRICES, estimateCost } from "../core/pricing.js";
 import type { AlertContext, AlertFinding } from "./alerts.js";
 import { principalAdvice, principalOf, SEVERITY_SCORE, severityOf, topIdentityOf } from "./triage.js";
 
-/** Version of the event detail's shape (README "Findings for SOAR"). */
+/** Version of the event detail's shape (docs/alerts-and-runbook.md "Findings for SOAR"). */
 export const FINDING_EVENT_VERSION = "1";
 
 /** Ids and ARNs longer than this are cut in events (EventBridge entries are at most 256 KB). */

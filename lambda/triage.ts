@@ -33,7 +33,7 @@ function climb(l: Ladder, excess: number, count: number): Severity {
 }
 
 /**
- * The severity rule (README "Severity"), per detection, the highest wins:
+ * The severity rule (docs/alerts-and-runbook.md "Severity"), per detection, the highest wins:
  * - heavy-requests: `excess` is the largest maximum over its threshold (170,000 prompt tokens against 8,000 is
  *   21x), `volume` the request count over minRequests. CRITICAL: excess >= 10 and volume >= 10. HIGH: excess
  *   >= 10 or volume >= 10. MEDIUM: excess >= 2 or volume >= 3. LOW: anything else (just over the rule).

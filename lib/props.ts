@@ -27,7 +27,7 @@ export interface DetectorThresholds {
   readonly requestSize?: number;
 }
 
-/** Every prop is optional; the defaults are the settings' (README "Configuration" lists them). */
+/** Every prop is optional; the defaults are the settings' (docs/configuration.md lists them). */
 export interface BedrockDosDetectorProps {
   /**
    * Existing log groups that receive Bedrock model invocation logs, as names (this account and region) or

@@ -1,12 +1,14 @@
 /**
- * The README's settings tables, generated from the settings table (config/settings.ts) so that the docs
- * cannot drift from the code. `npm run docs` rewrites them in README.md; a test checks they are current.
+ * The settings tables of docs/configuration.md, generated from the settings table (config/settings.ts) so that
+ * the docs cannot drift from the code. `npm run docs` rewrites them; test/docs.test.ts checks they are current.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { nameOf, type SettingKey, type Surface, specOf, VIEWS } from "../config/settings.js";
 
-const README = fileURLToPath(new URL("../README.md", import.meta.url));
+/** The page holding the generated tables, relative to the repository root. */
+export const SETTINGS_DOC = "docs/configuration.md";
+const DOC_PATH = fileURLToPath(new URL(`../${SETTINGS_DOC}`, import.meta.url));
 
 /** Defaults the table cannot state as a value (they depend on other settings or on the deployment). */
 const DERIVED_DEFAULTS: Partial<Record<SettingKey, string>> = {
@@ -27,6 +29,7 @@ function defaultOf(key: SettingKey): string {
 }
 
 const SECTIONS: Record<string, { surface: Surface; keys: readonly SettingKey[]; header: string }> = {
+  props: { surface: "prop", keys: VIEWS.deploy.filter((k) => specOf(k).prop), header: "prop" },
   context: { surface: "context", keys: VIEWS.deploy.filter((k) => specOf(k).context), header: "key" },
   env: { surface: "env", keys: VIEWS.env, header: "variable" },
   cli: { surface: "cli", keys: VIEWS.cli, header: "option" },
@@ -56,11 +59,13 @@ function alignedTable(rows: string[][]): string {
 const marker = (section: string) =>
   new RegExp(`(<!-- settings:${section} -->)[\\s\\S]*?(<!-- /settings:${section} -->)`);
 
-/** README.md with every generated table brought up to date. */
-export function renderReadme(text: string): string {
+/** The settings page's text with every generated table brought up to date. */
+export function renderSettingsDoc(text: string): string {
   let out = text;
   for (const section of Object.keys(SECTIONS)) {
-    if (!marker(section).test(out)) throw new Error(`README.md has no <!-- settings:${section} --> block`);
+    if (!marker(section).test(out)) {
+      throw new Error(`${SETTINGS_DOC} has no <!-- settings:${section} --> block`);
+    }
     out = out.replace(
       marker(section),
       (_, open: string, close: string) => `${open}\n${table(section)}\n${close}`,
@@ -70,6 +75,6 @@ export function renderReadme(text: string): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeFileSync(README, renderReadme(readFileSync(README, "utf8")));
-  process.stdout.write("README.md settings tables written\n");
+  writeFileSync(DOC_PATH, renderSettingsDoc(readFileSync(DOC_PATH, "utf8")));
+  process.stdout.write(`${SETTINGS_DOC} settings tables written\n`);
 }

@@ -59,7 +59,7 @@ describe("differential: the reader against the contract's reference", () => {
           expect(sim).toEqual(exact);
           return;
         }
-        // The README's known limits: an imitation in a free-form object may raise a value or supply a missing
+        // The query's known limits (docs/design.md): an imitation in a free-form object may raise a value or supply a missing
         // one, never lower one that is present.
         expect(sim.accountId).toBe(e.accountId);
         // A body without its own count after it can be shortened by an imitation (listed too).

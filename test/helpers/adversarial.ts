@@ -12,7 +12,7 @@ export interface GeneratedRecord {
    * order Bedrock writes, without duplicate or escaped keys and without free-form objects imitating record keys.
    */
   readonly bedrockShaped: boolean;
-  /** Free-form objects (tool schema, tool call) may imitate record keys: a deviation the README lists. */
+  /** Free-form objects (tool schema, tool call) may imitate record keys: a deviation docs/design.md lists. */
   readonly imitation: boolean;
   /** The input object has its own `inputTokenCount` member (whatever its value). */
   readonly ownPromptKey: boolean;

@@ -745,13 +745,18 @@ export function resolveSettings<K extends SettingKey, R extends K = never>(
     if (parsed.success) values[k] = parsed.data;
     else for (const issue of parsed.error.issues) problems.push({ setting: k, message: issue.message });
   }
-  const given = new Set(keys.filter((k) => !isBlank(input[k])));
+  const given = new Set<SettingKey>(keys.filter((k) => !isBlank(input[k])));
   for (const rule of CROSS_RULES) {
     if (rule.settings.every((k) => (keys as readonly string[]).includes(k) && k in values)) {
       problems.push(...rule.check(values as Settings, given, opts.home ?? {}));
     }
   }
-  if (problems.length > 0) throw new SettingsError(dedupe(problems), surface);
+  // The root cause first: problems of settings the caller gave before those of defaults they run into.
+  const ranked = [
+    ...problems.filter((p) => given.has(p.setting)),
+    ...problems.filter((p) => !given.has(p.setting)),
+  ];
+  if (problems.length > 0) throw new SettingsError(dedupe(ranked), surface);
   return values as Settings<K> & { readonly [P in R]: NonNullable<Settings<P>[P]> };
 }
 

@@ -24,7 +24,7 @@ import { buildDeadLetterQueue, buildDetectorFunction } from "./detector-function
 import { withSettingsNamed } from "./errors.js";
 import { buildHealthAlarms, type DetectorAlarms } from "./health-alarms.js";
 import { buildInvocationLogging } from "./invocation-logging.js";
-import { type BedrockDosDetectorProps, homeOf, planDetector, propsToInput } from "./props.js";
+import { type BedrockDosDetectorProps, homeOf, planDetector, propsToInput, settingNames } from "./props.js";
 import { buildSlackChannel } from "./slack-channel.js";
 import { buildStateTable } from "./state-table.js";
 import { buildTamperAlert } from "./tamper-alert.js";
@@ -71,7 +71,7 @@ export class BedrockDosDetector extends Construct {
     if (settings.alertEmails.length === 0 && settings.slackWorkspaceId === undefined) {
       Annotations.of(this).addWarningV2(
         "bedrock-dos-detector:no-subscribers",
-        "No alertEmails and no Slack channel: alerts reach the SNS topic only. Subscribe to it to receive them.",
+        `No ${settingNames("alertEmails")} and no Slack channel: alerts reach the SNS topic only. Subscribe to it to receive them.`,
       );
     }
     this.deadLetterQueue = buildDeadLetterQueue(this);

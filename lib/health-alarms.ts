@@ -12,7 +12,7 @@ import {
   POWERTOOLS_METRICS_NAMESPACE,
   POWERTOOLS_SERVICE_NAME,
 } from "../config/names.js";
-import type { DetectorPlan } from "./props.js";
+import { type DetectorPlan, settingNames } from "./props.js";
 
 /** The health alarms, by what they watch. */
 export interface DetectorAlarms {
@@ -166,7 +166,7 @@ function localHeartbeat(scope: Construct, plan: DetectorPlan): string | undefine
   Annotations.of(scope).addWarningV2(
     "bedrock-dos-detector:no-log-arrival-alarm",
     `No "invocation logs stopped" alarm: ${hb.name} is watched through an ARN of account ${hb.account} in ${hb.region}, ` +
-      "whose metrics this stack cannot alarm on. Set heartbeatLogGroupName to a log group in this account and region, " +
+      `whose metrics this stack cannot alarm on. Set ${settingNames("heartbeatLogGroup")} to a log group in this account and region, ` +
       "or alarm on IncomingLogEvents in the source account.",
   );
   return undefined;

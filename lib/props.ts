@@ -8,6 +8,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import {
   type Home,
   LOG_GROUP_ARN,
+  nameOf,
   queriedLogGroups,
   resolveSettings,
   type SettingKey,
@@ -246,6 +247,14 @@ export function settingsToProps(
     else props[head] = { ...(props[head] as Record<string, unknown> | undefined), [rest.join(".")]: typed };
   }
   return props as BedrockDosDetectorProps;
+}
+
+/**
+ * A setting as a warning names it: the construct does not know whether its props came from code or from the
+ * app's context, so both names (`heartbeatLogGroupName (context: bedrockDosDetector:heartbeatLogGroup)`).
+ */
+export function settingNames(key: SettingKey): string {
+  return `${nameOf(key, "prop")} (context: ${nameOf(key, "context")})`;
 }
 
 /** The account and region a stack deploys to, where known at synth time. */

@@ -1,6 +1,6 @@
 /** The app: defaults from the settings table, `-c` overrides, and one-line errors for bad context. */
 import { App } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import {
   CONTEXT_PREFIX,
@@ -347,5 +347,26 @@ describe("bad context", () => {
     expect(problem.as("context").message).toBe(
       "bedrockDosDetector:schedule (5m) is shorter than bedrockDosDetector:functionTimeout (10m)",
     );
+  });
+
+  it("reports the root cause first: the setting given, then what the defaults run into", () => {
+    // lookback (24h, the default) is no whole number of 7m periods only because of the schedule given.
+    const message = contextError({ schedule: "7m" });
+    expect(message).toMatch(/^bedrockDosDetector:schedule must divide an hour/);
+    expect(message.indexOf("bedrockDosDetector:lookback")).toBeGreaterThan(
+      message.indexOf("functionTimeout"),
+    );
+  });
+});
+
+describe("synth warnings", () => {
+  it("name the setting as a context key too", () => {
+    const stack = buildApp(appWith({ logGroups: "arn:aws:logs:eu-west-1:111122223333:log-group:shared" }));
+    const warnings = Annotations.fromStack(stack)
+      .findWarning("*", Match.anyValue())
+      .map((w) => String(w.entry.data));
+    const heartbeat = warnings.find((w) => w.includes("invocation logs stopped"));
+    expect(heartbeat).toContain("bedrockDosDetector:heartbeatLogGroup");
+    expect(warnings.find((w) => w.includes("no Slack channel"))).toContain("bedrockDosDetector:alertEmails");
   });
 });

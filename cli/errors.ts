@@ -3,7 +3,9 @@
  * code. The pure core's configuration errors and file-system errors on a path the user named become one here;
  * anything else is a bug (bin.ts: exit 70 with the stack, to be reported).
  */
-import { nameOf, SettingsError } from "../config/settings.js";
+
+import { SettingsError } from "../config/setting-problems.js";
+import { nameOf } from "../config/settings.js";
 import { RuleConfigError } from "../core/rule.js";
 
 export const EXIT = {

@@ -4,15 +4,9 @@
  * line on stderr, never a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import {
-  MAX_SCAN_WINDOW_MS,
-  RULE_SETTINGS,
-  resolveSettings,
-  ruleFrom,
-  type SettingKey,
-  type SettingsInput,
-  specOf,
-} from "../config/settings.js";
+import { resolveSettings, type SettingsInput } from "../config/resolve-settings.js";
+import { RULE_SETTINGS, ruleFrom } from "../config/rule-settings.js";
+import { MAX_SCAN_WINDOW_MS, type SettingKey, specOf } from "../config/settings.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import { DAY_MS, parseIsoOption, type Rule, resolveWindow, type Window } from "../core/rule.js";
 import { EXIT, toCliError } from "./errors.js";

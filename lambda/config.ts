@@ -2,14 +2,11 @@
  * The function's configuration: its view of the settings (config/settings.ts), read from the environment
  * the construct wrote, validated once at cold start. Problems name the environment variables.
  */
-import {
-  fromEnvironment,
-  normalizeLogGroupIdentifier,
-  resolveSettings,
-  ruleFrom,
-  SettingsError,
-  VIEWS,
-} from "../config/settings.js";
+import { fromEnvironment } from "../config/environment.js";
+import { resolveSettings } from "../config/resolve-settings.js";
+import { ruleFrom } from "../config/rule-settings.js";
+import { SettingsError } from "../config/setting-problems.js";
+import { normalizeLogGroupIdentifier, VIEWS } from "../config/settings.js";
 import { type ModelPrice, parsePrices, priceTable } from "../core/pricing.js";
 import type { Rule } from "../core/rule.js";
 import { ConfigurationError } from "./errors.js";

@@ -3,7 +3,9 @@
  * is a DetectorError, and all of them fail the invocation (retries, alarms and the dead-letter queue see it).
  * Anything else is a bug, logged the same way with its stack.
  */
-import { nameOf, type SettingsError } from "../config/settings.js";
+
+import type { SettingsError } from "../config/setting-problems.js";
+import { nameOf } from "../config/settings.js";
 
 export class DetectorError extends Error {
   override name = "DetectorError";

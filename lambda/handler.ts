@@ -15,13 +15,13 @@ import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SNSClient } from "@aws-sdk/client-sns";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import { ENV } from "../config/environment.js";
 import {
   DETECTOR_DIMENSION,
   METRIC,
   POWERTOOLS_METRICS_NAMESPACE,
   POWERTOOLS_SERVICE_NAME,
 } from "../config/names.js";
-import { ENV } from "../config/settings.js";
 import { AlertLedger } from "./adapters/alert-ledger.js";
 import { HistoryStore } from "./adapters/history-store.js";
 import { SliceStore } from "./adapters/slice-store.js";

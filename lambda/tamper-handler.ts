@@ -4,7 +4,7 @@
  * an EventBridge SNS target cannot set). A failure fails the invocation: retried, then the dead-letter queue.
  */
 import { SNSClient } from "@aws-sdk/client-sns";
-import { ENV } from "../config/settings.js";
+import { ENV } from "../config/environment.js";
 import { publishAlerts } from "./adapters/alert-topic.js";
 import { DEFAULT_DETECTOR_LABEL } from "./config.js";
 import { tamperAlert } from "./tamper-alert.js";

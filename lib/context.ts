@@ -5,15 +5,10 @@
  * true/false, durations as `90m`, `24h`, `7d`. An unknown key with the prefix is an error (typos fail loudly).
  */
 import type { Node } from "constructs";
+import type { Home } from "../config/cross-rules.js";
 import { isBlank } from "../config/kinds.js";
-import {
-  CONTEXT_PREFIX,
-  type Home,
-  type SettingKey,
-  type SettingsInput,
-  specOf,
-  VIEWS,
-} from "../config/settings.js";
+import type { SettingsInput } from "../config/resolve-settings.js";
+import { CONTEXT_PREFIX, type SettingKey, specOf, VIEWS } from "../config/settings.js";
 import { ConstructError, withSettingsNamed } from "./errors.js";
 import { type BedrockDosDetectorProps, type DetectorPlan, planDetector, settingsToProps } from "./props.js";
 

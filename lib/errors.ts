@@ -3,7 +3,9 @@
  * names each setting the way the caller wrote it (a prop, or a context key), with the underlying error as
  * `cause`. Anything else thrown while building the construct is a bug.
  */
-import { nameOf, SettingsError, type Surface } from "../config/settings.js";
+
+import { SettingsError } from "../config/setting-problems.js";
+import { nameOf, type Surface } from "../config/settings.js";
 
 export class ConstructError extends Error {
   override name = "ConstructError";

@@ -5,18 +5,9 @@
  */
 import { Duration, type Stack, Token } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
-import {
-  type Home,
-  LOG_GROUP_ARN,
-  nameOf,
-  queriedLogGroups,
-  resolveSettings,
-  type SettingKey,
-  type Settings,
-  type SettingsInput,
-  specOf,
-  VIEWS,
-} from "../config/settings.js";
+import { type Home, queriedLogGroups } from "../config/cross-rules.js";
+import { resolveSettings, type SettingsInput } from "../config/resolve-settings.js";
+import { LOG_GROUP_ARN, nameOf, type SettingKey, type Settings, specOf, VIEWS } from "../config/settings.js";
 
 /** Thresholds a record must exceed (strictly) on at least one metric to match. */
 export interface DetectorThresholds {

@@ -14,7 +14,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { toEnvironment } from "../config/settings.js";
+import { toEnvironment } from "../config/environment.js";
 import { bundledFunctionProps } from "./lambda-assets.js";
 import { acknowledgeOnChild, GENERATE_DATA_KEY_REASON } from "./nag.js";
 

@@ -14,7 +14,7 @@
  */
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { mockClient } from "aws-sdk-client-mock";
-import { ENV } from "../config/settings.js";
+import { ENV } from "../config/environment.js";
 import { withoutSession } from "../core/principal.js";
 import { DAY_MS, HOUR_MS, hourOf } from "../core/rule.js";
 import type { UsageGroup } from "../core/usage.js";

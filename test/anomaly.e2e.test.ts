@@ -15,7 +15,7 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ENV } from "../config/settings.js";
+import { ENV } from "../config/environment.js";
 import type { Finding } from "../core/finding.js";
 import { RuleEvaluator } from "../core/record-evaluator.js";
 import { HOUR_MS, type Window } from "../core/rule.js";

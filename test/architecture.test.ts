@@ -32,6 +32,8 @@ describe("architecture", () => {
 
   it.each([
     "config/settings.ts",
+    "config/resolve-settings.ts",
+    "config/environment.ts",
     "core/evaluator.ts",
     "core/insights-query.ts",
     "core/record-reader.ts",

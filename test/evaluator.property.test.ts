@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { defineRule } from "../config/settings.js";
+import { defineRule } from "../config/rule-settings.js";
 import { type Aggregates, mergeAggregates, toFindings } from "../core/evaluator.js";
 import { RuleEvaluator } from "../core/record-evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";

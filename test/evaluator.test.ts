@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE, defineRule } from "../config/settings.js";
+import { DEFAULT_RULE, defineRule } from "../config/rule-settings.js";
 import { matches, UNKNOWN } from "../core/evaluator.js";
 import { RuleEvaluator } from "../core/record-evaluator.js";
 import { readRecord } from "../core/record-reader.js";

@@ -14,7 +14,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { findLogFiles, readLogFile } from "../cli/log-files.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "../cli/sample-data.js";
 import { scanLogs } from "../cli/scan.js";
-import { ENV } from "../config/settings.js";
+import { ENV } from "../config/environment.js";
 import { inWindow, matches } from "../core/evaluator.js";
 import type { InvocationRecord } from "../core/record-reader.js";
 import { DAY_MS, type Window } from "../core/rule.js";

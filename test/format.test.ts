@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { csvField, toCsvReport, toTableReport, wrapText } from "../cli/format.js";
 import type { ScanResult } from "../cli/scan.js";
-import { DEFAULT_RULE } from "../config/settings.js";
+import { DEFAULT_RULE } from "../config/rule-settings.js";
 import { RuleEvaluator } from "../core/record-evaluator.js";
 import type { Window } from "../core/rule.js";
 import { rec } from "./helpers/records.js";

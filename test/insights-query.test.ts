@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { findLogFiles } from "../cli/log-files.js";
 import { writeSampleData } from "../cli/sample-data.js";
-import { DEFAULT_RULE, defineRule } from "../config/settings.js";
+import { DEFAULT_RULE, defineRule } from "../config/rule-settings.js";
 import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from "../core/insights-query.js";
 import { ambiguousIdentity } from "../core/insights-rows.js";
 import { readRecord, stripExportPrefix } from "../core/record-reader.js";

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE, defineRule, SettingsError } from "../config/settings.js";
+import { DEFAULT_RULE, defineRule } from "../config/rule-settings.js";
+import { SettingsError } from "../config/setting-problems.js";
 import { inWindow } from "../core/evaluator.js";
 import {
   DAY_MS,

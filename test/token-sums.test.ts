@@ -1,6 +1,6 @@
 /** Token sums per model (the cost estimate's evidence) in both engines, and the price table. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE } from "../config/settings.js";
+import { DEFAULT_RULE } from "../config/rule-settings.js";
 import { aggregateGroups, groupOf, mergeAggregates, toFindings } from "../core/evaluator.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import { parseRows } from "../core/insights-rows.js";

@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { defineRule } from "../config/settings.js";
+import { defineRule } from "../config/rule-settings.js";
 import { groupOf, matches } from "../core/evaluator.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import { parseUsageRows } from "../core/insights-rows.js";

@@ -2,13 +2,13 @@
 import { App } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { ENV } from "../../config/environment.js";
+import { SettingsError } from "../../config/setting-problems.js";
 import {
   CONTEXT_PREFIX,
   DEFAULT_INVOCATION_LOG_GROUP_NAME,
-  ENV,
   SETTINGS,
   type SettingKey,
-  SettingsError,
   specOf,
 } from "../../config/settings.js";
 import { buildApp } from "../../lib/app.js";

@@ -4,14 +4,10 @@ import { App, Duration } from "aws-cdk-lib";
 import { Annotations, Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_INVOCATION_LOG_GROUP_NAME,
-  ENV,
-  resolveSettings,
-  SettingsError,
-  toEnvironment,
-  VIEWS,
-} from "../../config/settings.js";
+import { ENV, toEnvironment } from "../../config/environment.js";
+import { resolveSettings } from "../../config/resolve-settings.js";
+import { SettingsError } from "../../config/setting-problems.js";
+import { DEFAULT_INVOCATION_LOG_GROUP_NAME, VIEWS } from "../../config/settings.js";
 import { loadConfig } from "../../lambda/config.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
 import { ConstructError } from "../../lib/errors.js";

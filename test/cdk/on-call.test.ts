@@ -6,7 +6,7 @@
 import { App, type Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { ENV } from "../../config/settings.js";
+import { ENV } from "../../config/environment.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
 import { build, detectorFunction, NO_BUNDLING, only, statementsOf } from "./helpers.js";
 

@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import ts from "typescript";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { ENV } from "../../config/environment.js";
 import { formatDuration } from "../../config/kinds.js";
-import { ENV, SETTINGS, type SettingKey, specOf } from "../../config/settings.js";
+import { SETTINGS, type SettingKey, specOf } from "../../config/settings.js";
 import type { BedrockDosDetectorProps } from "../../lib/props.js";
 import { build, REPO_ROOT } from "./helpers.js";
 

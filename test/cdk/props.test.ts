@@ -2,15 +2,11 @@
 import { App, Duration, Stack } from "aws-cdk-lib";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { describe, expect, it } from "vitest";
+import type { Home } from "../../config/cross-rules.js";
+import { ENV, toEnvironment } from "../../config/environment.js";
 import { formatDuration } from "../../config/kinds.js";
-import {
-  DEFAULT_INVOCATION_LOG_GROUP_NAME,
-  ENV,
-  type Home,
-  nameOf,
-  SettingsError,
-  toEnvironment,
-} from "../../config/settings.js";
+import { SettingsError } from "../../config/setting-problems.js";
+import { DEFAULT_INVOCATION_LOG_GROUP_NAME, nameOf } from "../../config/settings.js";
 import { BedrockDosDetector, type BedrockDosDetectorProps, ConstructError } from "../../lib/index.js";
 import { planDetector, propsToInput } from "../../lib/props.js";
 import { NO_BUNDLING } from "./helpers.js";

@@ -4,7 +4,7 @@ import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge
 import { SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
-import { ENV } from "../../config/settings.js";
+import { ENV } from "../../config/environment.js";
 import { type DetectorConfig, loadConfig } from "../../lambda/config.js";
 import type { DetectionDeps, Log, MetricSink } from "../../lambda/run-detection.js";
 

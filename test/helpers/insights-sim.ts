@@ -3,7 +3,7 @@
  * prefix picks the last occurrence) and its `fields` line, so tests can compare it with the reader.
  */
 
-import { DEFAULT_RULE } from "../../config/settings.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
 import { buildInsightsQuery } from "../../core/insights-query.js";
 import { parseRows } from "../../core/insights-rows.js";
 

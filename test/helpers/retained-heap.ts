@@ -3,7 +3,7 @@
  * its own account and requestId, into one evaluator, drops the texts, and prints how much heap stays in use.
  */
 
-import { DEFAULT_RULE } from "../../config/settings.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
 import { RuleEvaluator } from "../../core/record-evaluator.js";
 import { readRecord } from "../../core/record-reader.js";
 import { rawRecord } from "./records.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE } from "../../config/settings.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
 import type { Finding } from "../../core/evaluator.js";
 import { RuleEvaluator } from "../../core/record-evaluator.js";
 import { readRecord } from "../../core/record-reader.js";

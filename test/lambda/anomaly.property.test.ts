@@ -9,7 +9,7 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ENV } from "../../config/settings.js";
+import { ENV } from "../../config/environment.js";
 import { RuleEvaluator } from "../../core/record-evaluator.js";
 import type { InvocationRecord } from "../../core/record-reader.js";
 import { DAY_MS, HOUR_MS } from "../../core/rule.js";

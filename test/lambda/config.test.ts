@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE, ENV, MAX_LOG_GROUPS, toEnvironment } from "../../config/settings.js";
+import { ENV, toEnvironment } from "../../config/environment.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
+import { MAX_LOG_GROUPS } from "../../config/settings.js";
 import { identityPatternToRegExp } from "../../core/exclusions.js";
 import { BUILT_IN_PRICES } from "../../core/pricing.js";
 import { HOUR_MS } from "../../core/rule.js";

@@ -12,8 +12,8 @@ import { BatchImportFindingsCommand, SecurityHubClient } from "@aws-sdk/client-s
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { ENV } from "../../config/environment.js";
 import { FINDING_EVENT, METRIC } from "../../config/names.js";
-import { ENV } from "../../config/settings.js";
 import { FindingPublicationError } from "../../lambda/errors.js";
 import { runDetection } from "../../lambda/run-detection.js";
 import type { RunRequest } from "../../lambda/run-request.js";

@@ -8,7 +8,7 @@ import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { ENV } from "../../config/settings.js";
+import { ENV } from "../../config/environment.js";
 import { lambdaContext, resultRows, usageRow } from "../helpers/aws.js";
 import { startDynalite } from "../helpers/dynalite.js";
 

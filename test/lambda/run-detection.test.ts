@@ -6,7 +6,7 @@ import {
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ENV } from "../../config/settings.js";
+import { ENV } from "../../config/environment.js";
 import { PublishError } from "../../lambda/errors.js";
 import { ACCOUNT_LEVEL_CAVEAT } from "../../lambda/evaluation.js";
 import { type DetectionDeps, runDetection } from "../../lambda/run-detection.js";

@@ -2,7 +2,7 @@
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STATE } from "../../config/names.js";
-import { DEFAULT_RULE } from "../../config/settings.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
 import { evaluateUsage } from "../../core/detections.js";
 import type { UsageGroup } from "../../core/usage.js";
 import {

@@ -7,7 +7,7 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ENV } from "../../config/settings.js";
+import { ENV } from "../../config/environment.js";
 import type { InvocationRecord } from "../../core/record-reader.js";
 import { cellKey } from "../../core/slices.js";
 import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";

@@ -2,7 +2,7 @@
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ENV } from "../../config/settings.js";
+import { ENV } from "../../config/environment.js";
 import { MAX_SUBJECT_CHARS } from "../../lambda/alerts.js";
 import { tamperAlert } from "../../lambda/tamper-alert.js";
 

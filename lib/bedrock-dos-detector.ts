@@ -18,6 +18,7 @@ import type * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { DEFAULT_INVOCATION_LOG_GROUP_NAME } from "../config/settings.js";
 import { buildAlertTopic } from "./alert-topic.js";
 import { buildDashboard } from "./dashboard.js";
 import { buildDeadLetterQueue, buildDetectorFunction } from "./detector-function.js";
@@ -27,9 +28,14 @@ import { buildInvocationLogging } from "./invocation-logging.js";
 import { type BedrockDosDetectorProps, homeOf, planDetector, propsToInput, settingNames } from "./props.js";
 import { buildSlackChannel } from "./slack-channel.js";
 import { buildStateTable } from "./state-table.js";
-import { buildTamperAlert } from "./tamper-alert.js";
+import { buildTamperAlert, LOGGING_TAMPER_EVENT_NAMES } from "./tamper-alert.js";
 
 export class BedrockDosDetector extends Construct {
+  /** Where Bedrock invocation logs are looked for by default (and the group `enableInvocationLogging` creates). */
+  public static readonly DEFAULT_INVOCATION_LOG_GROUP_NAME: string = DEFAULT_INVOCATION_LOG_GROUP_NAME;
+  /** The CloudTrail events the tamper alert matches: invocation logging switched off or pointed elsewhere. */
+  public static readonly LOGGING_TAMPER_EVENT_NAMES: string[] = [...LOGGING_TAMPER_EVENT_NAMES];
+
   /** The scheduled detector function. */
   public readonly function: lambda.Function;
   /** Findings, health alarms and tamper alerts are published here. */
@@ -45,7 +51,7 @@ export class BedrockDosDetector extends Construct {
   /** EventBridge rule alerting on changes to Bedrock's invocation logging configuration. */
   public readonly loggingTamperRule: events.Rule;
   /** The log groups the detector queries (names or ARNs). */
-  public readonly logGroupIdentifiers: readonly string[];
+  public readonly logGroupIdentifiers: string[];
   /** The log group created by `enableInvocationLogging`. */
   public readonly invocationLogGroup?: logs.LogGroup;
   public readonly slackChannel?: chatbot.SlackChannelConfiguration;
@@ -62,7 +68,7 @@ export class BedrockDosDetector extends Construct {
       planDetector(propsToInput(props), "prop", homeOf(Stack.of(this))),
     );
     const { settings } = resolved;
-    this.logGroupIdentifiers = resolved.logGroupIdentifiers;
+    this.logGroupIdentifiers = [...resolved.logGroupIdentifiers];
     this.label = settings.detectorLabel ?? Stack.of(this).stackName;
 
     const topic = buildAlertTopic(this, { emails: settings.alertEmails });

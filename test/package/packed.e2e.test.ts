@@ -41,6 +41,7 @@ const props: BedrockDosDetectorProps = {
 };
 const detector = new BedrockDosDetector(stack, "Detector", props);
 console.log("function runtime:", detector.function.runtime.name);
+console.log("default log group:", BedrockDosDetector.DEFAULT_INVOCATION_LOG_GROUP_NAME);
 
 try {
   new BedrockDosDetector(new Stack(new App(), "Other"), "Bad", { minRequests: 0 });
@@ -144,6 +145,7 @@ describe("the packed package in a fresh CDK app", () => {
     expect(synth.status, synth.stdout + synth.stderr).toBe(0);
     expect(synth.stdout + synth.stderr).toContain("function runtime: nodejs24.x");
     expect(synth.stdout + synth.stderr).toContain("rejected: minRequests");
+    expect(synth.stdout + synth.stderr).toContain("default log group: /aws/bedrock/model-invocations");
 
     const template = JSON.parse(readFileSync(join(app, "cdk.out/ConsumerStack.template.json"), "utf8")) as {
       Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;

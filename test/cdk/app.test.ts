@@ -14,7 +14,7 @@ import {
 import { buildApp } from "../../lib/app.js";
 import { CONTEXT_KEYS, readDetectorContext } from "../../lib/context.js";
 import { ConstructError } from "../../lib/errors.js";
-import { appWith, cdkJsonContext, NO_BUNDLING } from "./helpers.js";
+import { appWith, cdkJsonContext } from "./helpers.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -63,7 +63,7 @@ describe("cdk.json", () => {
 });
 
 describe("the app with no context (the settings' defaults)", () => {
-  const stack = buildApp(new App({ context: NO_BUNDLING }));
+  const stack = buildApp(new App());
   const template = Template.fromStack(stack);
 
   it("builds the BedrockDosDetector stack watching /aws/bedrock/model-invocations every 15 minutes", () => {

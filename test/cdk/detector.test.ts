@@ -11,7 +11,7 @@ import { DEFAULT_INVOCATION_LOG_GROUP_NAME, VIEWS } from "../../config/settings.
 import { loadConfig } from "../../lambda/config.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
 import { ConstructError } from "../../lib/errors.js";
-import { build, detectorFunction, detectorLogGroup, NO_BUNDLING, only, statementsOf } from "./helpers.js";
+import { build, detectorFunction, detectorLogGroup, only, statementsOf } from "./helpers.js";
 
 const LOG_GROUP = "/aws/bedrock/model-invocations";
 const SHARED_ARN = "arn:aws:logs:us-west-2:111122223333:log-group:/shared/bedrock:*";
@@ -863,7 +863,7 @@ describe("invocation logging (enableInvocationLogging)", () => {
 
 describe("the stack", () => {
   it("outputs the function, topic, dead-letter queue, log groups, dashboard, state table and label", () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App();
     const stack = new DetectorStack(app, "Stack", { detector: { logGroupIdentifiers: [LOG_GROUP, "/b"] } });
     const template = Template.fromStack(stack);
     expect(Object.keys(template.findOutputs("*")).sort()).toEqual(

@@ -1,4 +1,4 @@
-/** Builders for the CDK tests: stacks synthesized without bundling (fast), and template helpers. */
+/** Builders for the CDK tests: stacks synthesized in-process (the handlers are the prebuilt bundles), and template helpers. */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { App, Stack, type StackProps } from "aws-cdk-lib";
@@ -7,9 +7,6 @@ import { CONTEXT_PREFIX } from "../../config/settings.js";
 import { BedrockDosDetector, type BedrockDosDetectorProps } from "../../lib/index.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Context that skips asset bundling: infrastructure tests need no esbuild run. */
-export const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] } as const;
 
 /** The context defaults committed in cdk.json. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -20,11 +17,11 @@ export function cdkJsonContext(): Record<string, unknown> {
 }
 
 /**
- * The app as `cdk synth` builds it, without bundling: cdk.json context, then the overrides, each under its
+ * The app as `cdk synth` builds it: cdk.json context, then the overrides, each under its
  * context key (`bedrockDosDetector:<key>`), given as `-c` would (strings) or as cdk.json would (JSON values).
  */
 export function appWith(overrides: Record<string, unknown> = {}): App {
-  const context: Record<string, unknown> = { ...cdkJsonContext(), ...NO_BUNDLING };
+  const context: Record<string, unknown> = { ...cdkJsonContext() };
   for (const [k, v] of Object.entries(overrides)) context[`${CONTEXT_PREFIX}${k}`] = v;
   return new App({ context });
 }
@@ -56,9 +53,9 @@ export interface Built {
   readonly template: Template;
 }
 
-/** One stack holding one detector, synthesized without bundling. */
+/** One stack holding one detector. */
 export function build(props: BedrockDosDetectorProps, stackProps: StackProps = {}): Built {
-  const app = new App({ context: NO_BUNDLING });
+  const app = new App();
   const stack = new Stack(app, "Test", stackProps);
   const detector = new BedrockDosDetector(stack, "Detector", props);
   return { app, stack, detector, template: Template.fromStack(stack) };

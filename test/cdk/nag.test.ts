@@ -6,7 +6,7 @@ import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../lib/app.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
-import { appWith, NO_BUNDLING } from "./helpers.js";
+import { appWith } from "./helpers.js";
 
 /** Rule ids (with finding) and construct paths of every unacknowledged finding. */
 function findings(scope: IConstruct): string[] {
@@ -54,7 +54,7 @@ describe("cdk-nag AwsSolutions", () => {
   });
 
   it("finds nothing unacknowledged in a stack bound to an account and region", () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App();
     new DetectorStack(app, "Bound", {
       env: { account: "123456789012", region: "eu-central-1" },
       detector: {

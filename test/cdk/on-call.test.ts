@@ -8,7 +8,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { ENV } from "../../config/environment.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
-import { build, detectorFunction, NO_BUNDLING, only, statementsOf } from "./helpers.js";
+import { build, detectorFunction, only, statementsOf } from "./helpers.js";
 
 const LOG_GROUP = "/aws/bedrock/model-invocations";
 
@@ -92,7 +92,7 @@ describe("health alarms, as on-call staff meet them", () => {
   });
 
   it("each detector watches its own health metric (a Detector dimension, written to the function)", () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App();
     const stacks = ["Prod", "Staging"].map(
       (name) => new DetectorStack(app, name, { detector: { logGroupIdentifiers: [LOG_GROUP] } }),
     );
@@ -136,7 +136,7 @@ describe("the dashboard", () => {
 
   it("is named after the label and region, and its URL is a stack output", () => {
     expect(JSON.stringify(dash.props.DashboardName)).toContain("prod-eu-");
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App();
     const s = new DetectorStack(app, "S", {
       detector: {
         logGroupIdentifiers: [LOG_GROUP],

@@ -9,7 +9,6 @@ import { SettingsError } from "../../config/setting-problems.js";
 import { DEFAULT_INVOCATION_LOG_GROUP_NAME, nameOf } from "../../config/settings.js";
 import { BedrockDosDetector, type BedrockDosDetectorProps, ConstructError } from "../../lib/index.js";
 import { planDetector, propsToInput } from "../../lib/props.js";
-import { NO_BUNDLING } from "./helpers.js";
 
 const OK: BedrockDosDetectorProps = { logGroupIdentifiers: ["/aws/bedrock/model-invocations"] };
 const MINUTE = 60_000;
@@ -251,7 +250,7 @@ describe("prop validation", () => {
   });
 
   it("throws from the construct, before any resource is created", () => {
-    const stack = new Stack(new App({ context: NO_BUNDLING }), "S");
+    const stack = new Stack(new App(), "S");
     let thrown: unknown;
     try {
       new BedrockDosDetector(stack, "D", { logGroupIdentifiers: [], minRequests: 0 });

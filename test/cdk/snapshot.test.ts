@@ -3,11 +3,11 @@ import { App, Duration } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { DetectorStack } from "../../lib/detector-stack.js";
-import { NO_BUNDLING, withBlankAssetHashes } from "./helpers.js";
+import { withBlankAssetHashes } from "./helpers.js";
 
 describe("template snapshot", () => {
   it("matches for a stack with every option on", () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App();
     const stack = new DetectorStack(app, "BedrockDosDetector", {
       detector: {
         enableInvocationLogging: true,
@@ -23,7 +23,7 @@ describe("template snapshot", () => {
   });
 
   it("blanks asset hashes", () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App();
     const stack = new DetectorStack(app, "S", { detector: { logGroupIdentifiers: ["/a"] } });
     const text = JSON.stringify(withBlankAssetHashes(Template.fromStack(stack)));
     expect(text).toContain('"<asset-hash>.zip"');

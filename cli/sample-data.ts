@@ -5,8 +5,9 @@
  * hunt's three, and three that only the detections beyond it see), with a week of history for anomaly.
  * Same seed and end time, same bytes.
  */
+import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DAY_MS, HOUR_MS } from "../core/rule.js";
 
@@ -462,6 +463,16 @@ export interface SampleSummary {
  * Writes the sample under `dir`: S3 layout `AWSLogs/<account>/BedrockModelInvocationLogs/us-east-1/YYYY/MM/DD/HH/*.json.gz`
  * for most accounts, and a CloudWatch Logs export (`<timestamp> <json>` lines, gzip) for one.
  */
+/**
+ * Creates `dir` and its missing parents one level at a time. Node's recursive mkdir retries forever where a
+ * parent exists but refuses children with ENOENT (under /proc): here each level's error reaches the user.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) missing.unshift(at);
+  for (const level of missing) await mkdir(level);
+}
+
 export async function writeSampleData(
   dir: string,
   opts: { seed: number; endMs: number },
@@ -495,6 +506,7 @@ export async function writeSampleData(
   const exported = files.get("cloudwatch-export/3f1c9a2e-export/aws/bedrock/modelinvocations/000000.gz");
   if (exported && exported.length > 10) exported.splice(10, 0, (exported[10] ?? "").slice(0, 300));
 
+  await makeDirectory(dir);
   await rm(join(dir, "AWSLogs"), { recursive: true, force: true });
   await rm(join(dir, "cloudwatch-export"), { recursive: true, force: true });
   let records = 0;

@@ -1,6 +1,6 @@
 /** The real CLI bundle (dist/cli.mjs, built as `npm ci` builds it) in a child process, on real files. */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -461,6 +461,12 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
         new RegExp(`^error: ${file}/\\S*: not a directory$|^error: ${file}\\S*: already exists`),
       );
     }
+  });
+
+  it.runIf(existsSync("/proc/self"))("sample under /proc: one line, exit code 2, no endless retry", () => {
+    const r = run("sample", "/proc/self/no-such/sample");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("error: /proc/self/no-such: no such file or directory");
   });
 
   it("a corrupt gzip among good files: results still printed, the file named, exit code 2", () => {

@@ -8,7 +8,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { decodeEscapes, type Fields, recordFrom } from "../core/record-reader.js";
-import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./log-files.js";
+import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./record-assembler.js";
 import { RECORD_SCAN_WASM } from "./record-scan-wasm.js";
 
 /** Result slots of one line, as written by wasm/record-scan.ts (SLOT_*). */

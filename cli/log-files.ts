@@ -21,8 +21,6 @@ import { describeFsError, InputError } from "./errors.js";
 import { LineReader } from "./line-reader.js";
 import type { FileItem } from "./record-assembler.js";
 
-export { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./record-assembler.js";
-
 /** Files CloudWatch Logs and Bedrock write to test bucket permissions: not log data. */
 export const NOT_LOG_FILES: ReadonlySet<string> = new Set([
   "aws-logs-write-test",

@@ -103,7 +103,7 @@ const idleScans: RecordScan[] = [];
 const MAX_IDLE_SCANS = 8;
 const MAX_IDLE_SCAN_BYTES = 4 * 1024 * 1024;
 
-/** Where to read: see readRangeBatches in log-files.ts. */
+/** Where to read: see readRangeBatches in read-range.ts. */
 export interface LineReaderOptions {
   /** Offset of the first byte that will be read. */
   readonly base: number;

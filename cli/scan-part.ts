@@ -9,7 +9,8 @@ import { inWindow } from "../core/evaluator.js";
 import { totalTokensOfRecord } from "../core/record-evaluator.js";
 import { hourOf } from "../core/rule.js";
 import { InputError } from "./errors.js";
-import { type RangeRead, readFileBatches, readRangeBatches } from "./log-files.js";
+import { readFileBatches } from "./read-batches.js";
+import { type RangeRead, readRangeBatches } from "./read-range.js";
 import type { FileItem } from "./record-assembler.js";
 import type { PartJob, PartResult, WorkerSetup } from "./scan-part-types.js";
 

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from "node:fs";
 import type { Window } from "../core/rule.js";
-import { findLogFiles } from "./log-files.js";
+import { findLogFiles } from "./find-log-files.js";
 import type { FoundSources, LogSource } from "./log-source.js";
 
 export const isStdin = (path: string): boolean => path === "-" || path === "/dev/stdin";

@@ -60,6 +60,11 @@ export function describeFsError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A read error in one line: file-system codes in words, an InputError (e.g. from S3) as its message. */
+export function describeReadError(err: unknown): string {
+  return err instanceof InputError ? err.message : describeFsError(err);
+}
+
 /** What a thrown error means to the user; undefined for a bug. */
 export function toCliError(err: unknown): CliError | undefined {
   if (err instanceof CliError) return err;

@@ -8,7 +8,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { decodeEscapes, type Fields, recordFrom } from "../core/record-reader.js";
-import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./log-files.js";
+import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./record-assembler.js";
 import { RECORD_SCAN_WASM } from "./record-scan-wasm.js";
 
 /** Result slots of one line, as written by wasm/record-scan.ts (SLOT_*). */
@@ -103,7 +103,7 @@ const idleScans: RecordScan[] = [];
 const MAX_IDLE_SCANS = 8;
 const MAX_IDLE_SCAN_BYTES = 4 * 1024 * 1024;
 
-/** Where to read: see readRangeBatches in log-files.ts. */
+/** Where to read: see readRangeBatches in read-range.ts. */
 export interface LineReaderOptions {
   /** Offset of the first byte that will be read. */
   readonly base: number;

@@ -13,60 +13,10 @@ import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
-import type { InvocationRecord } from "../core/record-reader.js";
 import type { Window } from "../core/rule.js";
-import { type CompactRecords, decodeRecords } from "./compact-records.js";
+import { decodeRecords } from "./compact-records.js";
 import { runPart } from "./scan-part.js";
-
-export interface WorkerSetup {
-  readonly window: Window;
-  /** The span before the window whose records are anomaly's history (core/record-evaluator.ts). */
-  readonly history: Window;
-}
-
-/** A part's history records, summed per account, identity and clock hour (columns of equal length). */
-export interface HistoryRows {
-  accountIds: string[];
-  identityArns: (string | null)[];
-  hourMs: number[];
-  tokens: number[];
-}
-
-export type PartSpec =
-  | {
-      readonly kind: "range";
-      readonly path: string;
-      readonly from: number;
-      readonly end: number;
-      readonly aligned: boolean;
-    }
-  | { readonly kind: "file"; readonly path: string };
-
-export type PartJob = PartSpec & { readonly id: number };
-
-export interface PartResult {
-  id: number;
-  /** The records in the window, in file order. */
-  inWindow: InvocationRecord[];
-  recordsRead: number;
-  recordsInWindow: number;
-  recordsInHistory: number;
-  /** anomaly's history from the part's records before the window. */
-  history: HistoryRows;
-  firstMs: number;
-  lastMs: number;
-  /** Line numbers counted from the part's first line. */
-  malformed: { line: number; reason: string }[];
-  /** Ranges: see RangeRead. */
-  start: number;
-  resumeAt: number;
-  lines: number;
-  /** The InputError's message when the part could not be read to its end. */
-  error: string | null;
-}
-
-/** A part's result as a worker posts it: its records compact (scan-part.ts). */
-export type PostedPart = Omit<PartResult, "inWindow"> & { inWindow: CompactRecords };
+import type { PartJob, PartResult, PartSpec, PostedPart, WorkerSetup } from "./scan-part-types.js";
 
 /** Parts of an uncompressed file (bytes). */
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;

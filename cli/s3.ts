@@ -8,8 +8,8 @@ import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DAY_MS, HOUR_MS, type Window } from "../core/rule.js";
 import { InputError } from "./errors.js";
-import { NOT_LOG_FILES } from "./log-files.js";
-import type { FoundSources, LogSource } from "./sources.js";
+import { NOT_LOG_FILES } from "./find-log-files.js";
+import type { FoundSources, LogSource } from "./log-source.js";
 
 /** Prefixes listed at once. */
 const LIST_CONCURRENCY = 8;

@@ -9,8 +9,10 @@ import { inWindow } from "../core/evaluator.js";
 import { totalTokensOfRecord } from "../core/record-evaluator.js";
 import { hourOf } from "../core/rule.js";
 import { InputError } from "./errors.js";
-import { type FileItem, type RangeRead, readFileBatches, readRangeBatches } from "./log-files.js";
-import type { PartJob, PartResult, WorkerSetup } from "./parallel-scan.js";
+import { readFileBatches } from "./read-batches.js";
+import { type RangeRead, readRangeBatches } from "./read-range.js";
+import type { FileItem } from "./record-assembler.js";
+import type { PartJob, PartResult, WorkerSetup } from "./scan-part-types.js";
 
 export async function runPart(job: PartJob, { window, history }: WorkerSetup): Promise<PartResult> {
   const where: RangeRead = { start: 0, resumeAt: 0, lines: 0 };

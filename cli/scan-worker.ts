@@ -4,8 +4,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { compactBuffers, encodeRecords } from "./compact-records.js";
-import type { PartJob, PostedPart, WorkerSetup } from "./parallel-scan.js";
 import { runPart } from "./scan-part.js";
+import type { PartJob, PostedPart, WorkerSetup } from "./scan-part-types.js";
 
 const setup = workerData as WorkerSetup;
 

@@ -3,9 +3,10 @@ import type { Finding } from "../core/evaluator.js";
 import { type EvaluationStats, RuleEvaluator } from "../core/record-evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
 import { InputError } from "./errors.js";
-import { readFileBatches, readLogBatches } from "./log-files.js";
+import type { LogSource } from "./log-source.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
-import { findSources, type LogSource } from "./sources.js";
+import { readFileBatches, readLogBatches } from "./read-batches.js";
+import { findSources } from "./sources.js";
 
 /** Network sources (S3 objects) read at once; files are read one after another. */
 const PARALLEL_SOURCES = 8;

@@ -3,28 +3,9 @@
  * (`s3://bucket/prefix/`), each turned into sources of raw bytes that the log reader streams.
  */
 import { createReadStream } from "node:fs";
-import type { Readable } from "node:stream";
 import type { Window } from "../core/rule.js";
-import { findLogFiles } from "./log-files.js";
-
-export interface LogSource {
-  /** How messages name it: a path, `stdin` or `s3://bucket/key`. */
-  readonly name: string;
-  /** Raw bytes, when known before reading (for progress). */
-  readonly size: number | null;
-  /** Sources that may be read alongside others (network objects); files are read one after another. */
-  readonly parallel: boolean;
-  /** A local file's path (such sources may be read by worker threads). */
-  readonly path?: string;
-  /** The raw bytes (gzip or not); errors surface when reading. */
-  open(): Readable;
-}
-
-export interface FoundSources {
-  readonly sources: LogSource[];
-  /** Entries below the given directories or prefixes that could not be read: reported, skipped. */
-  readonly errors: string[];
-}
+import { findLogFiles } from "./find-log-files.js";
+import type { FoundSources, LogSource } from "./log-source.js";
 
 export const isStdin = (path: string): boolean => path === "-" || path === "/dev/stdin";
 export const isS3 = (path: string): boolean => path.startsWith("s3://");

@@ -13,9 +13,9 @@ import { DAY_MS, HOUR_MS, hourOf, type Window } from "../core/rule.js";
 import type { UsageGroup } from "../core/usage.js";
 import { type HistoryDeps, readCandidateHistory } from "./anomaly-history.js";
 import type { DetectorConfig } from "./config.js";
+import type { DetectionDeps } from "./detection-deps.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
 import type { RunQueries } from "./queries.js";
-import type { DetectionDeps } from "./run-detection.js";
 
 /** Said on every finding of a manual run whose history the state table does not hold (in whole or in part). */
 export const MANUAL_HISTORY_CAVEAT = (known: number, asked: number) =>

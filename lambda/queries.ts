@@ -14,7 +14,7 @@ import {
   runInsightsQuery,
 } from "./adapters/logs-insights.js";
 import type { DetectorConfig } from "./config.js";
-import type { DetectionDeps } from "./run-detection.js";
+import type { DetectionDeps } from "./detection-deps.js";
 
 /** A query's outcome with the window it was run for (the rows' times are relative to it). */
 export type WindowOutcome = QueryOutcome & { readonly window: Window };

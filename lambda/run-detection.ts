@@ -3,24 +3,17 @@
  * manual runs), decide per flagged account whether an alert is due (one alert per incident), and publish.
  * Clients, clock, logger, metrics and stores come in as arguments.
  */
-import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import type { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import type { SNSClient } from "@aws-sdk/client-sns";
 import { METRIC } from "../config/names.js";
 import type { Finding } from "../core/evaluator.js";
 import { DAY_MS } from "../core/rule.js";
-import type { AlertLedger } from "./adapters/alert-ledger.js";
 import { publishAlerts } from "./adapters/alert-topic.js";
 import type { BatchOutcome } from "./adapters/batches.js";
 import { putFindingEvents } from "./adapters/finding-events.js";
 import type { QueryStatistics } from "./adapters/logs-insights.js";
 import { importFindings } from "./adapters/security-hub.js";
-import type { SliceStore } from "./adapters/slice-store.js";
-import type { StateUsage } from "./adapters/state-usage.js";
 import { type AlertContext, type AlertFinding, buildAlerts } from "./alerts.js";
-import type { HistoryDeps } from "./anomaly-history.js";
 import type { DetectorConfig } from "./config.js";
+import type { DetectionDeps } from "./detection-deps.js";
 import { evaluateDirectly } from "./direct-evaluation.js";
 import { FindingPublicationError, PublishError } from "./errors.js";
 import type { Evaluation } from "./evaluation.js";
@@ -29,44 +22,6 @@ import { RunQueries } from "./queries.js";
 import type { RunRequest } from "./run-request.js";
 import { evaluateFromSlices, type SliceReport } from "./slice-evaluation.js";
 import { type AlertDecision, decideAlert, identitiesToRemember, type LastAlert } from "./suppression.js";
-
-/** The slice of Powertools Logger used here. */
-export interface Log {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-
-/** The slice of Powertools Metrics used here (units as Powertools names them). */
-export interface MetricSink {
-  addMetric(name: string, unit: "Count" | "Bytes" | "Milliseconds", value: number): unknown;
-}
-
-export interface DetectionDeps {
-  /** CloudWatch Logs, for the Insights queries. */
-  readonly insights: CloudWatchLogsClient;
-  readonly sns: SNSClient;
-  /** EventBridge, for the finding events. */
-  readonly events: EventBridgeClient;
-  /** Security Hub, for the optional import (config.securityHubProductArn). */
-  readonly securityHub?: SecurityHubClient;
-  readonly logger: Log;
-  readonly metrics: MetricSink;
-  now(): number;
-  sleep(ms: number): Promise<void>;
-  /** Milliseconds left before the Lambda times out. */
-  remainingTimeMs(): number;
-  /** Row limit per query (tests lower it to exercise the fallbacks). */
-  readonly rowLimit?: number;
-  /** Remembers sent alerts (retry dedup and suppression); without it every flagged account is alerted. */
-  readonly ledger?: Pick<AlertLedger, "lastAlert" | "recordAlert">;
-  /** Stored slices; without it scheduled runs query their whole window. */
-  readonly slices?: Pick<SliceStore, "read" | "write">;
-  /** anomaly's hourly roll-ups per principal; without it anomaly compares with the window's own hours only. */
-  readonly history?: HistoryDeps;
-  /** Counts the state table's traffic (shared by the stores above), reported per run. */
-  readonly stateUsage?: Pick<StateUsage, "snapshot">;
-}
 
 /** A finding with the reason its alert is sent (first, escalated: what grew, suppression expired). */
 export type DueFinding = Finding & { readonly alertReason: string };

@@ -19,10 +19,10 @@ import type { PrincipalHourTotal } from "./adapters/history-store.js";
 import type { SliceStore, StoredSlice } from "./adapters/slice-store.js";
 import { type HistoryDeps, readCandidateHistory } from "./anomaly-history.js";
 import type { DetectorConfig } from "./config.js";
+import type { DetectionDeps } from "./detection-deps.js";
 import { DeadlineError } from "./errors.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
 import type { RunQueries } from "./queries.js";
-import type { DetectionDeps } from "./run-detection.js";
 
 /** Periods queried at once while catching up (Logs Insights runs up to 100 queries per account at once). */
 export const SLICE_QUERY_CONCURRENCY = 4;

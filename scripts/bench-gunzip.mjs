@@ -1,5 +1,6 @@
 // Benchmark baseline: gunzip files with N worker threads and discard the output (decompression alone), with
-// the scanner's read and output chunk sizes (GZIP_READ_BYTES, GUNZIP_CHUNK_BYTES in cli/log-files.ts).
+// the scanner's read and output chunk sizes (GZIP_READ_BYTES in cli/read-batches.ts, GUNZIP_CHUNK_BYTES in
+// cli/gunzip.ts).
 // Usage: node scripts/bench-gunzip.mjs <workers> <read bytes> <chunk bytes> <file.gz>...
 import { createReadStream } from "node:fs";
 import { Writable } from "node:stream";

@@ -29,7 +29,8 @@ import {
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { GUNZIP_CHUNK_BYTES, GZIP_READ_BYTES } from "../cli/log-files.js";
+import { GUNZIP_CHUNK_BYTES } from "../cli/gunzip.js";
+import { GZIP_READ_BYTES } from "../cli/read-batches.js";
 import { benchLines } from "../cli/sample-data.js";
 import { numberOption } from "./bench-options.js";
 

@@ -1,6 +1,7 @@
 /** The folders' contracts, checked on the import graph: pure modules stay pure, synth loads no AWS SDK. */
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./cdk/helpers.js";
 
@@ -21,6 +22,51 @@ function packagesReachedFrom(entry: string): Set<string> {
   };
   visit(join(REPO_ROOT, entry));
   return packages;
+}
+
+/** The folders whose files may not import each other in a cycle. */
+const SOURCE_FOLDERS = ["bin", "cli", "config", "core", "lambda", "lib"];
+
+/**
+ * The files a module imports by relative path, type-only imports, `export ... from` and dynamic `import()`
+ * included: each of them ties the two files together.
+ */
+function relativeImportsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const specs = [
+    ...[...text.matchAll(/^(?:import|export)\s[^;]*?from\s+"([^"]+)";/gms)].map((m) => m[1]),
+    ...[...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]),
+  ];
+  return specs
+    .filter((spec): spec is string => spec?.startsWith(".") ?? false)
+    .map((spec) => join(dirname(file), spec.replace(/\.js$/, ".ts")));
+}
+
+/** Every file-level import cycle among the TypeScript files of `folders` under `root`, each as its files (relative). */
+function importCycles(root: string, folders: readonly string[]): string[][] {
+  const files = folders.flatMap((folder) =>
+    readdirSync(join(root, folder), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => join(root, folder, f)),
+  );
+  const graph = new Map(files.map((f) => [f, relativeImportsOf(f)]));
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (file: string) => {
+    const at = path.indexOf(file);
+    if (at >= 0) {
+      cycles.push([...path.slice(at), file].map((f) => relative(root, f)));
+      return;
+    }
+    if (done.has(file) || !graph.has(file)) return;
+    path.push(file);
+    for (const next of graph.get(file) ?? []) visit(next);
+    path.pop();
+    done.add(file);
+  };
+  for (const f of files) visit(f);
+  return cycles;
 }
 
 describe("architecture", () => {
@@ -44,6 +90,25 @@ describe("architecture", () => {
   ])("%s is pure: no AWS SDK, no CDK, no Node I/O", (entry) => {
     const reached = [...packagesReachedFrom(entry)];
     expect(reached.filter((p) => /^(@aws-sdk\/|aws-cdk-lib|constructs|node:)/.test(p))).toEqual([]);
+  });
+
+  it("no file-level import cycle among the source folders (type-only imports included)", () => {
+    const cycles = importCycles(REPO_ROOT, SOURCE_FOLDERS);
+    expect(cycles.map((c) => c.join(" -> "))).toEqual([]);
+  });
+
+  it("the cycle check sees every kind of import, and reports a cycle's files", () => {
+    const root = mkdtempSync(join(tmpdir(), "import-cycles-"));
+    mkdirSync(join(root, "src"));
+    const write = (name: string, text: string) => writeFileSync(join(root, "src", name), text);
+    write("a.ts", 'import type { B } from "./b.js";\nexport type A = B;\n');
+    write("b.ts", 'export { c as B } from "./c.js";\n');
+    write("c.ts", 'export const c = async () => {\n  await import("./a.js");\n};\n');
+    write("d.ts", 'import {\n  type A,\n} from "./a.js";\nexport * from "./d2.js";\n');
+    write("d2.ts", "export const d2 = 1;\n");
+    expect(importCycles(root, ["src"])).toEqual([["src/a.ts", "src/b.ts", "src/c.ts", "src/a.ts"]]);
+    write("c.ts", "export const c = 1;\n");
+    expect(importCycles(root, ["src"])).toEqual([]);
   });
 
   it("no file in lib/ is over 300 lines", () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { findLogFiles } from "../cli/log-files.js";
+import { findLogFiles } from "../cli/find-log-files.js";
 import { writeSampleData } from "../cli/sample-data.js";
 import { DEFAULT_RULE, defineRule } from "../config/rule-settings.js";
 import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from "../core/insights-query.js";

@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BLOCK_BYTES, LineReader } from "../cli/line-reader.js";
-import { type FileItem, RecordAssembler } from "../cli/log-files.js";
+import { type FileItem, RecordAssembler } from "../cli/record-assembler.js";
 import { readRecord } from "../core/record-reader.js";
 import { adversarialRecord } from "./helpers/adversarial.js";
 import { pretty } from "./helpers/records.js";

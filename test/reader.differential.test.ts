@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type FileItem, RecordAssembler } from "../cli/log-files.js";
+import { type FileItem, RecordAssembler } from "../cli/record-assembler.js";
 import { UNRECOGNISED_IDENTITY } from "../core/insights-rows.js";
 import { type InvocationRecord, readRecord, readRecordSlow } from "../core/record-reader.js";
 import { adversarialRecord, type GeneratedRecord } from "./helpers/adversarial.js";

@@ -6,7 +6,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { ENV } from "../../config/environment.js";
 import { type DetectorConfig, loadConfig } from "../../lambda/config.js";
-import type { DetectionDeps, Log, MetricSink } from "../../lambda/run-detection.js";
+import type { DetectionDeps, Log, MetricSink } from "../../lambda/detection-deps.js";
 
 export const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";
 

@@ -7,9 +7,10 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ENV } from "../../config/environment.js";
+import type { DetectionDeps } from "../../lambda/detection-deps.js";
 import { PublishError } from "../../lambda/errors.js";
 import { ACCOUNT_LEVEL_CAVEAT } from "../../lambda/evaluation.js";
-import { type DetectionDeps, runDetection } from "../../lambda/run-detection.js";
+import { runDetection } from "../../lambda/run-detection.js";
 import type { RunRequest } from "../../lambda/run-request.js";
 import { detectionDeps, detectorConfig, evidenceRow, resultRows, TOPIC } from "../helpers/aws.js";
 

@@ -1,0 +1,57 @@
+/**
+ * What the parallel scanner (parallel-scan.ts), its worker threads (scan-worker.ts) and the parts they run
+ * (scan-part.ts) pass each other: the setup every worker gets, a part to read and the result it gives back.
+ */
+import type { InvocationRecord } from "../core/record-reader.js";
+import type { Window } from "../core/rule.js";
+import type { CompactRecords } from "./compact-records.js";
+
+export interface WorkerSetup {
+  readonly window: Window;
+  /** The span before the window whose records are anomaly's history (core/record-evaluator.ts). */
+  readonly history: Window;
+}
+
+/** A part's history records, summed per account, identity and clock hour (columns of equal length). */
+export interface HistoryRows {
+  accountIds: string[];
+  identityArns: (string | null)[];
+  hourMs: number[];
+  tokens: number[];
+}
+
+export type PartSpec =
+  | {
+      readonly kind: "range";
+      readonly path: string;
+      readonly from: number;
+      readonly end: number;
+      readonly aligned: boolean;
+    }
+  | { readonly kind: "file"; readonly path: string };
+
+export type PartJob = PartSpec & { readonly id: number };
+
+export interface PartResult {
+  id: number;
+  /** The records in the window, in file order. */
+  inWindow: InvocationRecord[];
+  recordsRead: number;
+  recordsInWindow: number;
+  recordsInHistory: number;
+  /** anomaly's history from the part's records before the window. */
+  history: HistoryRows;
+  firstMs: number;
+  lastMs: number;
+  /** Line numbers counted from the part's first line. */
+  malformed: { line: number; reason: string }[];
+  /** Ranges: see RangeRead. */
+  start: number;
+  resumeAt: number;
+  lines: number;
+  /** The InputError's message when the part could not be read to its end. */
+  error: string | null;
+}
+
+/** A part's result as a worker posts it: its records compact (scan-part.ts). */
+export type PostedPart = Omit<PartResult, "inWindow"> & { inWindow: CompactRecords };

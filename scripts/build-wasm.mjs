@@ -1,6 +1,6 @@
 // Compiles the reader's WebAssembly fast path (wasm/record-scan.ts, AssemblyScript) and embeds the bytes in
 // cli/record-scan-wasm.ts, which is committed: running the scanner or its tests needs no compiler. A test
-// (test/record-scan-wasm.test.ts) compiles the source again and fails if the committed bytes differ.
+// (test/cli/record-scan-wasm.test.ts) compiles the source again and fails if the committed bytes differ.
 //   node scripts/build-wasm.mjs           writes cli/record-scan-wasm.ts
 //   node scripts/build-wasm.mjs --print   prints the module's base64 (for the test)
 import { readFileSync, writeFileSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * The settings tables of docs/configuration.md, generated from the settings table (config/settings.ts) so that
- * the docs cannot drift from the code. `npm run docs` rewrites them; test/docs.test.ts checks they are current.
+ * the docs cannot drift from the code. `npm run docs` rewrites them; test/project/docs.test.ts checks they are current.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -19,7 +19,7 @@ export function queryWindow(query: string): Window {
 
 /**
  * What the query's `parse @message` commands capture from a record, taken from the record as the reader read
- * it (test/insights-query.test.ts and test/usage-query.differential.test.ts check that the regexes capture
+ * it (test/core/insights-query.test.ts and test/core/usage-query.differential.test.ts check that the regexes capture
  * the same from the raw text). The body stands in as its length.
  */
 export function capturesOf(r: InvocationRecord): Event {

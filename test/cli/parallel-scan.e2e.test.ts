@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { benchLines } from "../cli/sample-data.js";
+import { benchLines } from "../../cli/sample-data.js";
 
 const END = "2026-11-20T00:00:00Z";
 

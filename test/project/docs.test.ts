@@ -5,9 +5,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SETTINGS } from "../config/settings.js";
-import { renderSettingsDoc, SETTINGS_DOC } from "../scripts/settings-doc.js";
-import { REPO_ROOT } from "./cdk/helpers.js";
+import { SETTINGS } from "../../config/settings.js";
+import { renderSettingsDoc, SETTINGS_DOC } from "../../scripts/settings-doc.js";
+import { REPO_ROOT } from "../cdk/helpers.js";
 
 const settingsDoc = readFileSync(join(REPO_ROOT, SETTINGS_DOC), "utf8");
 

@@ -3,8 +3,8 @@
  * the hour, hours without requests counting 0, against `max(factor x baseline, floor)`.
  */
 import { describe, expect, it } from "vitest";
-import { compare, knownFromOf } from "../core/anomaly.js";
-import { DAY_MS, HOUR_MS } from "../core/rule.js";
+import { compare, knownFromOf } from "../../core/anomaly.js";
+import { DAY_MS, HOUR_MS } from "../../core/rule.js";
 
 const rule = { anomalyFactor: 10, anomalyFloorTokens: 2_000_000, baselineDays: 7 };
 const H = Date.parse("2026-11-20T14:00:00Z");

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type InvocationRecord, readRecord, stripExportPrefix } from "../core/record-reader.js";
-import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord, SAMPLES } from "./helpers/records.js";
+import { type InvocationRecord, readRecord, stripExportPrefix } from "../../core/record-reader.js";
+import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord, SAMPLES } from "../helpers/records.js";
 
 function read(text: string): InvocationRecord {
   const r = readRecord(text);

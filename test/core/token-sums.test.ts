@@ -1,9 +1,9 @@
 /** Token sums per model (the cost estimate's evidence) in both engines, and the price table. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE } from "../config/rule-settings.js";
-import { aggregateGroups, groupOf, mergeAggregates, toFindings } from "../core/evaluator.js";
-import { buildInsightsQuery } from "../core/insights-query.js";
-import { parseRows } from "../core/insights-rows.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
+import { aggregateGroups, groupOf, mergeAggregates, toFindings } from "../../core/evaluator.js";
+import { buildInsightsQuery } from "../../core/insights-query.js";
+import { parseRows } from "../../core/insights-rows.js";
 import {
   BUILT_IN_PRICES,
   baseModelId,
@@ -11,9 +11,9 @@ import {
   parsePrices,
   priceFor,
   priceTable,
-} from "../core/pricing.js";
-import { RuleEvaluator } from "../core/record-evaluator.js";
-import { rec } from "./helpers/records.js";
+} from "../../core/pricing.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
+import { rec } from "../helpers/records.js";
 
 const window = { startMs: Date.parse("2026-11-19T00:00:00Z"), endMs: Date.parse("2026-11-20T00:00:00Z") };
 const records = [

@@ -4,13 +4,13 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type FileItem, RecordAssembler } from "../cli/record-assembler.js";
-import { UNRECOGNISED_IDENTITY } from "../core/insights-rows.js";
-import { type InvocationRecord, readRecord, readRecordSlow } from "../core/record-reader.js";
-import { adversarialRecord, type GeneratedRecord } from "./helpers/adversarial.js";
-import { simulate } from "./helpers/insights-sim.js";
-import { pretty } from "./helpers/records.js";
-import { referenceRead } from "./helpers/reference-reader.js";
+import { type FileItem, RecordAssembler } from "../../cli/record-assembler.js";
+import { UNRECOGNISED_IDENTITY } from "../../core/insights-rows.js";
+import { type InvocationRecord, readRecord, readRecordSlow } from "../../core/record-reader.js";
+import { adversarialRecord, type GeneratedRecord } from "../helpers/adversarial.js";
+import { simulate } from "../helpers/insights-sim.js";
+import { pretty } from "../helpers/records.js";
+import { referenceRead } from "../helpers/reference-reader.js";
 
 const PRINCIPAL = /^arn:aws:(iam|sts)::\d+:/;
 

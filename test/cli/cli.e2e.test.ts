@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { SAMPLE_ABUSIVE } from "../cli/sample-data.js";
-import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord } from "./helpers/records.js";
+import { SAMPLE_ABUSIVE } from "../../cli/sample-data.js";
+import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord } from "../helpers/records.js";
 
 const CLI = "dist/cli.mjs";
 

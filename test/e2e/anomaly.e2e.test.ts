@@ -15,16 +15,16 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ENV } from "../config/environment.js";
-import type { Finding } from "../core/finding.js";
-import { RuleEvaluator } from "../core/record-evaluator.js";
-import { HOUR_MS, type Window } from "../core/rule.js";
-import { AlertLedger } from "../lambda/adapters/alert-ledger.js";
-import { HistoryStore } from "../lambda/adapters/history-store.js";
-import { SliceStore } from "../lambda/adapters/slice-store.js";
-import { StateUsage } from "../lambda/adapters/state-usage.js";
-import { findingLogFields, type RunSummary, runDetection } from "../lambda/run-detection.js";
-import { toRunRequest } from "../lambda/run-request.js";
+import { ENV } from "../../config/environment.js";
+import type { Finding } from "../../core/finding.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
+import { HOUR_MS, type Window } from "../../core/rule.js";
+import { AlertLedger } from "../../lambda/adapters/alert-ledger.js";
+import { HistoryStore } from "../../lambda/adapters/history-store.js";
+import { SliceStore } from "../../lambda/adapters/slice-store.js";
+import { StateUsage } from "../../lambda/adapters/state-usage.js";
+import { findingLogFields, type RunSummary, runDetection } from "../../lambda/run-detection.js";
+import { toRunRequest } from "../../lambda/run-request.js";
 import {
   ANOMALY_CASES,
   ANOMALY_WINDOW,
@@ -34,10 +34,10 @@ import {
   ETL_SPIKE,
   NEW_KEY,
   NEW_KEY_HOUR,
-} from "./helpers/anomaly-cases.js";
-import { detectionDeps, detectorConfig } from "./helpers/aws.js";
-import { startDynalite } from "./helpers/dynalite.js";
-import { emulateInsights } from "./helpers/insights-emulator.js";
+} from "../helpers/anomaly-cases.js";
+import { detectionDeps, detectorConfig } from "../helpers/aws.js";
+import { startDynalite } from "../helpers/dynalite.js";
+import { emulateInsights } from "../helpers/insights-emulator.js";
 
 const CLI = "dist/cli.mjs";
 const insights = mockClient(CloudWatchLogsClient);

@@ -5,10 +5,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compactBuffers, decodeRecords, encodeRecords } from "../cli/compact-records.js";
-import { DEFAULT_RULE } from "../config/rule-settings.js";
-import { packUuid, RuleEvaluator } from "../core/record-evaluator.js";
-import type { InvocationRecord } from "../core/record-reader.js";
+import { compactBuffers, decodeRecords, encodeRecords } from "../../cli/compact-records.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
+import { packUuid, RuleEvaluator } from "../../core/record-evaluator.js";
+import type { InvocationRecord } from "../../core/record-reader.js";
 
 /** The packing packUuid replaces: a regular expression and the hex digits' bytes. */
 function packHexReference(id: string): string | null {

@@ -7,16 +7,16 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { defineRule } from "../config/rule-settings.js";
-import { groupOf, matches } from "../core/evaluator.js";
-import { buildInsightsQuery } from "../core/insights-query.js";
-import { parseUsageRows } from "../core/insights-rows.js";
-import { HOUR_MS } from "../core/rule.js";
-import { usageOfRecord } from "../core/usage.js";
-import { adversarialRecord } from "./helpers/adversarial.js";
-import { interpret } from "./helpers/insights-interpreter.js";
-import { rawRecord } from "./helpers/records.js";
-import { referenceRead } from "./helpers/reference-reader.js";
+import { defineRule } from "../../config/rule-settings.js";
+import { groupOf, matches } from "../../core/evaluator.js";
+import { buildInsightsQuery } from "../../core/insights-query.js";
+import { parseUsageRows } from "../../core/insights-rows.js";
+import { HOUR_MS } from "../../core/rule.js";
+import { usageOfRecord } from "../../core/usage.js";
+import { adversarialRecord } from "../helpers/adversarial.js";
+import { interpret } from "../helpers/insights-interpreter.js";
+import { rawRecord } from "../helpers/records.js";
+import { referenceRead } from "../helpers/reference-reader.js";
 
 const ruleArb = fc.record({
   thresholds: fc.record({

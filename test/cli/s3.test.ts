@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { datePrefixes, describeS3Error, parseS3Url } from "../cli/s3.js";
-import { DAY_MS } from "../core/rule.js";
+import { datePrefixes, describeS3Error, parseS3Url } from "../../cli/s3.js";
+import { DAY_MS } from "../../core/rule.js";
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { rawRecord } from "./helpers/records.js";
-import { startS3 } from "./helpers/s3.js";
+import { rawRecord } from "../helpers/records.js";
+import { startS3 } from "../helpers/s3.js";
 
 const CLI = "dist/cli.mjs";
 const BUCKET = "bedrock-logs";

@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE, defineRule } from "../config/rule-settings.js";
-import { matches, UNKNOWN } from "../core/evaluator.js";
-import { RuleEvaluator } from "../core/record-evaluator.js";
-import { readRecord } from "../core/record-reader.js";
-import type { Window } from "../core/rule.js";
-import { rawRecord, rec } from "./helpers/records.js";
+import { DEFAULT_RULE, defineRule } from "../../config/rule-settings.js";
+import { matches, UNKNOWN } from "../../core/evaluator.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
+import { readRecord } from "../../core/record-reader.js";
+import type { Window } from "../../core/rule.js";
+import { rawRecord, rec } from "../helpers/records.js";
 
 const DAY: Window = {
   startMs: Date.parse("2026-11-19T00:00:00Z"),

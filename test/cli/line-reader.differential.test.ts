@@ -7,12 +7,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BLOCK_BYTES, LineReader } from "../cli/line-reader.js";
-import { type FileItem, RecordAssembler } from "../cli/record-assembler.js";
-import { readRecord } from "../core/record-reader.js";
-import { adversarialRecord } from "./helpers/adversarial.js";
-import { pretty } from "./helpers/records.js";
-import { parseTolerant, referenceRead } from "./helpers/reference-reader.js";
+import { BLOCK_BYTES, LineReader } from "../../cli/line-reader.js";
+import { type FileItem, RecordAssembler } from "../../cli/record-assembler.js";
+import { readRecord } from "../../core/record-reader.js";
+import { adversarialRecord } from "../helpers/adversarial.js";
+import { pretty } from "../helpers/records.js";
+import { parseTolerant, referenceRead } from "../helpers/reference-reader.js";
 
 /** The reference: lines split at LF, one CR before it dropped, decoded, a BOM dropped, then the assembler. */
 function referenceItems(bytes: Buffer): FileItem[] {

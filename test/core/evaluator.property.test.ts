@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { defineRule } from "../config/rule-settings.js";
-import { type Aggregates, mergeAggregates, toFindings } from "../core/evaluator.js";
-import { RuleEvaluator } from "../core/record-evaluator.js";
-import type { InvocationRecord } from "../core/record-reader.js";
-import type { Rule, Window } from "../core/rule.js";
-import { recordArb as recordArbOf } from "./helpers/arbitraries.js";
+import { defineRule } from "../../config/rule-settings.js";
+import { type Aggregates, mergeAggregates, toFindings } from "../../core/evaluator.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
+import type { InvocationRecord } from "../../core/record-reader.js";
+import type { Rule, Window } from "../../core/rule.js";
+import { recordArb as recordArbOf } from "../helpers/arbitraries.js";
 
 const WINDOW: Window = { startMs: 1_000_000, endMs: 2_000_000 };
 

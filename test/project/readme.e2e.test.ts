@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { rawRecord } from "./helpers/records.js";
+import { rawRecord } from "../helpers/records.js";
 
 /** README.md and every page under docs/. */
 const DOCS: Record<string, string> = Object.fromEntries(

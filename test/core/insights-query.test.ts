@@ -3,15 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { findLogFiles } from "../cli/find-log-files.js";
-import { writeSampleData } from "../cli/sample-data.js";
-import { DEFAULT_RULE, defineRule } from "../config/rule-settings.js";
-import { buildInsightsQuery, MAX_FILTER_ACCOUNT_IDS, MAX_QUERY_CHARS, ROW } from "../core/insights-query.js";
-import { ambiguousIdentity } from "../core/insights-rows.js";
-import { readRecord, stripExportPrefix } from "../core/record-reader.js";
-import type { Rule, Window } from "../core/rule.js";
-import { parseFields, simulate } from "./helpers/insights-sim.js";
-import { ELASTIC_LOG, rawRecord } from "./helpers/records.js";
+import { findLogFiles } from "../../cli/find-log-files.js";
+import { writeSampleData } from "../../cli/sample-data.js";
+import { DEFAULT_RULE, defineRule } from "../../config/rule-settings.js";
+import {
+  buildInsightsQuery,
+  MAX_FILTER_ACCOUNT_IDS,
+  MAX_QUERY_CHARS,
+  ROW,
+} from "../../core/insights-query.js";
+import { ambiguousIdentity } from "../../core/insights-rows.js";
+import { readRecord, stripExportPrefix } from "../../core/record-reader.js";
+import type { Rule, Window } from "../../core/rule.js";
+import { parseFields, simulate } from "../helpers/insights-sim.js";
+import { ELASTIC_LOG, rawRecord } from "../helpers/records.js";
 
 const WINDOW: Window = {
   startMs: Date.parse("2026-11-19T00:00:00Z"),

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./cdk/helpers.js";
+import { REPO_ROOT } from "../cdk/helpers.js";
 
 /** Every package a module reaches through its relative imports (type-only imports excluded). */
 function packagesReachedFrom(entry: string): Set<string> {

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../cli/errors.js";
-import { findLogFiles } from "../cli/find-log-files.js";
-import { readLogFile } from "../cli/read-batches.js";
-import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "../cli/record-assembler.js";
-import { readRecord } from "../core/record-reader.js";
-import { pretty, rawRecord, SAMPLES } from "./helpers/records.js";
+import { InputError } from "../../cli/errors.js";
+import { findLogFiles } from "../../cli/find-log-files.js";
+import { readLogFile } from "../../cli/read-batches.js";
+import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "../../cli/record-assembler.js";
+import { readRecord } from "../../core/record-reader.js";
+import { pretty, rawRecord, SAMPLES } from "../helpers/records.js";
 
 function assemble(lines: string[]): FileItem[] {
   const a = new RecordAssembler();

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RULE, defineRule } from "../config/rule-settings.js";
-import { SettingsError } from "../config/setting-problems.js";
-import { inWindow } from "../core/evaluator.js";
+import { DEFAULT_RULE, defineRule } from "../../config/rule-settings.js";
+import { SettingsError } from "../../config/setting-problems.js";
+import { inWindow } from "../../core/evaluator.js";
 import {
   DAY_MS,
   parseDuration,
@@ -11,7 +11,7 @@ import {
   parseIsoTimestamp,
   parseRecordTimestamp,
   resolveWindow,
-} from "../core/rule.js";
+} from "../../core/rule.js";
 
 describe("defineRule", () => {
   it("defaults to the hunt: 8000 for every metric, more than one request, 24 hours", () => {

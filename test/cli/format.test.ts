@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { csvField, toCsvReport, toTableReport, wrapText } from "../cli/format.js";
-import type { ScanResult } from "../cli/scan.js";
-import { DEFAULT_RULE } from "../config/rule-settings.js";
-import { RuleEvaluator } from "../core/record-evaluator.js";
-import type { Window } from "../core/rule.js";
-import { rec } from "./helpers/records.js";
+import { csvField, toCsvReport, toTableReport, wrapText } from "../../cli/format.js";
+import type { ScanResult } from "../../cli/scan.js";
+import { DEFAULT_RULE } from "../../config/rule-settings.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
+import type { Window } from "../../core/rule.js";
+import { rec } from "../helpers/records.js";
 
 const WINDOW: Window = {
   startMs: Date.parse("2026-11-19T00:00:00Z"),

@@ -6,15 +6,15 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { defineRule } from "../config/rule-settings.js";
-import { buildInsightsQuery } from "../core/insights-query.js";
-import { parseUsageRows } from "../core/insights-rows.js";
-import { RuleEvaluator } from "../core/record-evaluator.js";
-import type { InvocationRecord } from "../core/record-reader.js";
-import type { Window } from "../core/rule.js";
-import { cellKey, cellsOf, floorToPeriod, mergeSlices, missingCells, type Slice } from "../core/slices.js";
-import { recordArb as recordArbOf } from "./helpers/arbitraries.js";
-import { rowsFor } from "./helpers/insights-emulator.js";
+import { defineRule } from "../../config/rule-settings.js";
+import { buildInsightsQuery } from "../../core/insights-query.js";
+import { parseUsageRows } from "../../core/insights-rows.js";
+import { RuleEvaluator } from "../../core/record-evaluator.js";
+import type { InvocationRecord } from "../../core/record-reader.js";
+import type { Window } from "../../core/rule.js";
+import { cellKey, cellsOf, floorToPeriod, mergeSlices, missingCells, type Slice } from "../../core/slices.js";
+import { recordArb as recordArbOf } from "../helpers/arbitraries.js";
+import { rowsFor } from "../helpers/insights-emulator.js";
 
 const MINUTE = 60_000;
 const recordArb = (span: number): fc.Arbitrary<InvocationRecord> =>

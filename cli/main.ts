@@ -9,7 +9,7 @@ import { RULE_SETTINGS, ruleFrom } from "../config/rule-settings.js";
 import { MAX_SCAN_WINDOW_MS, type SettingKey, specOf } from "../config/settings.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import { DAY_MS, parseIsoOption, type Rule, resolveWindow, type Window } from "../core/rule.js";
-import { EXIT, toCliError } from "./errors.js";
+import { CliError, EXIT, toCliError } from "./errors.js";
 import { toCsvReport, toJsonReport, toTableReport, wrapText } from "./format.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
 import { type ScanResult, scanLogs } from "./scan.js";
@@ -64,9 +64,16 @@ function ruleAndWindow(opts: RuleOptions): { rule: Rule; window: Window } {
     if (flag !== undefined) input[key] = opts[optionKey(flag)];
   }
   const rule = ruleFrom(resolveSettings(RULE_SETTINGS, input, "cli"));
+  const lookbackGiven = opts.lookback !== undefined;
+  if (opts.start !== undefined && opts.end !== undefined && lookbackGiven) {
+    throw new CliError("--start, --end and --lookback: give at most two, the third follows from them", {
+      flags: ["--start", "--end", "--lookback"],
+    });
+  }
   const window = resolveWindow(rule, {
     startMs: opts.start === undefined ? undefined : parseIsoOption(opts.start, "--start"),
     endMs: opts.end === undefined ? undefined : parseIsoOption(opts.end, "--end"),
+    lookbackGiven,
     nowMs: Date.now(),
     // One maximum for --lookback and for an explicit --start/--end.
     maxMs: MAX_SCAN_WINDOW_MS,
@@ -148,7 +155,7 @@ function addRuleOptions(cmd: Command): Command {
   cmd
     .option(
       "--start <iso>",
-      "window start, included; a date alone is midnight UTC (default: end minus --lookback)",
+      "window start, included; a date alone is midnight UTC (default: end minus --lookback; with --lookback and no --end, the window is --lookback from here)",
     )
     .option("--end <iso>", "window end, excluded (default: now)");
   for (const key of RULE_SETTINGS) {

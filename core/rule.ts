@@ -113,10 +113,15 @@ export function checkWindow(window: Window, maxMs = MAX_WINDOW_MS): Window {
  */
 export function resolveWindow(
   rule: Rule,
-  opts: { startMs?: number; endMs?: number; nowMs: number; maxMs?: number },
+  opts: { startMs?: number; endMs?: number; lookbackGiven?: boolean; nowMs: number; maxMs?: number },
 ): Window {
-  const endMs = opts.endMs ?? opts.nowMs;
-  const startMs = opts.startMs ?? endMs - rule.lookbackMs;
+  const { startMs: start, endMs: end, lookbackGiven = false } = opts;
+  if (start !== undefined && end !== undefined && lookbackGiven) {
+    throw new RuleConfigError("give at most two of start, end and lookback: the third follows from them");
+  }
+  // A start with a lookback given is a window of that length from the start; a start alone runs to now.
+  const endMs = end ?? (start !== undefined && lookbackGiven ? start + rule.lookbackMs : opts.nowMs);
+  const startMs = start ?? endMs - rule.lookbackMs;
   return checkWindow({ startMs, endMs }, opts.maxMs);
 }
 

@@ -431,6 +431,10 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
     ],
     [["scan", "--lookback", "forever", "."], /--lookback is not a duration like 90m, 24h or 7d: "forever"/],
     [
+      ["scan", "--start", "2026-11-01", "--end", "2026-11-02", "--lookback", "1d", "."],
+      /^error: --start, --end and --lookback: give at most two, the third follows from them$/,
+    ],
+    [
       ["scan", "--prompt-tokens", "abc", "."],
       /--prompt-tokens must be a whole number from 1 to .*, got "abc"/,
     ],
@@ -448,6 +452,17 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr.trim()).toMatch(message);
+  });
+
+  it("--start with --lookback is a window of that length from the start, not to now", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bdd-window-")), "day.json");
+    writeFileSync(file, `${rawRecord({ timestamp: "2026-11-02T12:00:00Z" })}\n`);
+    const twoDays = scanJson("--start", "2026-11-01", "--lookback", "2d", file);
+    expect(twoDays.window).toEqual({ start: "2026-11-01T00:00:00.000Z", end: "2026-11-03T00:00:00.000Z" });
+    expect(twoDays.stats.recordsInWindow).toBe(1);
+    const oneDay = scanJson("--start", "2026-11-01", "--lookback", "1d", file);
+    expect(oneDay.window.end).toBe("2026-11-02T00:00:00.000Z");
+    expect(oneDay.stats.recordsInWindow).toBe(0);
   });
 
   it("sample into a path that is a file: one line naming the path, exit code 2, never 'internal error'", () => {

@@ -111,6 +111,20 @@ describe("durations and times", () => {
       startMs: now - 3 * DAY_MS,
       endMs: now,
     });
+    // A start with a lookback given: that long from the start, not to now.
+    const week = { ...DEFAULT_RULE, lookbackMs: 7 * DAY_MS };
+    expect(resolveWindow(week, { nowMs: now, startMs: now - 30 * DAY_MS, lookbackGiven: true })).toEqual({
+      startMs: now - 30 * DAY_MS,
+      endMs: now - 23 * DAY_MS,
+    });
+    // An end with a lookback: that long before the end.
+    expect(resolveWindow(week, { nowMs: now, endMs: now - DAY_MS, lookbackGiven: true })).toEqual({
+      startMs: now - 8 * DAY_MS,
+      endMs: now - DAY_MS,
+    });
+    expect(() =>
+      resolveWindow(week, { nowMs: now, startMs: now - 9 * DAY_MS, endMs: now, lookbackGiven: true }),
+    ).toThrow("at most two of start, end and lookback");
     expect(() => resolveWindow(DEFAULT_RULE, { nowMs: 0, startMs: now, endMs: now })).toThrow(
       "must be before its end",
     );

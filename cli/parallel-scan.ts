@@ -237,8 +237,9 @@ export async function scanFilesInWorkers(
         lineOffset = 0;
         take(r, job.path);
         hooks.onBytes?.(files[job.file]?.size ?? 0);
-        if (r.error === null) out.filesRead++;
-        else out.fileErrors.push(r.error);
+        // Broken off after some lines: read up to there, so it counts (scan.ts counts it the same way).
+        if (r.error === null || r.recordsRead > 0 || r.malformed.length > 0) out.filesRead++;
+        if (r.error !== null) out.fileErrors.push(r.error);
         continue;
       }
       if (job.from === 0) {
@@ -262,7 +263,7 @@ export async function scanFilesInWorkers(
           out.fileErrors.push(r.error);
         }
       }
-      if (job.last && !broken) out.filesRead++;
+      if (job.last && (!broken || lineOffset > 0)) out.filesRead++;
     }
   } finally {
     await pool.close();

@@ -131,8 +131,14 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
     yield reader.items.splice(0);
     if (failed !== undefined) {
       const code = (failed as { code?: string }).code;
-      const detail = code?.startsWith("Z_") ? "not a valid gzip file" : describeReadError(failed);
-      throw new InputError(`${name}: ${detail} (after line ${reader.lines})`);
+      // zlib says Z_BUF_ERROR ("unexpected end of file") when the data stops before the gzip trailer.
+      const detail =
+        code === "Z_BUF_ERROR"
+          ? "truncated or damaged gzip file: the data ends early"
+          : code?.startsWith("Z_")
+            ? "not a valid gzip file"
+            : describeReadError(failed);
+      throw new InputError(`${name}: ${detail} (after line ${reader.lines}; the lines before it were read)`);
     }
   } finally {
     reader.close();

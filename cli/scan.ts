@@ -71,12 +71,15 @@ export async function scanLogs(
     hooks.onProgress?.(bytesRead, totalBytes);
   };
   const read = async (source: LogSource) => {
+    // A file that broke off after some lines was read up to there: it counts as read, and its error is reported.
+    let readSome = false;
     try {
       const batches =
         source.path === undefined
           ? readLogBatches(source.name, source.open(), onBytes)
           : readFileBatches(source.path, onBytes);
       for await (const batch of batches) {
+        if (batch.length > 0) readSome = true;
         for (const item of batch) {
           if (item.kind === "record") {
             const t = item.record.timestampMs;
@@ -92,6 +95,7 @@ export async function scanLogs(
       filesRead++;
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
+      if (readSome) filesRead++;
       fileErrors.push(err.message);
     }
   };

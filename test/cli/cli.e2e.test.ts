@@ -493,9 +493,49 @@ describe("bad input: one line on stderr, exit code 2, no stack trace", () => {
     );
     const r = run("scan", "--format", "json", "--start", "2026-11-19T00:00:00Z", dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/bad\.gz: not a valid gzip file/);
+    expect(r.stderr).toMatch(/bad\.gz: truncated or damaged gzip file/);
     expect((JSON.parse(r.stdout) as Report).stats.recordsRead).toBe(1);
   });
+
+  it.each([["1"], ["2"]])(
+    "a truncated gzip (%s thread(s)): says truncated, counts the file and the records before the cut",
+    (threads) => {
+      const dir = mkdtempSync(join(tmpdir(), "bdd-truncated-"));
+      const lines = Array.from({ length: 400 }, (_, i) =>
+        rawRecord({ promptTokens: 9_000 + i, body: { prompt: "x".repeat(300 + i) } }),
+      );
+      const gzip = gzipSync(`${lines.join("\n")}\n`);
+      writeFileSync(join(dir, "cut.json.gz"), gzip.subarray(0, Math.floor(gzip.length * 0.8)));
+      writeFileSync(join(dir, "good.json"), `${rawRecord({ promptTokens: 9_500 })}\n`);
+      const r = spawnSync(
+        process.execPath,
+        [
+          CLI,
+          "scan",
+          "--format",
+          "json",
+          "--start",
+          "2026-11-19T00:00:00Z",
+          "--end",
+          "2026-11-20T00:00:00Z",
+          dir,
+        ],
+        // BDD_MIN_PARALLEL_BYTES=1: with two threads, workers really read these small files.
+        { encoding: "utf8", env: { ...process.env, BDD_THREADS: threads, BDD_MIN_PARALLEL_BYTES: "1" } },
+      );
+      expect(r.status).toBe(2);
+      const cut =
+        /cut\.json\.gz: truncated or damaged gzip file: the data ends early \(after line (\d+); the lines before it were read\)/.exec(
+          r.stderr,
+        );
+      expect(cut, r.stderr).not.toBeNull();
+      const report = JSON.parse(r.stdout) as Report;
+      expect(report.stats.filesRead).toBe(2);
+      // Every whole line before the cut, plus good.json's record; the cut line is one malformed line.
+      expect(report.stats.recordsRead).toBe(Number(cut?.[1]) - 1 + 1);
+      expect(report.stats.recordsRead).toBeGreaterThan(100);
+    },
+  );
 
   it("--help documents every option, with the rule's defaults", () => {
     const r = run("scan", "--help");

@@ -259,7 +259,9 @@ describe("awkward files", () => {
       (async () => {
         for await (const item of readLogFile(join(dir, "truncated.gz"))) items.push(item);
       })(),
-    ).rejects.toThrow(/truncated\.gz: .* \(after line \d+\)/);
+    ).rejects.toThrow(
+      /truncated\.gz: truncated or damaged gzip file: the data ends early \(after line \d+; the lines before it were read\)/,
+    );
     expect(items.filter((i) => i.kind === "record")).toHaveLength(completeLines);
     expect(completeLines).toBeGreaterThan(1500);
   });

@@ -230,7 +230,10 @@ export function toTableReport(
     wrap(
       `${plural(s.filesRead, "file")}, ${plural(s.recordsRead, "record")}, ${num(s.recordsInWindow)} in window, ` +
         `${num(s.recordsMatched)} matching, ${plural(s.duplicates, "duplicate")}, ` +
-        `${plural(s.malformedLines, "malformed line")}`,
+        `${plural(s.malformedLines, "malformed line")}` +
+        (rule.excludedAccountIds.length > 0 || rule.excludedIdentityPatterns.length > 0
+          ? `; exclusions removed ${plural(s.excludedRecords, "record")} (${num(s.recordsExcluded)} matching)`
+          : ""),
       "Scanned",
     ),
     "",

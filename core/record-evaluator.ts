@@ -23,6 +23,8 @@ export interface EvaluationStats {
   recordsMatched: number;
   /** Matching records left out by the rule's exclusions. */
   recordsExcluded: number;
+  /** Records in the window left out by the rule's exclusions, matching or not, each request once. */
+  excludedRecords: number;
   /** Matching records skipped as copies of a matching one already counted (same account and requestId). */
   duplicates: number;
   /**
@@ -128,6 +130,7 @@ export class RuleEvaluator {
     recordsInHistory: 0,
     recordsMatched: 0,
     recordsExcluded: 0,
+    excludedRecords: 0,
     duplicates: 0,
     copies: 0,
   };
@@ -228,6 +231,7 @@ export class RuleEvaluator {
     if (!hunt && copy) return;
     if (this.excluded(record.accountId, record.identityArn)) {
       if (hunt) this.stats.recordsExcluded++;
+      this.stats.excludedRecords++;
       return;
     }
     const group = usageOfRecord(record, hunt ? huntPartOf(record) : null, this.rule.cachedInputTokens);

@@ -36,6 +36,7 @@ interface Report {
     recordsInWindow: number;
     recordsMatched: number;
     recordsExcluded: number;
+    excludedRecords: number;
     duplicates: number;
     malformedLines: number;
   };
@@ -96,6 +97,7 @@ describe("scan over a directory tree of .gz files, an export file and a pretty-p
       recordsInHistory: 0,
       recordsMatched: 4,
       recordsExcluded: 0,
+      excludedRecords: 0,
       duplicates: 0,
       copies: 0,
       malformedLines: 1,
@@ -271,10 +273,7 @@ describe("the sample generator and scanner together (npm start)", () => {
     const dir = mkdtempSync(join(tmpdir(), "bdd-sample-"));
     expect(run("sample", dir, "--end", "2026-11-20T00:00:00Z").code).toBe(0);
     const [first, second, ...rest] = SAMPLE_ABUSIVE;
-    const r = run(
-      "scan",
-      "--format",
-      "json",
+    const options = [
       "--end",
       "2026-11-20T00:00:00Z",
       "--exclude-account",
@@ -284,11 +283,24 @@ describe("the sample generator and scanner together (npm start)", () => {
       "--exclude-identity",
       `arn:aws:iam::${second}:*`,
       dir,
-    );
+    ];
+    const r = run("scan", "--format", "json", ...options);
+
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(new Set(report.findings.map((f) => f.accountId))).toEqual(new Set(rest));
     expect(report.stats.recordsExcluded).toBeGreaterThan(0);
+    // Every request of the excluded principals, matching or not, is removed (here all of them match).
+    const { excludedRecords, recordsExcluded } = report.stats as {
+      excludedRecords: number;
+      recordsExcluded: number;
+    };
+    expect(excludedRecords).toBeGreaterThanOrEqual(recordsExcluded);
+    // The table says it too.
+    const table = run("scan", "--format", "table", ...options);
+    expect(table.stdout.replace(/\s+/g, " ")).toContain(
+      `exclusions removed ${excludedRecords.toLocaleString("en-US")} records (${recordsExcluded.toLocaleString("en-US")} matching)`,
+    );
   });
 });
 

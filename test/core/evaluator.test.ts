@@ -60,6 +60,7 @@ describe("window [start, end)", () => {
       recordsInHistory: 1,
       recordsMatched: 2,
       recordsExcluded: 0,
+      excludedRecords: 0,
       duplicates: 0,
       copies: 0,
     });
@@ -155,6 +156,7 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
       recordsInHistory: 0,
       recordsMatched: 2,
       recordsExcluded: 0,
+      excludedRecords: 0,
       duplicates: 2,
       copies: 2,
     });
@@ -175,6 +177,21 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
     expect(stats.duplicates).toBe(0);
   });
 
+  it("exclusions: every excluded request counts once in excludedRecords, the matching ones in recordsExcluded", () => {
+    const { findings, stats } = evaluate(
+      [
+        rec({ ...heavy, accountId: "111111111111", requestId: "r1" }),
+        rec({ ...heavy, accountId: "111111111111", requestId: "r1" }),
+        rec({ accountId: "111111111111", promptTokens: 10, requestId: "r2" }),
+        rec({ accountId: "111111111111", promptTokens: 10, requestId: "r2" }),
+        rec({ ...heavy, accountId: "222222222222", requestId: "r3" }),
+      ],
+      defineRule({ minRequests: 1, excludedAccountIds: ["111111111111"] }),
+    );
+    expect(findings.map((f) => f.accountId)).toEqual(["222222222222"]);
+    expect(stats).toMatchObject({ recordsMatched: 2, recordsExcluded: 1, excludedRecords: 2 });
+  });
+
   it("the same requestId in another account is another request", () => {
     const { findings } = evaluate(
       [rec({ ...heavy, requestId: "r1" }), rec({ ...heavy, accountId: "b", requestId: "r1" })],
@@ -192,6 +209,7 @@ describe("records counted once (the same request delivered to S3 and to CloudWat
       recordsInHistory: 0,
       recordsMatched: 0,
       recordsExcluded: 0,
+      excludedRecords: 0,
       duplicates: 0,
       copies: 1,
     });

@@ -1,7 +1,8 @@
 /**
  * The documented commands as written: the JSON pipeline example is taken from the docs verbatim (it lives in
  * docs/scanner.md) and run in a shell, and its output file must be one JSON document; the scanner's options
- * are all documented; no documented pipeline lets npm's banner into the output.
+ * are all documented; no documented pipeline lets npm's banner into the output; and the quick start's output
+ * in README.md is what `npm start` prints.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
@@ -40,6 +41,30 @@ function jsonExample(): string {
   expect(lines, "exactly one line of README.md and docs/ writes JSON to findings.json").toHaveLength(1);
   return lines[0] as string;
 }
+
+describe("the quick start", () => {
+  it("README.md shows exactly what npm start prints (its commands, run here on the built CLI)", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } };
+    // npm start: build, then `node dist/cli.mjs sample .sample-data && node dist/cli.mjs scan ... .sample-data`.
+    const commands = pkg.scripts.start.split(" && ").filter((c) => c.startsWith("node dist/cli.mjs"));
+    expect(commands.map((c) => c.split(" ")[2])).toEqual(["sample", "scan"]);
+    const dir = join(mkdtempSync(join(tmpdir(), "bdd-quick-start-")), ".sample-data");
+    let stdout = "";
+    for (const command of commands) {
+      const args = command
+        .split(" ")
+        .slice(1)
+        .map((a) => (a === ".sample-data" ? dir : a));
+      const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, COLUMNS: "" } });
+      expect(r.status, r.stderr).toBe(0);
+      stdout = r.stdout;
+    }
+    const quickStart = section("README.md", "## Quick start");
+    const block = /```\n(Window[\s\S]*?)```/.exec(quickStart)?.[1];
+    expect(block, "the quick start shows the scan's output").toBeDefined();
+    expect(stdout).toBe(block);
+  });
+});
 
 describe("the documented commands", () => {
   it("the 'JSON for a pipeline' example writes one parseable JSON document", () => {

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { METRIC } from "../../config/names.js";
 import { SETTINGS } from "../../config/settings.js";
 import { renderSettingsDoc, SETTINGS_DOC } from "../../scripts/settings-doc.js";
 import { REPO_ROOT } from "../cdk/helpers.js";
@@ -82,6 +83,14 @@ function headingAnchors(markdown: string): Set<string> {
 }
 
 describe("README.md and docs/", () => {
+  it("the cost estimate counts the handler's custom metrics as the handler has them", () => {
+    // Every METRIC, plus Powertools' ColdStart (captureColdStartMetric in lambda/handler.ts).
+    const count = Object.keys(METRIC).length + 1;
+    const deploy = readFileSync(join(REPO_ROOT, "docs/deploy.md"), "utf8");
+    expect(deploy).toContain(`Custom metrics from the handler (${count}, via EMF)`);
+    expect(deploy).toContain(`up to $${(count * 0.3).toFixed(2)}`);
+  });
+
   it("README.md is a front page: at most 250 lines", () => {
     const lines = readFileSync(join(REPO_ROOT, "README.md"), "utf8").trimEnd().split("\n");
     expect(lines.length).toBeLessThanOrEqual(250);

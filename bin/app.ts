@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** CDK app entry (cdk.json: `npx tsx bin/app.ts`). Bad context prints one line and exits 1. */
+/** CDK app entry (cdk.json: bundles the handlers, then `npx tsx bin/app.ts`). Bad context prints one line and exits 1. */
 import { App } from "aws-cdk-lib";
 import { buildApp } from "../lib/app.js";
 import { ConstructError } from "../lib/errors.js";

@@ -5,7 +5,6 @@
  */
 
 import { SettingsError } from "../config/setting-problems.js";
-import { nameOf } from "../config/settings.js";
 import { RuleConfigError } from "../core/rule.js";
 
 export const EXIT = {
@@ -69,10 +68,7 @@ export function describeReadError(err: unknown): string {
 export function toCliError(err: unknown): CliError | undefined {
   if (err instanceof CliError) return err;
   if (err instanceof SettingsError) {
-    return new CliError(err.as("cli").message, {
-      flags: [...new Set(err.problems.map((p) => nameOf(p.setting, "cli")))],
-      cause: err,
-    });
+    return new CliError(err.as("cli").message, { flags: err.namesOn("cli"), cause: err });
   }
   if (err instanceof RuleConfigError) return new CliError(err.message, { cause: err });
   const fsError = err as NodeJS.ErrnoException;

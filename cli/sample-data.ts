@@ -460,10 +460,6 @@ export interface SampleSummary {
 }
 
 /**
- * Writes the sample under `dir`: S3 layout `AWSLogs/<account>/BedrockModelInvocationLogs/us-east-1/YYYY/MM/DD/HH/*.json.gz`
- * for most accounts, and a CloudWatch Logs export (`<timestamp> <json>` lines, gzip) for one.
- */
-/**
  * Creates `dir` and its missing parents one level at a time. Node's recursive mkdir retries forever where a
  * parent exists but refuses children with ENOENT (under /proc): here each level's error reaches the user.
  */
@@ -473,6 +469,10 @@ async function makeDirectory(dir: string): Promise<void> {
   for (const level of missing) await mkdir(level);
 }
 
+/**
+ * Writes the sample under `dir`: S3 layout `AWSLogs/<account>/BedrockModelInvocationLogs/us-east-1/YYYY/MM/DD/HH/*.json.gz`
+ * for most accounts, and a CloudWatch Logs export (`<timestamp> <json>` lines, gzip) for one.
+ */
 export async function writeSampleData(
   dir: string,
   opts: { seed: number; endMs: number },

@@ -27,4 +27,8 @@ export class SettingsError extends Error {
   as(surface: Surface): SettingsError {
     return new SettingsError(this.problems, surface);
   }
+  /** The settings at fault, each once, in `surface`'s words (`--lookback`, `MIN_REQUESTS`, `thresholds.promptTokens`). */
+  namesOn(surface: Surface): string[] {
+    return [...new Set(this.problems.map((p) => nameOf(p.setting, surface)))];
+  }
 }

@@ -5,7 +5,6 @@
  */
 
 import type { SettingsError } from "../config/setting-problems.js";
-import { nameOf } from "../config/settings.js";
 
 export class DetectorError extends Error {
   override name = "DetectorError";
@@ -17,7 +16,7 @@ export class ConfigurationError extends DetectorError {
   readonly variables: readonly string[];
   constructor(cause: SettingsError) {
     super(cause.as("env").message, { cause });
-    this.variables = [...new Set(cause.problems.map((p) => nameOf(p.setting, "env")))];
+    this.variables = cause.namesOn("env");
   }
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { SettingsError } from "../config/setting-problems.js";
-import { nameOf, type Surface } from "../config/settings.js";
+import type { Surface } from "../config/settings.js";
 
 export class ConstructError extends Error {
   override name = "ConstructError";
@@ -20,11 +20,7 @@ export class ConstructError extends Error {
 
 /** Settings that cannot be used, named on `surface` (props for the construct, context keys for the app). */
 export function settingsError(err: SettingsError, surface: Surface): ConstructError {
-  const named = err.as(surface);
-  return new ConstructError(named.message, {
-    settings: [...new Set(err.problems.map((p) => nameOf(p.setting, surface)))],
-    cause: err,
-  });
+  return new ConstructError(err.as(surface).message, { settings: err.namesOn(surface), cause: err });
 }
 
 /** Runs `build`, turning the settings' own error into a ConstructError on `surface`. */

@@ -6,6 +6,7 @@
  */
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { folderHoursOf, hourFolder } from "../core/delivery-layout.js";
 import { DAY_MS, HOUR_MS, type Window } from "../core/rule.js";
 import { InputError } from "./errors.js";
 import { NOT_LOG_FILES } from "./find-log-files.js";
@@ -56,15 +57,10 @@ const pad = (n: number) => String(n).padStart(2, "0");
 
 /** The date prefixes (`YYYY/`, `YYYY/MM/`, `YYYY/MM/DD/` or `YYYY/MM/DD/HH/`) that can hold the window's records. */
 export function datePrefixes(window: Window): string[] {
-  // One hour either side: a batch can start before its folder's hour, and delivery can be late.
-  const from = Math.floor(window.startMs / HOUR_MS) * HOUR_MS - HOUR_MS;
-  const to = Math.floor((window.endMs - 1) / HOUR_MS) * HOUR_MS + HOUR_MS;
+  // The delivery slack either side: a batch can start before its folder's hour, and delivery can be late.
+  const { fromMs: from, toMs: to } = folderHoursOf(window);
   const units: { step: number; key: (d: Date) => string }[] = [
-    {
-      step: HOUR_MS,
-      key: (d) =>
-        `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${pad(d.getUTCHours())}/`,
-    },
+    { step: HOUR_MS, key: (d) => `${hourFolder(d.getTime())}/` },
     { step: DAY_MS, key: (d) => `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/` },
     { step: DAY_MS, key: (d) => `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/` },
     { step: DAY_MS, key: (d) => `${d.getUTCFullYear()}/` },

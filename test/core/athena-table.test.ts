@@ -14,9 +14,9 @@ describe("the Athena table over the delivery archive", () => {
   it("projects partitions onto Bedrock's delivery layout", () => {
     const p = projectionParameters(settings);
     const location = p["storage.location.template"]
-      ?.replace("${account}", "111111111111")
-      .replace("${region}", "us-east-1")
-      .replace("${datehour}", hourFolder(Date.UTC(2026, 10, 19, 7)));
+      ?.replace(/\$\{account\}/, "111111111111")
+      .replace(/\$\{region\}/, "us-east-1")
+      .replace(/\$\{datehour\}/, hourFolder(Date.UTC(2026, 10, 19, 7)));
     expect(location).toBe(
       "s3://logs/org/AWSLogs/111111111111/BedrockModelInvocationLogs/us-east-1/2026/11/19/07/",
     );

@@ -3,17 +3,19 @@
  *
  *   npm run bench -- [--mb 400] [--runs 3] [--gzip-files 16] [--small-kb 64] [--seed 1]
  *
+ *   npm run bench -- --threads 1,2,4,8,16     (thread counts; default 1, 2, 4, ... up to the cores)
+ *
  * Generates a JSON-lines corpus of `--mb` MB with the seeded generator (cli/sample-data.ts `benchLines`), the
  * same lines as `--gzip-files` gzip files, and again as gzip objects of `--small-kb` KB of text each (the
- * size of S3 deliveries: thousands of small files), builds the CLI, then runs each tool `--runs` times, round
- * robin (load on a shared machine hits every tool alike), and prints the medians: MB/s of uncompressed JSON
- * and peak RSS (`/usr/bin/time`). Every run of the scanner must print the same JSON as the first scan of its
- * format, the one-thread scan included (exactness is checked, not assumed).
+ * size of S3 deliveries: thousands of small files), builds the CLI, then runs each tool at each thread count
+ * `--runs` times, round robin (load on a shared machine hits every tool alike), and prints the medians: MB/s
+ * of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for (scanner
+ * against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up) with the
+ * target each must reach. Every run of the scanner must print the same JSON as the first scan of its format,
+ * at every thread count (exactness is checked, not assumed).
  *
- * Optional tools (not dependencies of the project or its tests):
- * - DuckDB: `npm install --prefix /tmp/duckdb @duckdb/node-api` then `DUCKDB_DIR=/tmp/duckdb npm run bench`
- *   (or `npm i -g @duckdb/node-api`); runs `read_ndjson` with an explicit column schema, the same rule.
- * - jq: `apt-get install -y jq`.
+ * DuckDB (`@duckdb/node-api`, a devDependency) runs `read_ndjson` with an explicit column schema, the same
+ * rule; `DUCKDB_DIR=<prefix>` uses another install. jq is optional: `apt-get install -y jq`.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import {
@@ -121,14 +123,33 @@ function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Run {
   return { seconds: Number(m[1]), rssMb: Number(m[2]) / 1024, stdout: r.stdout.toString() };
 }
 
+/** The thread counts to measure: --threads a,b,c, else 1, 2, 4, ... and the cores. */
+function threadCounts(): number[] {
+  const args = process.argv.slice(2);
+  const i = args.indexOf("--threads");
+  if (i >= 0) {
+    const list = (args[i + 1] ?? "").split(",").map(Number);
+    if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) {
+      console.error(`--threads must be a comma-separated list of positive integers, got ${args[i + 1]}`);
+      process.exit(2);
+    }
+    return [...new Set(list)].sort((a, b) => a - b);
+  }
+  const counts = [1];
+  for (let n = 2; n < THREADS; n *= 2) counts.push(n);
+  if (THREADS > 1) counts.push(THREADS);
+  return counts;
+}
+const COUNTS = threadCounts();
+const MAX_T = Math.max(...COUNTS);
+
 const scanArgs = (paths: string[]) => ["scan", "--format", "json", "--start", START, "--end", END, ...paths];
 
 const duckDir = process.env.DUCKDB_DIR;
 const duckScript = join(root, "scripts/bench-duckdb.mjs");
+const duckEnv = { NODE_PATH: duckDir ? join(duckDir, "node_modules") : "" };
 const haveDuck =
-  spawnSync(process.execPath, [duckScript, "--probe"], {
-    env: { ...process.env, NODE_PATH: duckDir ? join(duckDir, "node_modules") : "" },
-  }).status === 0;
+  spawnSync(process.execPath, [duckScript, "--probe"], { env: { ...process.env, ...duckEnv } }).status === 0;
 const haveJq = spawnSync("jq", ["--version"]).status === 0;
 const JQ_RULE =
   `select(.timestamp >= "${START}" and .timestamp < "${END}")` +
@@ -136,103 +157,206 @@ const JQ_RULE =
   ` or ((.input.inputBodyJson // null) != null and (.input.inputBodyJson | tojson | length) > 8000))`;
 const JQ = `reduce (inputs | ${JQ_RULE}) as $r ({}; .[$r.accountId] += 1) | with_entries(select(.value >= 2)) | length`;
 
+type Format = "jsonl" | "gzip" | "s3obj";
+const FORMATS: readonly Format[] = ["jsonl", "gzip", "s3obj"];
+const filesOf: Record<Format, string[]> = { jsonl: [plain], gzip: gzFiles, s3obj: smallFiles };
+const pathsOf: Record<Format, string[]> = { jsonl: [plain], gzip: [gzDir], s3obj: [smallDir] };
+type ToolName = "scanner" | "zlib" | "DuckDB" | "jq";
 /** jsonl: one file; gzip: GZ_FILES files; s3obj: gzip objects of SMALL_KB KB each. */
-type Tool = { name: string; format: "jsonl" | "gzip" | "s3obj"; run: () => Run };
-const tools: Tool[] = [
-  { name: "scanner", format: "jsonl", run: () => timed(process.execPath, [cli, ...scanArgs([plain])]) },
-  {
-    name: "scanner 1 thread",
-    format: "jsonl",
-    run: () => timed(process.execPath, [cli, ...scanArgs([plain])], { BDD_THREADS: "1" }),
-  },
-  { name: "scanner", format: "gzip", run: () => timed(process.execPath, [cli, ...scanArgs([gzDir])]) },
-  { name: "scanner", format: "s3obj", run: () => timed(process.execPath, [cli, ...scanArgs([smallDir])]) },
-  {
-    name: `zlib only, ${THREADS} workers`,
-    format: "gzip",
-    run: () =>
-      timed(process.execPath, [
-        join(root, "scripts/bench-gunzip.mjs"),
-        String(THREADS),
-        String(GZIP_READ_BYTES),
-        String(GUNZIP_CHUNK_BYTES),
-        ...gzFiles,
-      ]),
-  },
-];
-if (haveDuck) {
-  const env = { NODE_PATH: duckDir ? join(duckDir, "node_modules") : "" };
-  const duck = (files: string[]) => () =>
-    timed(process.execPath, [duckScript, String(THREADS), START, END, ...files], env);
-  tools.push({ name: `DuckDB ${THREADS} threads`, format: "jsonl", run: duck([plain]) });
-  tools.push({ name: `DuckDB ${THREADS} threads`, format: "gzip", run: duck(gzFiles) });
-  tools.push({ name: `DuckDB ${THREADS} threads`, format: "s3obj", run: duck(smallFiles) });
+interface Tool {
+  name: ToolName;
+  format: Format;
+  threads: number;
+  run: () => Run;
+}
+const tools: Tool[] = [];
+for (const threads of COUNTS) {
+  for (const format of FORMATS) {
+    tools.push({
+      name: "scanner",
+      format,
+      threads,
+      run: () =>
+        timed(process.execPath, [cli, ...scanArgs(pathsOf[format])], { BDD_THREADS: String(threads) }),
+    });
+    if (format !== "jsonl")
+      tools.push({
+        name: "zlib",
+        format,
+        threads,
+        run: () =>
+          timed(process.execPath, [
+            join(root, "scripts/bench-gunzip.mjs"),
+            String(threads),
+            String(GZIP_READ_BYTES),
+            String(GUNZIP_CHUNK_BYTES),
+            ...filesOf[format],
+          ]),
+      });
+    if (haveDuck)
+      tools.push({
+        name: "DuckDB",
+        format,
+        threads,
+        run: () =>
+          timed(process.execPath, [duckScript, String(threads), START, END, ...filesOf[format]], duckEnv),
+      });
+  }
 }
 if (haveJq) {
-  tools.push({ name: "jq", format: "jsonl", run: () => timed("jq", ["-n", JQ, plain]) });
+  tools.push({ name: "jq", format: "jsonl", threads: 1, run: () => timed("jq", ["-n", JQ, plain]) });
   tools.push({
-    name: "jq (after gunzip -c)",
+    name: "jq",
     format: "gzip",
+    threads: 1,
     run: () => timed("sh", ["-c", `gunzip -c ${gzFiles.join(" ")} | jq -n '${JQ}'`]),
   });
 }
+
+// Start-up: the scanner over a one-line file, per thread count (its workers start as they would on a corpus).
+const tiny = join(dir, "tiny.jsonl");
+writeFileSync(tiny, `${benchLines(SEED, Date.parse(END)).next().value}\n`);
+const startup = new Map<number, number[]>(COUNTS.map((t) => [t, []]));
 
 const load = () =>
   existsSync("/proc/loadavg") ? execFileSync("cat", ["/proc/loadavg"]).toString().trim() : "";
 console.log(
   `corpus: ${plainMb.toFixed(0)} MB JSON lines; ${gzFiles.length} gzip files, ${gzMb.toFixed(0)} MB ` +
     `(${(plainMb / gzMb).toFixed(1)}x); ${smallFiles.length} gzip objects of ${SMALL_KB} KB (s3obj); ` +
-    `${cpus()[0]?.model ?? "?"} x${cpus().length}, node ${process.version}`,
+    `${cpus()[0]?.model ?? "?"} x${cpus().length}, node ${process.version}; threads ${COUNTS.join(", ")}`,
 );
 console.log(
-  `duckdb: ${haveDuck ? "yes" : "no (see the header of this script)"}; jq: ${haveJq ? "yes" : "no"}`,
+  `duckdb: ${haveDuck ? "yes" : "NOT FOUND (npm ci installs it; DUCKDB_DIR=<prefix> for another)"}; jq: ${haveJq ? "yes" : "no"}`,
 );
 
 const results = new Map<Tool, Run[]>(tools.map((t) => [t, []]));
-/** Per format: the JSON report says how many files were read. */
-const reference = new Map<string, string>();
+/** Per format: the first scan's JSON, which every later scan of the format must print. */
+const reference = new Map<Format, string>();
 for (let round = 0; round < RUNS; round++) {
   console.log(`round ${round + 1}/${RUNS}, load ${load()}`);
   for (const t of tools) {
     const r = t.run();
     results.get(t)?.push(r);
-    if (t.name.startsWith("scanner")) {
+    if (t.name === "scanner") {
       if (!reference.has(t.format)) reference.set(t.format, r.stdout);
       if (r.stdout !== reference.get(t.format))
-        throw new Error(`${t.name} (${t.format}): output differs from the first scan`);
+        throw new Error(`scanner (${t.format}, ${t.threads} threads): output differs from the first scan`);
     }
   }
+  for (const t of COUNTS)
+    startup
+      .get(t)
+      ?.push(timed(process.execPath, [cli, ...scanArgs([tiny])], { BDD_THREADS: String(t) }).seconds);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-console.log(`\nmedians of ${RUNS} runs (MB/s of uncompressed JSON, ${plainMb.toFixed(0)} MB):`);
-console.log("format  tool                              seconds    MB/s  peak_rss_MB");
-const rate = new Map<string, number>();
-for (const t of tools) {
-  const rs = results.get(t) ?? [];
-  const secs = median(rs.map((r) => r.seconds));
-  const mbs = plainMb / secs;
-  rate.set(`${t.format} ${t.name}`, mbs);
+const seconds = (t: Tool) => median((results.get(t) ?? []).map((r) => r.seconds));
+const find = (name: ToolName, format: Format, threads: number) =>
+  tools.find((t) => t.name === name && t.format === format && t.threads === threads);
+const rateOf = (name: ToolName, format: Format, threads: number): number | undefined => {
+  const t = find(name, format, threads);
+  return t ? plainMb / seconds(t) : undefined;
+};
+
+console.log(
+  `\nmedians of ${RUNS} runs: MB/s of uncompressed JSON (${plainMb.toFixed(0)} MB), start-up included`,
+);
+const head = ["format", "tool", ...COUNTS.map((t) => `${t} thr`), "peak RSS MB"];
+console.log(
+  head
+    .map((h, i) => (i < 2 ? h.padEnd(i === 0 ? 6 : 8) : h.padStart(i === head.length - 1 ? 12 : 8)))
+    .join("  "),
+);
+let peakRss = 0;
+for (const format of FORMATS) {
+  for (const name of ["scanner", "zlib", "DuckDB", "jq"] as const) {
+    const row = COUNTS.map((t) => find(name, format, t));
+    if (row.every((t) => t === undefined)) continue;
+    const rss = Math.max(...row.flatMap((t) => (t ? (results.get(t) ?? []).map((r) => r.rssMb) : [])));
+    if (name === "scanner") peakRss = Math.max(peakRss, rss);
+    const cells = row.map((t) => (t ? (plainMb / seconds(t)).toFixed(0) : "-").padStart(8));
+    console.log(
+      `${format.padEnd(6)}  ${name.padEnd(8)}  ${cells.join("  ")}  ${rss.toFixed(0).padStart(12)}`,
+    );
+  }
+}
+const startupText = COUNTS.map((t) => `${t} thr ${median(startup.get(t) ?? []).toFixed(2)} s`).join(", ");
+console.log(`scanner start-up (one-line file): ${startupText}`);
+
+/** One ratio against its target: prints it and whether it holds. */
+const checks: { ok: boolean }[] = [];
+function ratioLine(
+  label: string,
+  x: number | undefined,
+  y: number | undefined,
+  target: number,
+  strict = false,
+) {
+  if (x === undefined || y === undefined) {
+    console.log(`${label.padEnd(52)}  n/a (tool not run)`);
+    return;
+  }
+  const r = x / y;
+  const ok = strict ? r > target : r >= target;
+  checks.push({ ok });
   console.log(
-    `${t.format.padEnd(6)}  ${t.name.padEnd(32)}  ${secs.toFixed(2).padStart(7)}  ${mbs.toFixed(0).padStart(6)}  ` +
-      `${median(rs.map((r) => r.rssMb))
-        .toFixed(0)
-        .padStart(11)}`,
+    `${label.padEnd(52)}  ${r.toFixed(2).padStart(5)}x  target ${strict ? ">" : ">="} ${target}  ${ok ? "ok" : "MISSED"}`,
   );
 }
-const ratio = (a: string, b: string) => {
-  const x = rate.get(a);
-  const y = rate.get(b);
-  return x !== undefined && y !== undefined ? (x / y).toFixed(2) : "n/a";
-};
-console.log(`\nscanner / DuckDB, JSON lines: ${ratio("jsonl scanner", `jsonl DuckDB ${THREADS} threads`)}x`);
-console.log(`scanner / DuckDB, gzip:       ${ratio("gzip scanner", `gzip DuckDB ${THREADS} threads`)}x`);
-console.log(`scanner / DuckDB, s3obj:      ${ratio("s3obj scanner", `s3obj DuckDB ${THREADS} threads`)}x`);
-console.log(`scanner gzip / zlib alone:    ${ratio("gzip scanner", `gzip zlib only, ${THREADS} workers`)}`);
-console.log("scanner output identical in every run and mode: yes");
+console.log("\nratios (same files, same run):");
+for (const t of COUNTS)
+  for (const format of ["gzip", "s3obj"] as const)
+    ratioLine(
+      `scanner / zlib alone, ${format}, ${t} thr`,
+      rateOf("scanner", format, t),
+      rateOf("zlib", format, t),
+      0.85,
+    );
 if (haveDuck)
-  console.log(
-    `DuckDB flagged: ${results.get(tools.find((t) => t.name.startsWith("DuckDB")) as Tool)?.[0]?.stdout.trim()}`,
+  for (const t of COUNTS)
+    for (const format of FORMATS)
+      ratioLine(
+        `scanner / DuckDB, ${format}, ${t} thr`,
+        rateOf("scanner", format, t),
+        rateOf("DuckDB", format, t),
+        1,
+        true,
+      );
+else console.log("scanner / DuckDB: n/a (DuckDB not found)");
+const net = (format: Format, t: number) => {
+  const tool = find("scanner", format, t);
+  return tool ? plainMb / (seconds(tool) - median(startup.get(t) ?? [])) : undefined;
+};
+if (COUNTS.includes(1) && COUNTS.includes(2))
+  for (const format of FORMATS)
+    ratioLine(
+      `scanner 2 thr / 1 thr, ${format}`,
+      rateOf("scanner", format, 2),
+      rateOf("scanner", format, 1),
+      1.3,
+    );
+if (COUNTS.includes(1) && MAX_T >= 16)
+  ratioLine(
+    `scanner ${MAX_T} thr / 1 thr, jsonl, start-up excluded`,
+    net("jsonl", MAX_T),
+    net("jsonl", 1),
+    10,
   );
+for (const t of COUNTS.filter((n) => n > 2))
+  for (const format of FORMATS)
+    console.log(
+      `${`scanner ${t} thr / 1 thr, ${format} (start-up excluded)`.padEnd(52)}  ${((net(format, t) ?? 0) / (net(format, 1) ?? 1)).toFixed(2).padStart(5)}x`,
+    );
+const rssOk = peakRss < 200;
+checks.push({ ok: rssOk });
+console.log(
+  `${"scanner peak RSS, any thread count".padEnd(52)}  ${peakRss.toFixed(0).padStart(5)} MB  target < 200  ${rssOk ? "ok" : "MISSED"}`,
+);
+console.log(`targets met: ${checks.filter((c) => c.ok).length} of ${checks.length}`);
+console.log("scanner output identical in every run, mode and thread count: yes");
+if (haveDuck) {
+  const duck = tools.find((t) => t.name === "DuckDB");
+  console.log(`DuckDB flagged: ${duck ? results.get(duck)?.[0]?.stdout.trim() : "-"}`);
+}
 console.log(
   `scanner flagged: ${(JSON.parse(reference.get("jsonl") ?? "{}") as { findings?: unknown[] }).findings?.length} accounts`,
 );

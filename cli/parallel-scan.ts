@@ -16,7 +16,7 @@ import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { Window } from "../core/rule.js";
 import { decodeRecords } from "./compact-records.js";
 import { runPart } from "./scan-part.js";
-import type { PartJob, PartResult, PartSpec, PostedPart, WorkerSetup } from "./scan-part-types.js";
+import type { PartJob, PartResult, PartSpec, WorkerMessage, WorkerSetup } from "./scan-part-types.js";
 
 /** Parts of an uncompressed file (bytes). */
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
@@ -84,8 +84,9 @@ type Task = { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => v
  */
 class Pool {
   private readonly queue: Task[] = [];
-  /** Each worker's parts, oldest first: a worker answers them in the order it got them. */
+  /** Each ready worker's parts, oldest first: a worker answers them in the order it got them. */
   private readonly sent = new Map<Worker, Task[]>();
+  private readonly workers: Worker[] = [];
   private localIdle = true;
   private nextId = 0;
 
@@ -97,9 +98,16 @@ class Pool {
     for (let i = 0; i < workers; i++) {
       // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
       const w = new Worker(url, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      this.workers.push(w);
       const tasks: Task[] = [];
-      this.sent.set(w, tasks);
-      w.on("message", (msg: PostedPart | { id: number; crash: string }) => {
+      w.on("message", (msg: WorkerMessage) => {
+        if ("ready" in msg) {
+          // Parts go to a worker once it has loaded: before, they would wait on its start-up while the main
+          // thread, which takes results in order, waited on them.
+          this.sent.set(w, tasks);
+          this.pump();
+          return;
+        }
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
         else task?.done({ ...msg, inWindow: decodeRecords(msg.inWindow) });
@@ -152,7 +160,7 @@ class Pool {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.sent.keys()].map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 

@@ -55,3 +55,9 @@ export interface PartResult {
 
 /** A part's result as a worker posts it: its records compact (scan-part.ts). */
 export type PostedPart = Omit<PartResult, "inWindow"> & { inWindow: CompactRecords };
+
+/** What a worker posts: once `ready` when it can take parts, then one answer per part, in order. */
+export type WorkerMessage =
+  | PostedPart
+  | { readonly id: number; readonly crash: string }
+  | { readonly ready: true };

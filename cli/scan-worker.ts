@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { compactBuffers, encodeRecords } from "./compact-records.js";
 import { runPart } from "./scan-part.js";
-import type { PartJob, PostedPart, WorkerSetup } from "./scan-part-types.js";
+import type { PartJob, PostedPart, WorkerMessage, WorkerSetup } from "./scan-part-types.js";
 
 const setup = workerData as WorkerSetup;
 
@@ -25,3 +25,7 @@ parentPort?.on("message", (job: PartJob) => {
       ),
   );
 });
+
+// Loaded: the pool sends parts from now on (the main thread reads them until then).
+const ready: WorkerMessage = { ready: true };
+parentPort?.postMessage(ready);

@@ -2,8 +2,10 @@
  * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed files, whole
  * files otherwise, gzip included) that worker threads and the main thread read in parallel; the main thread
  * takes the results in file and range order, so findings, statistics, duplicates and malformed-line reports
- * are exactly those of reading the files one after another. Memory stays bounded: a few parts in flight, each
- * read a block at a time.
+ * are exactly those of reading the files one after another. Telling copies apart depends on that order and
+ * stays on the main thread (a set lookup per record); adding the records to every detection's usage groups does
+ * not, and is done by the worker that read them (scan-worker.ts). Memory stays bounded: a few parts in flight,
+ * each read a block at a time.
  *
  * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
  * there: each range therefore reads on past its end until it holds nothing (`resumeAt`), and a range whose
@@ -14,9 +16,17 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { Window } from "../core/rule.js";
-import { decodeRecords } from "./compact-records.js";
 import { runPart } from "./scan-part.js";
-import type { PartJob, PartResult, PartSpec, PostedPart, WorkerSetup } from "./scan-part-types.js";
+import type {
+  AddedPart,
+  PartJob,
+  PartResult,
+  PartSpec,
+  PostedPart,
+  WorkerJob,
+  WorkerMessage,
+  WorkerSetup,
+} from "./scan-part-types.js";
 
 /** Parts of an uncompressed file (bytes). */
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
@@ -75,17 +85,24 @@ type Job = { file: number } & (
  */
 const PARTS_PER_WORKER = 4;
 
-type Task = { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => void };
+/** A part's result: read on the main thread (its records here), or by a worker, which holds its records. */
+type PartOutcome = { readonly local: PartResult } | { readonly remote: PostedPart; readonly worker: Worker };
+
+const resultOf = (o: PartOutcome): Omit<PartResult, "inWindow"> => ("local" in o ? o.local : o.remote);
+
+type Answer = PartOutcome | { readonly added: AddedPart };
+type Task = { job: WorkerJob; done: (a: Answer) => void; fail: (e: Error) => void };
 
 /**
  * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
  * the main thread, idle otherwise, is the Nth (a worker costs a start-up and a heap of its own). Each worker
- * has up to PARTS_PER_WORKER parts and runs them in order.
+ * has up to PARTS_PER_WORKER jobs and runs them in order.
  */
 class Pool {
   private readonly queue: Task[] = [];
-  /** Each worker's parts, oldest first: a worker answers them in the order it got them. */
+  /** Each ready worker's jobs, oldest first: a worker answers them in the order it got them. */
   private readonly sent = new Map<Worker, Task[]>();
+  private readonly workers: Worker[] = [];
   private localIdle = true;
   private nextId = 0;
 
@@ -97,12 +114,20 @@ class Pool {
     for (let i = 0; i < workers; i++) {
       // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
       const w = new Worker(url, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      this.workers.push(w);
       const tasks: Task[] = [];
-      this.sent.set(w, tasks);
-      w.on("message", (msg: PostedPart | { id: number; crash: string }) => {
+      w.on("message", (msg: WorkerMessage) => {
+        if ("ready" in msg) {
+          // Parts go to a worker once it has loaded: before, they would wait on its start-up while the main
+          // thread, which takes results in order, waited on them.
+          this.sent.set(w, tasks);
+          this.pump();
+          return;
+        }
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
-        else task?.done({ ...msg, inWindow: decodeRecords(msg.inWindow) });
+        else if ("keys" in msg) task?.done({ remote: msg, worker: w });
+        else task?.done({ added: msg });
         this.pump();
       });
       w.on("error", (err) => {
@@ -111,12 +136,23 @@ class Pool {
     }
   }
 
-  run(job: PartSpec, urgent = false): Promise<PartResult> {
+  run(job: PartSpec, urgent = false): Promise<PartOutcome> {
     return new Promise((done, fail) => {
-      const entry = { job: { ...job, id: this.nextId++ }, done, fail };
+      const entry: Task = { job: { ...job, id: this.nextId++ }, done: done as (a: Answer) => void, fail };
       if (urgent) this.queue.unshift(entry);
       else this.queue.push(entry);
       this.pump();
+    });
+  }
+
+  /** Has `worker` add a part's held records, `flags` saying which are copies; or forget them (no flags). */
+  add(worker: Worker, part: number, flags?: Uint8Array): Promise<AddedPart> {
+    return new Promise((done, fail) => {
+      const id = this.nextId++;
+      const job: WorkerJob = flags ? { kind: "add", id, part, flags } : { kind: "drop", id, part };
+      const tasks = this.sent.get(worker);
+      tasks?.push({ job, done: (a) => done((a as { added: AddedPart }).added), fail });
+      worker.postMessage(job, flags ? [flags.buffer as ArrayBuffer] : []);
     });
   }
 
@@ -136,10 +172,10 @@ class Pool {
     this.localIdle = false;
     // On a later tick: a part run now would hold up the caller that queued it.
     setImmediate(() => {
-      runPart(task.job, this.setup).then(
+      runPart(task.job as PartJob, this.setup).then(
         (result) => {
           this.localIdle = true;
-          task.done(result);
+          task.done({ local: result });
           this.pump();
         },
         (err: unknown) => {
@@ -152,7 +188,7 @@ class Pool {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.sent.keys()].map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
@@ -193,21 +229,44 @@ export async function scanFilesInWorkers(
     lastMs: Number.NEGATIVE_INFINITY,
     fileErrors: [],
   };
-  const setup: WorkerSetup = { window, history: evaluator.historyWindow };
+  const setup: WorkerSetup = { rule: evaluator.rule, window, history: evaluator.historyWindow };
   const pool = new Pool(Math.min(threads, jobs.length) - 1, url, setup);
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
-  const pending: (Promise<PartResult> | undefined)[] = [];
+  const pending: (Promise<PartOutcome> | undefined)[] = [];
   let launched = 0;
   // Per file being read in ranges: where the last range stopped, lines before it, whether reading broke off.
   let expected = 0;
   let lineOffset = 0;
   let broken = false;
-  const take = (r: PartResult, name: string) => {
+  /** Workers' adding of their parts' records, merged as they come (usage groups merge in any order). */
+  const adding: Promise<void>[] = [];
+  const later = (p: Promise<void>) => {
+    // Awaited at the end; a failure before then is not unhandled (the scan fails on the first that is awaited).
+    p.catch(() => undefined);
+    adding.push(p);
+  };
+  const take = (outcome: PartOutcome, name: string) => {
+    const r = resultOf(outcome);
     out.firstMs = Math.min(out.firstMs, r.firstMs);
     out.lastMs = Math.max(out.lastMs, r.lastMs);
     evaluator.countFiltered(r.recordsRead, r.recordsInWindow, r.recordsInHistory, r.firstMs);
-    for (const rec of r.inWindow) evaluator.addInWindow(rec);
+    if ("local" in outcome) for (const rec of outcome.local.inWindow) evaluator.addInWindow(rec);
+    else {
+      // Copies are told apart here, in file order; the worker that read the records adds them.
+      const { accounts, accountRefs, keys, uuid, matching } = outcome.remote.keys;
+      if (keys.length > 0) {
+        const flags = new Uint8Array(keys.length);
+        for (let i = 0; i < keys.length; i++)
+          flags[i] = evaluator.classify(
+            accounts[accountRefs[i] as number] as string,
+            keys[i] ?? null,
+            uuid[i] === 1,
+            matching[i] === 1,
+          );
+        later(pool.add(outcome.worker, outcome.remote.id, flags).then((u) => evaluator.addUsage(u)));
+      }
+    }
     const h = r.history;
     for (let i = 0; i < h.tokens.length; i++) {
       evaluator.addHistory(
@@ -220,6 +279,11 @@ export async function scanFilesInWorkers(
     out.malformedLines += r.malformed.length;
     for (const m of r.malformed) hooks.onMalformed?.(`${name}:${lineOffset + m.line}`, m.reason);
   };
+  /** A part read again from elsewhere: its worker forgets its records. */
+  const discard = (outcome: PartOutcome) => {
+    if ("remote" in outcome && outcome.remote.keys.keys.length > 0)
+      later(pool.add(outcome.worker, outcome.remote.id).then(() => undefined));
+  };
   try {
     for (let k = 0; k < jobs.length; k++) {
       while (launched < jobs.length && launched < k + lookahead) {
@@ -231,11 +295,12 @@ export async function scanFilesInWorkers(
         );
       }
       const job = jobs[k] as Job;
-      let r = await (pending[k] as Promise<PartResult>);
+      let outcome = await (pending[k] as Promise<PartOutcome>);
       pending[k] = undefined;
+      const r = resultOf(outcome);
       if (job.kind === "file") {
         lineOffset = 0;
-        take(r, job.path);
+        take(outcome, job.path);
         hooks.onBytes?.(files[job.file]?.size ?? 0);
         // Broken off after some lines: read up to there, so it counts (scan.ts counts it the same way).
         if (r.error === null || r.recordsRead > 0 || r.malformed.length > 0) out.filesRead++;
@@ -250,21 +315,24 @@ export async function scanFilesInWorkers(
       hooks.onBytes?.(job.end - job.from);
       if (!broken && expected < job.end) {
         if (r.start !== expected) {
-          r = await pool.run(
+          discard(outcome);
+          outcome = await pool.run(
             { kind: "range", path: job.path, from: expected, end: job.end, aligned: true },
             true,
           );
         }
-        take(r, job.path);
-        lineOffset += r.lines;
-        expected = r.resumeAt;
-        if (r.error !== null) {
+        const taken = resultOf(outcome);
+        take(outcome, job.path);
+        lineOffset += taken.lines;
+        expected = taken.resumeAt;
+        if (taken.error !== null) {
           broken = true;
-          out.fileErrors.push(r.error);
+          out.fileErrors.push(taken.error);
         }
-      }
+      } else discard(outcome);
       if (job.last && (!broken || lineOffset > 0)) out.filesRead++;
     }
+    await Promise.all(adding);
   } finally {
     await pool.close();
   }

@@ -14,10 +14,10 @@ import { benchLines } from "../../cli/sample-data.js";
 
 const END = "2026-11-20T00:00:00Z";
 
-function scan(env: Record<string, string>, ...paths: string[]) {
+function scan(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(
     process.execPath,
-    ["dist/cli.mjs", "scan", "--format", "json", "--start", "2026-11-19T00:00:00Z", "--end", END, ...paths],
+    ["dist/cli.mjs", "scan", "--format", "json", "--start", "2026-11-19T00:00:00Z", "--end", END, ...args],
     { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } },
   );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -54,8 +54,9 @@ for (let k = 0; k < 6; k++)
   );
 writeFileSync(join(gzDir, "part-9.json.gz"), gzipSync(lines.slice(0, 50).join("\n")).subarray(0, 5000));
 
+const one = { BDD_THREADS: "1" };
+
 describe("parallel scan: exactly the one-thread scan", () => {
-  const one = { BDD_THREADS: "1" };
   for (const rangeBytes of [3001, 65_536]) {
     it(`byte ranges of ${rangeBytes} bytes, files in parallel`, () => {
       const par = { BDD_THREADS: "2", BDD_RANGE_BYTES: String(rangeBytes), BDD_MIN_PARALLEL_BYTES: "1" };
@@ -65,6 +66,40 @@ describe("parallel scan: exactly the one-thread scan", () => {
       }
     });
   }
+
+  it("exclusions, per-model thresholds and request ids reused by variants: the workers add what the main thread classified", () => {
+    // Variants: the same request id with other numbers, in another file (a hunt copy only when both match).
+    const variants = join(dir, "variants.jsonl");
+    writeFileSync(
+      variants,
+      `${lines
+        .slice(0, 200)
+        .map((l) => {
+          const r = JSON.parse(l) as { input?: { inputTokenCount?: number } };
+          if (r.input) r.input.inputTokenCount = (r.input.inputTokenCount ?? 0) * 3 + 9000;
+          return JSON.stringify(r);
+        })
+        .join("\n")}\n`,
+    );
+    const first = JSON.parse(lines[0] as string) as { accountId: string };
+    const options = [
+      "--exclude-account",
+      first.accountId,
+      "--exclude-identity",
+      "arn:aws:sts::*:assumed-role/ci-runner/*",
+      "--model-threshold",
+      "anthropic.claude=20000/20000/20000",
+    ];
+    const paths = [plain, variants, mixed, gzDir];
+    const par = { BDD_THREADS: "3", BDD_RANGE_BYTES: "40000", BDD_MIN_PARALLEL_BYTES: "1" };
+    const expected = scan(one, ...options, ...paths);
+    const report = JSON.parse(expected.stdout) as {
+      stats: { duplicates: number; copies: number; recordsExcluded: number; excludedRecords: number };
+    };
+    expect(report.stats.copies).toBeGreaterThan(report.stats.duplicates);
+    expect(report.stats.excludedRecords).toBeGreaterThan(0);
+    expect(scan(par, ...options, ...paths)).toEqual(expected);
+  });
 
   it("the one-thread scan of these files finds, dedupes and reports", () => {
     const r = scan({ BDD_THREADS: "1" }, plain, mixed, gzDir);

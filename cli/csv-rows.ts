@@ -22,7 +22,7 @@ export class CsvRowSplitter {
   private rowLine = 0;
   private readonly held: HeldBytes;
 
-  constructor(maxBytes: number) {
+  constructor(private readonly maxBytes: number) {
     this.held = new HeldBytes(maxBytes);
   }
 
@@ -37,7 +37,7 @@ export class CsvRowSplitter {
         this.line++;
         // A row over the cap ends at the next line break even inside quotes: an unbalanced quote costs at most
         // the cap, not the rest of the file.
-        if (this.quoted && !this.held.overflowed) continue;
+        if (this.quoted && this.held.size + (i - start) <= this.maxBytes) continue;
         this.quoted = false;
         this.held.add(chunk.subarray(start, i));
         this.take(out);

@@ -110,11 +110,11 @@ function objectFormat(head: Buffer, at: number, complete: boolean): InputFormat 
   if (RECORD_KEYS.has(key)) return { kind: "lines" };
   if (QUERY_RESULTS_KEYS.has(key)) return { kind: "query-results" };
   if (LOG_EVENTS_KEYS.has(key)) return { kind: "log-events" };
-  if (
-    key === "messageType" &&
-    head.subarray(at, at + ENVELOPE_MARKER_BYTES.length).equals(ENVELOPE_MARKER_BYTES)
-  )
-    return { kind: "firehose" };
+  if (key === "messageType") {
+    const start = head.subarray(at, at + ENVELOPE_MARKER_BYTES.length);
+    if (start.equals(ENVELOPE_MARKER_BYTES)) return { kind: "firehose" };
+    if (start.length < ENVELOPE_MARKER_BYTES.length && !complete) return null;
+  }
   // A key with an escape, or any other: whatever it is, the probe reads the first value whole to tell.
   return { kind: "probe" };
 }

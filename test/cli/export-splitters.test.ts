@@ -122,7 +122,7 @@ describe("CSV", () => {
   it("row line numbers; a row over the cap ends at the next line break, even inside quotes", () => {
     const s = new CsvRowSplitter(16);
     const out: CsvRow[] = [];
-    s.push(Buffer.from('h1,h2\n"a\nb",c\n"unbalanced,' + "z".repeat(40) + "\nnext,row\n"), out);
+    s.push(Buffer.from(`h1,h2\n"a\nb",c\n"unbalanced,${"z".repeat(40)}\nnext,row\n`), out);
     s.end(out);
     expect(out).toEqual([
       { text: "h1,h2", line: 1 },

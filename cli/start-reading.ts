@@ -5,7 +5,7 @@
 import type { ByteReader } from "./byte-reader.js";
 import { DocumentProbe } from "./document-probe.js";
 import { FirehoseReader } from "./firehose-export.js";
-import { bomLength, detectFormat, notALogFormat } from "./input-format.js";
+import { bomLength, detectFormat, type InputFormat, notALogFormat } from "./input-format.js";
 import { InsightsCsvReader } from "./insights-csv-export.js";
 import { INSIGHTS_JSON } from "./insights-json-export.js";
 import { JsonExportReader } from "./json-export-reader.js";
@@ -25,23 +25,27 @@ export function startReading(name: string, lines: LineReader, head: Buffer, ende
     return lines;
   }
   if (format.kind === "unknown") throw notALogFormat(name, format.what);
-  const reader =
-    format.kind === "probe"
-      ? new DocumentProbe(name)
-      : format.kind === "firehose"
-        ? new FirehoseReader()
-        : format.kind === "insights-csv"
-          ? new InsightsCsvReader(format.header)
-          : new JsonExportReader(
-              name,
-              format.kind === "insights-json"
-                ? INSIGHTS_JSON
-                : format.kind === "query-results"
-                  ? QUERY_RESULTS
-                  : LOG_EVENTS,
-            );
+  const reader = exportReader(name, format);
   // A copy: the head is the line reader's memory.
   reader.push(Buffer.from(head.subarray(bomLength(head))));
   lines.close();
   return reader;
+}
+
+/** A new reader of an export format. */
+function exportReader(name: string, format: Exclude<InputFormat, { kind: "lines" | "unknown" }>) {
+  switch (format.kind) {
+    case "probe":
+      return new DocumentProbe(name);
+    case "firehose":
+      return new FirehoseReader();
+    case "insights-csv":
+      return new InsightsCsvReader(format.header);
+    case "insights-json":
+      return new JsonExportReader(name, INSIGHTS_JSON);
+    case "query-results":
+      return new JsonExportReader(name, QUERY_RESULTS);
+    case "log-events":
+      return new JsonExportReader(name, LOG_EVENTS);
+  }
 }

@@ -119,13 +119,19 @@ describe("each export format through the CLI", () => {
   it("malformed records are named by their place, one-thread and worker threads alike", () => {
     const broken = join(dir, "broken.json");
     writeFileSync(broken, insightsJson([...messages.slice(0, 3), '{"timestamp":"2026-11-19T10:00:00Z"}']));
-    for (const env of [{}, { BDD_THREADS: "2", BDD_MIN_PARALLEL_BYTES: "1", BDD_RANGE_BYTES: "4096" }]) {
+    for (const env of [
+      {} as Record<string, string>,
+      { BDD_THREADS: "2", BDD_MIN_PARALLEL_BYTES: "1", BDD_RANGE_BYTES: "4096" },
+    ]) {
       const r = cli([broken, linesFile], { env });
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(
         new RegExp(`^${broken}: record 4 \\(line \\d+\\): record has no accountId$`, "m"),
       );
     }
+    const stdin = cli(["-"], { input: gzipSync(insightsCsv(["{", ...messages.slice(0, 3)])) });
+    expect(stdin.code).toBe(0);
+    expect(stdin.stderr).toMatch(/^stdin: record 1 \(line 2\): invalid JSON: unexpected end of JSON$/m);
   });
 
   it("a JSON document of another shape is one error line for its file, exit code 2, the rest read", () => {

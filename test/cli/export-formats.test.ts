@@ -248,3 +248,41 @@ describe("a JSON file of a shape the scanner does not read is one error for it",
     expect([one.stats.recordsRead, one.stats.malformedLines, one.fileErrors]).toEqual([1, 0, []]);
   });
 });
+
+describe("hostile exports", () => {
+  const record = rawRecord({ accountId: "111111111111", promptTokens: 9 });
+  const deep = "[".repeat(1_000_000);
+  const cases: [string, string | Buffer, number][] = [
+    [
+      "a million nested arrays in an Insights JSON row",
+      `[{"@message": ${JSON.stringify(record)}}, ${deep}`,
+      1,
+    ],
+    [
+      "a million nested arrays in get-query-results",
+      `{"results": [[{"field": "@message", "value": ${JSON.stringify(record)}}], ${deep}`,
+      1,
+    ],
+    [
+      "a million nested arrays in a Firehose envelope",
+      gzipSync(`${dataEnvelope([record])}{"messageType":"DATA_MESSAGE","logEvents":${deep}`),
+      1,
+    ],
+    [
+      "an unbalanced quote in a CSV row",
+      insightsCsv([record, record, record])
+        .split("\n")
+        .map((row, k) => (k === 2 ? `"${row}` : row))
+        .join("\n"),
+      1,
+    ],
+  ];
+  for (const [name, content, recordsRead] of cases) {
+    it(`${name}: the records before it read, one malformed item, no crash`, async () => {
+      const { result, malformed } = await scan(file(content), LAST_DAY);
+      expect(result.fileErrors).toEqual([]);
+      expect(result.stats.recordsRead).toBe(recordsRead);
+      expect(malformed).toHaveLength(1);
+    });
+  }
+});

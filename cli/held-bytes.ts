@@ -1,4 +1,4 @@
-/** The bytes of one value being collected across the chunks of a stream, up to a cap (see the export readers). */
+/** The bytes of one value being collected across a stream's chunks, up to a cap (see the export readers). */
 export class HeldBytes {
   private parts: Buffer[] = [];
   /** Bytes added since the last take, kept or not. */

@@ -1,9 +1,9 @@
 /**
  * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed JSON-lines files,
  * whole files otherwise: gzip and the export formats included) that worker threads and the main thread read
- * in parallel; the main thread takes the results in file and range order, so findings, statistics, duplicates and malformed-line reports
- * are exactly those of reading the files one after another. Memory stays bounded: a few parts in flight, each
- * read a block at a time.
+ * in parallel; the main thread takes the results in file and range order, so findings, statistics, duplicates
+ * and malformed-line reports are exactly those of reading the files one after another. Memory stays bounded: a
+ * few parts in flight, each read a block at a time.
  *
  * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
  * there: each range therefore reads on past its end until it holds nothing (`resumeAt`), and a range whose

@@ -18,7 +18,10 @@ export type FileItem =
   | { readonly kind: "record"; readonly record: InvocationRecord }
   | { readonly kind: "malformed"; readonly line: number; readonly reason: string; readonly at?: string };
 
-/** How reports name a malformed item: `file:12` for a line (`lineOffset` lines before it), `file: record 3 (line 40)` in an export. */
+/**
+ * How reports name a malformed item: `file:12` for a line (`lineOffset` lines before it), `file: record 3
+ * (line 40)` inside an export.
+ */
 export const malformedAt = (name: string, item: { line: number; at?: string }, lineOffset = 0): string =>
   item.at === undefined ? `${name}:${lineOffset + item.line}` : `${name}: ${item.at}`;
 

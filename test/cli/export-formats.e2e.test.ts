@@ -141,7 +141,8 @@ describe("each export format through the CLI", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(
-        `^error: ${other}: not a log format the scanner reads: it holds a JSON document: an object with the keys foo, items; it reads .*Firehose$`,
+        `^error: ${other}: not a log format the scanner reads: it holds a JSON document: ` +
+          "an object with the keys foo, items; it reads .*Firehose$",
         "m",
       ),
     );
@@ -190,7 +191,7 @@ describe("export formats from S3 (s3rver)", () => {
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
 
-  it("a gzip Firehose object without extension, a CSV download and a gzip get-query-results: each the JSON lines' report", async () => {
+  it("a gzip Firehose object without extension, a CSV download, a gzip get-query-results: the same report", async () => {
     for (const prefix of [
       "s3://exports/firehose/",
       "s3://exports/downloads/insights.csv",

@@ -105,7 +105,7 @@ describe("each export format scans as the same records as JSON lines", () => {
     });
   }
 
-  it("hostile records (look-alike keys in bodies, broken records): the same records, each broken one reported", async () => {
+  it("hostile records (look-alike keys, broken records): the same records, each broken one reported", async () => {
     const broken = hostile.filter((t) => !readRecord(t).ok).length;
     expect(broken).toBeGreaterThan(0);
     const window: Window = {
@@ -128,7 +128,7 @@ describe("malformed records inside an export are named by their place", () => {
   const messages = [good(1), good(2), '{"timestamp":"2026-11-19T10:00:00Z"}', good(4), "not json"];
   const window = LAST_DAY;
 
-  it("a record and line in document exports, a CSV record and line, an envelope and event in Firehose", async () => {
+  it("record and line in documents and CSV, envelope and event in Firehose", async () => {
     const named = async (content: string | Buffer, name: string) =>
       (await scan(file(content, name), window)).malformed;
     expect(await named(insightsJson(messages), "export.json")).toEqual([

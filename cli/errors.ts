@@ -38,6 +38,14 @@ export class InputError extends CliError {
   override name = "InputError";
 }
 
+/**
+ * An input that is recognisably not a log format the scanner reads (a JSON document of another shape): one error
+ * for the whole input, never a pile of malformed lines.
+ */
+export class UnknownFormatError extends InputError {
+  override name = "UnknownFormatError";
+}
+
 /** File-system codes a user's path causes (a missing or read-only place), in words. */
 const FS_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: "no such file or directory",

@@ -8,6 +8,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { decodeEscapes, type Fields, recordFrom } from "../core/record-reader.js";
+import type { ByteReader } from "./byte-reader.js";
 import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./record-assembler.js";
 import { RECORD_SCAN_WASM } from "./record-scan-wasm.js";
 
@@ -117,7 +118,7 @@ export interface LineReaderOptions {
  * Feeds bytes in blocks: `space()` is where the next bytes go, `commit(n)` reads the lines they complete,
  * `finish()` the end. Items are collected in `items` (take them after each call).
  */
-export class LineReader {
+export class LineReader implements ByteReader {
   readonly items: FileItem[] = [];
   /** Lines read (numbered from 1). */
   lines = 0;
@@ -143,6 +144,15 @@ export class LineReader {
     this.origin = options.base;
     this.skipFirst = options.skipFirstLine;
     this.stopAt = options.stopAt;
+  }
+
+  /** Where reading got to, for an error that broke it off (see ByteReader). */
+  get progress(): string {
+    return `line ${this.lines}`;
+  }
+
+  get units(): string {
+    return "lines";
   }
 
   /** Gives the module instance back for the next reader: call once done (items stay readable). */

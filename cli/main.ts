@@ -203,7 +203,9 @@ export function buildProgram(): Command {
       .command("scan")
       .summary("scan Bedrock model-invocation logs (files, directories, stdin, S3) for heavy accounts")
       .description(
-        "Scan Bedrock model-invocation logs (JSON lines, gzip, CloudWatch export lines) for heavy accounts. " +
+        "Scan Bedrock model-invocation logs (JSON lines, gzip, CloudWatch export lines, Logs Insights JSON/CSV " +
+          "downloads, aws logs get-query-results/filter-log-events output, Firehose subscription data; told by " +
+          "content) for heavy accounts. " +
           "Directories are walked recursively, as in the S3 layout AWSLogs/<account>/BedrockModelInvocationLogs/...; " +
           "- or /dev/stdin reads standard input; s3://bucket/prefix/ reads S3 with the AWS SDK's default " +
           "credentials and region (under the Bedrock layout, only the hours of the window and of the baseline days before it are listed).",

@@ -1,11 +1,11 @@
 /**
- * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed files, whole
- * files otherwise, gzip included) that worker threads and the main thread read in parallel; the main thread
- * takes the results in file and range order, so findings, statistics, duplicates and malformed-line reports
- * are exactly those of reading the files one after another. Telling copies apart depends on that order and
- * stays on the main thread (a set lookup per record); adding the records to every detection's usage groups does
- * not, and is done by the worker that read them (scan-worker.ts). Memory stays bounded: a few parts in flight,
- * each read a block at a time.
+ * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed JSON-lines files,
+ * whole files otherwise: gzip and the export formats included) that worker threads and the main thread read
+ * in parallel; the main thread takes the results in file and range order, so findings, statistics, duplicates
+ * and malformed-line reports are exactly those of reading the files one after another. Telling copies apart
+ * depends on that order and stays on the main thread (a set lookup per record); adding the records to every
+ * detection's usage groups does not, and is done by the worker that read them (scan-worker.ts). Memory stays
+ * bounded: a few parts in flight, each read a block at a time.
  *
  * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
  * there: each range therefore reads on past its end until it holds nothing (`resumeAt`), and a range whose
@@ -16,6 +16,9 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { Window } from "../core/rule.js";
+import { isGzipHead } from "./gzip-sniff.js";
+import { DETECT_BYTES, readsWhole } from "./input-format.js";
+import { malformedAt } from "./record-assembler.js";
 import { runPart } from "./scan-part.js";
 import type {
   AddedPart,
@@ -59,13 +62,17 @@ export function useWorkers(files: readonly { size: number | null }[]): boolean {
   return bytes >= envBytes("BDD_MIN_PARALLEL_BYTES", DEFAULT_MIN_PARALLEL_BYTES);
 }
 
-async function isGzip(path: string): Promise<boolean> {
+/** Whether a file is read whole, never in byte ranges: gzip, or an export format (input-format.ts). */
+async function readWhole(path: string): Promise<boolean> {
   try {
     const fh = await open(path);
     try {
-      const head = Buffer.alloc(2);
-      const { bytesRead } = await fh.read(head, 0, 2, 0);
-      return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+      const head = Buffer.alloc(DETECT_BYTES);
+      const { bytesRead } = await fh.read(head, 0, DETECT_BYTES, 0);
+      return (
+        isGzipHead(head.subarray(0, bytesRead)) ||
+        readsWhole(head.subarray(0, bytesRead), bytesRead < DETECT_BYTES)
+      );
     } finally {
       await fh.close();
     }
@@ -214,7 +221,8 @@ export async function scanFilesInWorkers(
   const jobs: Job[] = [];
   for (const [file, f] of files.entries()) {
     const size = f.size ?? 0;
-    if (size <= rangeBytes * 1.5 || (await isGzip(f.path))) jobs.push({ file, kind: "file", path: f.path });
+    if (size <= rangeBytes * 1.5 || (await readWhole(f.path)))
+      jobs.push({ file, kind: "file", path: f.path });
     else {
       for (let from = 0; from < size; from += rangeBytes) {
         const end = Math.min(size, from + rangeBytes);
@@ -277,7 +285,7 @@ export async function scanFilesInWorkers(
       );
     }
     out.malformedLines += r.malformed.length;
-    for (const m of r.malformed) hooks.onMalformed?.(`${name}:${lineOffset + m.line}`, m.reason);
+    for (const m of r.malformed) hooks.onMalformed?.(malformedAt(name, m, lineOffset), m.reason);
   };
   /** A part read again from elsewhere: its worker forgets its records. */
   const discard = (outcome: PartOutcome) => {

@@ -1,17 +1,21 @@
 /**
  * Streams the records of a whole log file or byte stream (stdin, an S3 object), in batches: JSON lines, gzip (by
  * magic bytes, whatever the name), CloudWatch export lines (`<ISO timestamp> <json>`) and pretty-printed
- * multi-line records. Bytes go to the line reader (line-reader.ts) a block at a time (a record that spans lines
- * is held until it closes), so memory stays flat.
+ * multi-line records, and the CloudWatch export formats, told by their first bytes (start-reading.ts). Bytes go
+ * to the line reader (line-reader.ts), or the export format's reader, a block at a time (a record that spans
+ * lines is held until it closes), so memory stays flat.
  */
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { chunksOf, filler } from "./byte-chunks.js";
-import { describeReadError, InputError } from "./errors.js";
+import type { ByteReader } from "./byte-reader.js";
+import { describeReadError, InputError, UnknownFormatError } from "./errors.js";
 import { gunzipKeepingOutput, inflateSmall } from "./gunzip.js";
 import { isGzipHead, sniffGzip } from "./gzip-sniff.js";
+import { detectFormat } from "./input-format.js";
 import { LineReader } from "./line-reader.js";
 import type { FileItem } from "./record-assembler.js";
+import { startReading } from "./start-reading.js";
 
 /**
  * Streams the records of one file. `onBytes` reports raw (on-disk) bytes consumed, for progress. Records
@@ -44,7 +48,7 @@ export async function* readFileBatches(
     closeSync(fd);
     if (inflated !== null) {
       onBytes?.(inflated.compressed);
-      yield* readBuffer(inflated.text);
+      yield* readBuffer(path, inflated.text);
       return;
     }
     const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
@@ -52,17 +56,25 @@ export async function* readFileBatches(
     yield* readBytes(path, raw, true);
     return;
   }
-  const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
+  let reader: ByteReader = new LineReader({
+    base: 0,
+    skipFirstLine: false,
+    stopAt: Number.POSITIVE_INFINITY,
+  });
   try {
     let position = 0;
     let failed: unknown;
     try {
       for (;;) {
-        const bytesRead = readLocal(fd, reader.space(), position);
+        const space = reader.space();
+        const bytesRead = readLocal(fd, space, position);
         if (bytesRead === 0) break;
-        position += bytesRead;
         onBytes?.(bytesRead);
-        reader.commit(bytesRead);
+        // The first block tells the format: a short one is the whole file.
+        if (position === 0 && reader instanceof LineReader)
+          reader = startReading(path, reader, space.subarray(0, bytesRead), bytesRead < space.length);
+        else reader.commit(bytesRead);
+        position += bytesRead;
         if (reader.items.length > 0) yield reader.items.splice(0);
       }
     } catch (err) {
@@ -70,10 +82,11 @@ export async function* readFileBatches(
     } finally {
       closeSync(fd);
     }
+    if (failed instanceof UnknownFormatError) throw failed;
     reader.finish(failed === undefined);
     yield reader.items.splice(0);
     if (failed !== undefined)
-      throw new InputError(`${path}: ${describeReadError(failed)} (after line ${reader.lines})`);
+      throw new InputError(`${path}: ${describeReadError(failed)} (after ${reader.progress})`);
   } finally {
     reader.close();
   }
@@ -108,15 +121,34 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
   const { next, failure } = gzip
     ? gunzipKeepingOutput(raw)
     : { next: chunksOf(raw), failure: () => undefined };
-  const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
+  let reader: ByteReader = new LineReader({
+    base: 0,
+    skipFirstLine: false,
+    stopAt: Number.POSITIVE_INFINITY,
+  });
   try {
     const fill = filler(next);
     let failed: unknown;
     try {
+      let first = true;
       for (;;) {
-        const n = await fill(reader.space());
+        const space = reader.space();
+        let n = await fill(space);
         if (n === 0) break;
-        reader.commit(n);
+        if (first && reader instanceof LineReader) {
+          first = false;
+          // The format is told by the first bytes: chunks (of a pipe, say) are gathered until they tell it.
+          let ended = false;
+          while (n < space.length && detectFormat(space.subarray(0, n), false) === null) {
+            const more = await fill(space.subarray(n));
+            if (more === 0) {
+              ended = true;
+              break;
+            }
+            n += more;
+          }
+          reader = startReading(name, reader, space.subarray(0, n), ended);
+        } else reader.commit(n);
         if (reader.items.length > 0) yield reader.items.splice(0);
       }
       failed = failure();
@@ -126,6 +158,7 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
       // Also when the consumer stops early: no stream is left open.
       raw.destroy();
     }
+    if (failed instanceof UnknownFormatError) throw failed;
     // A gzip stream that broke off ends its output cleanly: its last line is whole as far as it goes.
     reader.finish(failed === undefined || gzip);
     yield reader.items.splice(0);
@@ -138,22 +171,30 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
           : code?.startsWith("Z_")
             ? "not a valid gzip file"
             : describeReadError(failed);
-      throw new InputError(`${name}: ${detail} (after line ${reader.lines}; the lines before it were read)`);
+      throw new InputError(
+        `${name}: ${detail} (after ${reader.progress}; the ${reader.units} before it were read)`,
+      );
     }
   } finally {
     reader.close();
   }
 }
 
-/** The items of bytes already in memory (an inflated small file). */
-function* readBuffer(text: Buffer): Generator<FileItem[]> {
-  const reader = new LineReader({ base: 0, skipFirstLine: false, stopAt: Number.POSITIVE_INFINITY });
+/** The items of bytes already in memory (an inflated small file, `name`). */
+function* readBuffer(name: string, text: Buffer): Generator<FileItem[]> {
+  let reader: ByteReader = new LineReader({
+    base: 0,
+    skipFirstLine: false,
+    stopAt: Number.POSITIVE_INFINITY,
+  });
   try {
     for (let at = 0; at < text.length; ) {
       const space = reader.space();
       const n = text.copy(space, 0, at, Math.min(text.length, at + space.length));
       at += n;
-      reader.commit(n);
+      if (at === n && reader instanceof LineReader)
+        reader = startReading(name, reader, space.subarray(0, n), at === text.length);
+      else reader.commit(n);
       if (reader.items.length > 0) yield reader.items.splice(0);
     }
     reader.finish();

@@ -9,10 +9,21 @@ import {
   stripExportPrefix,
 } from "../core/record-reader.js";
 
-/** What reading a file yields: a record, or a malformed line with its 1-based line number. */
+/**
+ * What reading a file yields: a record, or a malformed line with its 1-based line number. Inside an export
+ * format, `at` names the record's place instead (`record 17 (line 210)`, `envelope 3 event 2`; see
+ * docs/scanner.md), and `line` is the line it starts on (0 where lines mean nothing).
+ */
 export type FileItem =
   | { readonly kind: "record"; readonly record: InvocationRecord }
-  | { readonly kind: "malformed"; readonly line: number; readonly reason: string };
+  | { readonly kind: "malformed"; readonly line: number; readonly reason: string; readonly at?: string };
+
+/**
+ * How reports name a malformed item: `file:12` for a line (`lineOffset` lines before it), `file: record 3
+ * (line 40)` inside an export.
+ */
+export const malformedAt = (name: string, item: { line: number; at?: string }, lineOffset = 0): string =>
+  item.at === undefined ? `${name}:${lineOffset + item.line}` : `${name}: ${item.at}`;
 
 /** A multi-line record is given up on past these sizes (a record is at most a few hundred KB). */
 const MAX_HELD_CHARS = 16 * 1024 * 1024;

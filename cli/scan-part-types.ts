@@ -44,8 +44,8 @@ export interface PartResult {
   history: HistoryRows;
   firstMs: number;
   lastMs: number;
-  /** Line numbers counted from the part's first line. */
-  malformed: { line: number; reason: string }[];
+  /** Line numbers counted from the part's first line; `at`: the place inside an export (FileItem). */
+  malformed: { line: number; reason: string; at?: string | undefined }[];
   /** Ranges: see RangeRead. */
   start: number;
   resumeAt: number;

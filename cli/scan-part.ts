@@ -41,7 +41,7 @@ export async function runPart(job: PartJob, { window, history }: WorkerSetup): P
     for await (const batch of batches) {
       for (const item of batch) {
         if (item.kind === "malformed") {
-          result.malformed.push({ line: item.line, reason: item.reason });
+          result.malformed.push({ line: item.line, reason: item.reason, at: item.at });
           continue;
         }
         const r = item.record;

@@ -6,6 +6,7 @@ import { InputError } from "./errors.js";
 import type { LogSource } from "./log-source.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
 import { readFileBatches, readLogBatches } from "./read-batches.js";
+import { malformedAt } from "./record-assembler.js";
 import { findSources } from "./sources.js";
 
 /** Network sources (S3 objects) read at once; files are read one after another. */
@@ -41,7 +42,7 @@ export interface ScanResult {
 }
 
 export interface ScanHooks {
-  /** Every malformed line, as `file:line: reason`. */
+  /** Every malformed line, as `file:line` (`file: record 3 (line 40)` inside an export) and the reason. */
   onMalformed?(location: string, reason: string): void;
   /** Raw bytes read so far out of the total known, for progress. */
   onProgress?(bytesRead: number, totalBytes: number): void;
@@ -88,7 +89,7 @@ export async function scanLogs(
             evaluator.add(item.record);
           } else {
             malformedLines++;
-            hooks.onMalformed?.(`${source.name}:${item.line}`, item.reason);
+            hooks.onMalformed?.(malformedAt(source.name, item), item.reason);
           }
         }
       }

@@ -103,7 +103,7 @@ function readLine(result: Report, rule: Rule): { label: string; text: string } {
     const q = result.source;
     const details = Object.entries(q.details)
       .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k} ${num(n)}`);
+      .map(([k, n]) => `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)} ${num(n)}`);
     return {
       label: "Queried",
       text:

@@ -118,4 +118,5 @@ export const BYTES_PER_GB = 1024 ** 3;
 export const INSIGHTS_USD_PER_GB_SCANNED = 0.005;
 
 /** What Logs Insights bills for scanning `bytes`, in US dollars. */
-export const insightsCostUsd = (bytes: number): number => (bytes / BYTES_PER_GB) * INSIGHTS_USD_PER_GB_SCANNED;
+export const insightsCostUsd = (bytes: number): number =>
+  (bytes / BYTES_PER_GB) * INSIGHTS_USD_PER_GB_SCANNED;

@@ -9,6 +9,9 @@ import type { UsageGroup } from "../core/usage.js";
 import type { Log } from "./detection-deps.js";
 import type { RunQueries } from "./queries.js";
 
+/** Periods queried at once (catching up, hunting): well under Logs Insights' 100 per account. */
+export const PERIOD_QUERY_CONCURRENCY = 4;
+
 /** A period whose rows reach the row limit is halved down to this before falling back to account-level rows. */
 export const MIN_SPLIT_MS = 60_000;
 

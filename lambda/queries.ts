@@ -7,9 +7,8 @@
 import { METRIC } from "../config/names.js";
 import { buildInsightsQuery, DEFAULT_ROW_LIMIT } from "../core/insights-query.js";
 import { parseUsageRows } from "../core/insights-rows.js";
-import type { Window } from "../core/rule.js";
+import type { Rule, Window } from "../core/rule.js";
 import type { UsageGroup } from "../core/usage.js";
-import type { Rule } from "../core/rule.js";
 import {
   type QueryClock,
   type QueryOutcome,

@@ -22,11 +22,9 @@ import type { DetectorConfig } from "./config.js";
 import type { DetectionDeps } from "./detection-deps.js";
 import { DeadlineError } from "./errors.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
-import { queryPeriod } from "./period-query.js";
+import { PERIOD_QUERY_CONCURRENCY, queryPeriod } from "./period-query.js";
 import type { RunQueries } from "./queries.js";
 
-/** Periods queried at once while catching up (Logs Insights runs up to 100 queries per account at once). */
-export const SLICE_QUERY_CONCURRENCY = 4;
 /** Time kept for merging, alerting and publishing: no new period is started later than this before the deadline. */
 export const CATCH_UP_RESERVE_MS = 90_000;
 /** Slices (and roll-ups) outlive the last window that needs them by this margin. */
@@ -165,7 +163,7 @@ export async function evaluateFromSlices(
       queried++;
     }
   };
-  await Promise.all(Array.from({ length: SLICE_QUERY_CONCURRENCY }, worker));
+  await Promise.all(Array.from({ length: PERIOD_QUERY_CONCURRENCY }, worker));
 
   // Each clock hour of the range that is over and whose periods are all stored: rolled up from them (again
   // when one of its periods was queried now, writing only what changed).

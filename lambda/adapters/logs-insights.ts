@@ -146,7 +146,7 @@ export async function runInsightsQuery(
 
   const stopOnRequest = async (): Promise<never> => {
     await stop();
-    throw new QueryStoppedError(`query ${id} was stopped: the run was interrupted`);
+    throw new QueryStoppedError(`query ${id} was stopped: the run was interrupted`, id);
   };
 
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(Math.round(delay * 1.5), MAX_POLL_MS)) {
@@ -166,7 +166,12 @@ export async function runInsightsQuery(
     const statistics = statisticsOf(out);
     watch.onStatistics?.(statistics, id);
     if (status === "Complete") {
-      return { queryId: id, rows: (out.results ?? []).map(toRow), statistics, durationMs: clock.now() - started };
+      return {
+        queryId: id,
+        rows: (out.results ?? []).map(toRow),
+        statistics,
+        durationMs: clock.now() - started,
+      };
     }
     if (FAILED.has(status)) throw new QueryError(`Logs Insights query ${id} ended with status ${status}`);
   }

@@ -122,7 +122,7 @@ async function hunt(
   io: InsightsIo,
   signal: AbortSignal,
 ): Promise<number> {
-  const groups = await describeLogGroups(client, logGroups);
+  const groups = await describeLogGroups(client, logGroups, Date.now());
   const storedBytes = groups.reduce((n, g) => n + g.storedBytes, 0);
   const bound = `${byteSize(storedBytes)}: scanning all of it costs at most ${usd(insightsCostUsd(storedBytes))} (${INSIGHTS_USD_PER_GB_SCANNED} USD per GB scanned)`;
   if (storedBytes > opts.maxStoredGb * BYTES_PER_GB) {
@@ -152,7 +152,10 @@ async function hunt(
   }
   for (const [message, times] of outcome.warnings)
     io.stderr.write(`warning: ${message}${times > 1 ? ` (${times} times)` : ""}\n`);
-  const usage = reportFromUsage(outcome.usage, rule, window);
+  // Records may be in any of the groups: history is known from the earliest group's records on.
+  const from = groups.flatMap((g) => (g.recordsFromMs === undefined ? [] : [g.recordsFromMs]));
+  const recordsFromMs = from.length === groups.length ? Math.min(...from) : undefined;
+  const usage = reportFromUsage(outcome.usage, rule, window, recordsFromMs);
   const costUsd = insightsCostUsd(outcome.bytesScanned);
   const report: QueryReport = {
     findings: withAccountLevelCaveat(usage.findings, { rule }, outcome.accountLevelAccounts),

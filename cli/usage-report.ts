@@ -30,17 +30,24 @@ const sum = (groups: readonly UsageGroup[], of: (g: UsageGroup) => number) =>
 
 /**
  * Every detection over the window's groups, with the history span's hourly totals as anomaly's history.
- * History is known from the earliest request found (its clock hour), as the scanner knows it from the
- * earliest record read: hours before the first request are unknown, not quiet.
+ * History is known from `recordsFromMs`, when the source would hold every record from then on (a log group's
+ * creation, the start of its retention); without it, from the earliest request found, as the scanner knows it
+ * from the earliest record read: hours before are unknown, not quiet.
  */
-export function reportFromUsage(usage: QueriedUsage, rule: Rule, window: Window): UsageReport {
+export function reportFromUsage(
+  usage: QueriedUsage,
+  rule: Rule,
+  window: Window,
+  recordsFromMs?: number,
+): UsageReport {
   const asked = historyWindowOf(rule, window);
   const all = [...usage.window, ...usage.history];
   const firstMs = all.reduce((m, g) => Math.min(m, g.firstSeenMs), Number.POSITIVE_INFINITY);
   const lastMs = all.reduce((m, g) => Math.max(m, g.lastSeenMs), Number.NEGATIVE_INFINITY);
   const firstHour = hourOf(window.startMs);
-  const knownFromMs = Number.isFinite(firstMs)
-    ? Math.min(firstHour, Math.max(asked.startMs, hourOf(firstMs)))
+  const from = Math.min(recordsFromMs ?? Number.POSITIVE_INFINITY, firstMs);
+  const knownFromMs = Number.isFinite(from)
+    ? Math.min(firstHour, Math.max(asked.startMs, hourOf(from)))
     : firstHour;
   const history = { totals: hourlyTotalsOf(usage.history, rule), knownFromMs };
   const evaluation = evaluateUsage(usage.window, rule, window, undefined, history);

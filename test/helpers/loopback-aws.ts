@@ -79,8 +79,20 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(text);
 }
 
-/** Starts the server on an ephemeral loopback port; answers queries from `records`. */
-export async function startLoopbackAws(records: readonly InvocationRecord[]): Promise<LoopbackAws> {
+/** A log group DescribeLogGroups knows, and the bytes it holds. */
+export interface LoopbackLogGroup {
+  readonly name: string;
+  readonly storedBytes: number;
+}
+
+/**
+ * Starts the server on an ephemeral loopback port; answers queries from `records`, and DescribeLogGroups
+ * (by `logGroupIdentifiers`) from `logGroups`.
+ */
+export async function startLoopbackAws(
+  records: readonly InvocationRecord[],
+  logGroups: readonly LoopbackLogGroup[] = [],
+): Promise<LoopbackAws> {
   const queries: string[] = [];
   const published: PublishedMessage[] = [];
   const events: ReceivedEvent[] = [];
@@ -97,6 +109,14 @@ export async function startLoopbackAws(records: readonly InvocationRecord[]): Pr
   const ok = (json: unknown): Reply => ({ status: 200, json });
 
   const logs = (operation: string, input: JsonObject): Reply => {
+    if (operation === "DescribeLogGroups") {
+      const asked = Array.isArray(input.logGroupIdentifiers) ? input.logGroupIdentifiers : [];
+      return ok({
+        logGroups: logGroups
+          .filter((g) => asked.includes(g.name))
+          .map((g) => ({ logGroupName: g.name, storedBytes: g.storedBytes })),
+      });
+    }
     if (operation === "StartQuery") {
       const query = input.queryString;
       if (typeof query !== "string") return refuse(`${LOGS}${operation}`, "no queryString");

@@ -80,13 +80,13 @@ export function toJsonReport(result: Report, rule: Rule, window: Window): string
   return JSON.stringify({ ...common, ...rest }, null, 2);
 }
 
-/** Bytes in words, decimal units as AWS consoles show them. */
+/** Bytes in words, in the units AWS bills scanned data by (a GB is 2^30 bytes, core/pricing.ts). */
 export function byteSize(bytes: number): string {
   const units = ["bytes", "KB", "MB", "GB", "TB"];
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit++;
   }
   return unit === 0 ? plural(bytes, "byte") : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;

@@ -12,7 +12,7 @@ import { withAccountLevelCaveat } from "../lambda/evaluation.js";
 import { describeAwsError, isAwsError } from "./aws-errors.js";
 import { CliError, EXIT } from "./errors.js";
 import { byteSize, type QueryReport, toCsvReport, toJsonReport, toTableReport, usd } from "./format.js";
-import { type HuntOptions, type HuntProgress, huntLogGroups } from "./insights-hunt.js";
+import { type HuntOptions, type HuntProgress, huntLogGroups, huntPeriods } from "./insights-hunt.js";
 import { describeLogGroups } from "./log-groups.js";
 import { reportFromUsage } from "./usage-report.js";
 
@@ -133,6 +133,12 @@ async function hunt(
     );
   }
   io.stderr.write(`${INSIGHTS_ENGINE} over ${groups.length} log group(s) holding ${bound}\n`);
+  const days = huntPeriods(rule, window);
+  const total = days.window.length + days.history.length;
+  io.stderr.write(
+    `Querying ${total} day${total === 1 ? "" : "s"} (${days.window.length} in the window, ` +
+      `${days.history.length} of anomaly's history), ${opts.concurrency} at a time\n`,
+  );
   const bar = opts.progress && io.stderr.isTTY ? progressLine(io.stderr) : undefined;
   let outcome: Awaited<ReturnType<typeof huntLogGroups>>;
   try {

@@ -96,6 +96,7 @@ describe("insights, the real CLI process over loopback HTTP", () => {
     expect(report.findings).toEqual((JSON.parse(scanned) as { findings: Finding[] }).findings);
     expect(r.stderr).toBe(
       "CloudWatch Logs Insights over 1 log group(s) holding 1.91 MB: scanning all of it costs at most 0.0000 USD (0.005 USD per GB scanned)\n" +
+        "Querying 8 days (1 in the window, 7 of anomaly's history), 8 at a time\n" +
         "8 queries run, 8 bytes scanned, 0.0000 USD\n",
     );
   }, 60_000);

@@ -320,6 +320,7 @@ describe("cost: stored bytes before, bytes scanned after", () => {
       costUsd: insightsCostUsd(inQueried),
     });
     expect(report.source.details.storedBytes).toBe(5 * BYTES_PER_GB);
+    expect(stderr).toContain("Querying 8 days (1 in the window, 7 of anomaly's history), 4 at a time\n");
     expect(stderr).toMatch(/^8 queries run, \d+\.\d+ KB scanned, 0\.0000 USD$/m);
     const table = await hunt(day, { format: "table" });
     expect(table.stdout).toMatch(

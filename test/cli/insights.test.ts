@@ -23,6 +23,7 @@ import { findLogFiles } from "../../cli/find-log-files.js";
 import { historySummary } from "../../cli/format.js";
 import { type InsightsIo, type InsightsOptions, runInsights } from "../../cli/insights-command.js";
 import { huntPeriods } from "../../cli/insights-hunt.js";
+import { describeLogGroups } from "../../cli/log-groups.js";
 import { main } from "../../cli/main.js";
 import { readLogFile } from "../../cli/read-batches.js";
 import { writeSampleData } from "../../cli/sample-data.js";
@@ -376,6 +377,33 @@ describe("Ctrl-C", () => {
     const stopped = logs.commandCalls(StopQueryCommand).map((c) => c.args[0].input.queryId);
     expect(stopped.sort()).toEqual(["r-1", "r-2", "r-3", "r-4"]);
     expect(logs.commandCalls(StartQueryCommand)).toHaveLength(4);
+  });
+});
+
+describe("log groups by name or ARN", () => {
+  const arn = `arn:aws:logs:us-east-1:123456789012:log-group:${GROUP}:*`;
+
+  it("an ARN is described by its name and queried as given; a bad identifier is one line", async () => {
+    const client = new CloudWatchLogsClient({ region: "us-east-1" });
+    const groups = await describeLogGroups(client, [arn], Date.now());
+    expect(logs).toHaveReceivedCommandWith(DescribeLogGroupsCommand, { logGroupIdentifiers: [GROUP] });
+    expect(groups).toEqual([
+      { identifier: arn, name: GROUP, storedBytes: 5 * BYTES_PER_GB, recordsFromMs: expect.any(Number) },
+    ]);
+    await expect(describeLogGroups(client, ["no spaces allowed"], Date.now())).rejects.toThrow(
+      new CliError('"no spaces allowed" is not a log group name or ARN'),
+    );
+  });
+
+  it("history is known from the creation, or from the oldest day the retention keeps", async () => {
+    const now = Date.parse("2026-11-21T00:00:00Z");
+    const client = new CloudWatchLogsClient({ region: "us-east-1" });
+    logs.on(DescribeLogGroupsCommand).resolves({
+      logGroups: [{ logGroupName: GROUP, storedBytes: 1, creationTime: 1000, retentionInDays: 30 }],
+    });
+    expect((await describeLogGroups(client, [GROUP], now))[0]?.recordsFromMs).toBe(now - 30 * DAY_MS);
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [{ logGroupName: GROUP, storedBytes: 1 }] });
+    expect((await describeLogGroups(client, [GROUP], now))[0]?.recordsFromMs).toBeUndefined();
   });
 });
 

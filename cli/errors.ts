@@ -13,6 +13,8 @@ export const EXIT = {
   findings: 1,
   /** Bad options, unreadable input, nothing found to read. */
   usage: 2,
+  /** Interrupted (Ctrl-C), as shells report SIGINT: 128 + 2. */
+  interrupted: 130,
   /** A bug (EX_SOFTWARE): distinct from the codes a user's input can cause. */
   internal: 70,
 } as const;

@@ -9,6 +9,34 @@ import type { Finding } from "../core/evaluator.js";
 import { DAY_MS, METRIC_INFO, METRICS, type Rule, type Window } from "../core/rule.js";
 import type { ScanResult } from "./scan.js";
 
+/** What a query engine (Logs Insights, Athena) read, in place of a scan's files and its statistics. */
+export interface QueriedSource {
+  /** The service, in words ("CloudWatch Logs Insights"). */
+  readonly engine: string;
+  /** What was queried: log groups, a table. */
+  readonly queried: readonly string[];
+  readonly queries: number;
+  readonly bytesScanned: number;
+  /** What the service bills for those bytes, at list price (core/pricing.ts). */
+  readonly costUsd: number;
+  /** Requests in the window, in anomaly's history span, and matching the hunt (copies included: raw text). */
+  readonly recordsInWindow: number;
+  readonly recordsInHistory: number;
+  readonly recordsMatched: number;
+  /** Engine-specific counts (periods, fallbacks, rejected rows), reported as they are. */
+  readonly details: Readonly<Record<string, number>>;
+}
+
+/** A report of a query engine: a scan's findings and history, what was queried instead of files. */
+export interface QueryReport extends Pick<ScanResult, "findings" | "history" | "recordSpan"> {
+  readonly source: QueriedSource;
+}
+
+/** What the report formats take: a scan's result or a query engine's. */
+export type Report = ScanResult | QueryReport;
+
+const isQueryReport = (r: Report): r is QueryReport => "source" in r;
+
 /** How much of anomaly's history was found, for the JSON report and the table. */
 export function historySummary(result: Pick<ScanResult, "history">, rule: Rule) {
   const h = result.history;
@@ -34,24 +62,68 @@ function historyLine(result: Pick<ScanResult, "history">, rule: Rule): string {
     : `${asked}: SHORTER THAN ASKED, records found from ${shortTime(h.foundFrom)} (${h.foundDays} days, ${plural(h.records, "record")}); anomaly is computed on what there is`;
 }
 
-export function toJsonReport(result: ScanResult, rule: Rule, window: Window): string {
-  return JSON.stringify(
-    {
-      window: { start: new Date(window.startMs).toISOString(), end: new Date(window.endMs).toISOString() },
-      rule: ruleSummary(rule),
-      detections: detectionSettings(rule),
-      history: historySummary(result, rule),
-      findings: result.findings,
-      stats: result.stats,
-      recordSpan: result.recordSpan && {
-        first: new Date(result.recordSpan.firstMs).toISOString(),
-        last: new Date(result.recordSpan.lastMs).toISOString(),
-      },
-      fileErrors: result.fileErrors,
-    },
-    null,
-    2,
-  );
+export function toJsonReport(result: Report, rule: Rule, window: Window): string {
+  const recordSpan = result.recordSpan && {
+    first: new Date(result.recordSpan.firstMs).toISOString(),
+    last: new Date(result.recordSpan.lastMs).toISOString(),
+  };
+  const common = {
+    window: { start: new Date(window.startMs).toISOString(), end: new Date(window.endMs).toISOString() },
+    rule: ruleSummary(rule),
+    detections: detectionSettings(rule),
+    history: historySummary(result, rule),
+    findings: result.findings,
+  };
+  const rest = isQueryReport(result)
+    ? { source: result.source, recordSpan }
+    : { stats: result.stats, recordSpan, fileErrors: result.fileErrors };
+  return JSON.stringify({ ...common, ...rest }, null, 2);
+}
+
+/** Bytes in words, in the units AWS bills scanned data by (a GB is 2^30 bytes, core/pricing.ts). */
+export function byteSize(bytes: number): string {
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? plural(bytes, "byte") : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** US dollars, with cents (and fractions of a cent when that is all there is). */
+export const usd = (amount: number): string =>
+  `${amount > 0 && amount < 0.01 ? amount.toFixed(4) : amount.toFixed(2)} USD`;
+
+/** The table's line on what was read: files for a scan, queries for a query engine. */
+function readLine(result: Report, rule: Rule): { label: string; text: string } {
+  const excluding = rule.excludedAccountIds.length > 0 || rule.excludedIdentityPatterns.length > 0;
+  if (isQueryReport(result)) {
+    const q = result.source;
+    const details = Object.entries(q.details)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)} ${num(n)}`);
+    return {
+      label: "Queried",
+      text:
+        `${q.engine}: ${q.queried.join(", ")}; ${num(q.queries)} ${q.queries === 1 ? "query" : "queries"}, ${byteSize(q.bytesScanned)} scanned (${usd(q.costUsd)}); ` +
+        `${plural(q.recordsInWindow, "record")} in window, ${num(q.recordsMatched)} matching, ` +
+        `${num(q.recordsInHistory)} in history` +
+        (details.length > 0 ? `; ${details.join(", ")}` : ""),
+    };
+  }
+  const s = result.stats;
+  return {
+    label: "Scanned",
+    text:
+      `${plural(s.filesRead, "file")}, ${plural(s.recordsRead, "record")}, ${num(s.recordsInWindow)} in window, ` +
+      `${num(s.recordsMatched)} matching, ${plural(s.duplicates, "duplicate")}, ` +
+      `${plural(s.malformedLines, "malformed line")}` +
+      (excluding
+        ? `; exclusions removed ${plural(s.excludedRecords, "record")} (${num(s.recordsExcluded)} matching)`
+        : ""),
+  };
 }
 
 const num = (n: number | null): string => (n === null ? "-" : n.toLocaleString("en-US"));
@@ -196,7 +268,7 @@ function findingsTable(findings: readonly Finding[], width: number, rule: Rule, 
 }
 
 export function toTableReport(
-  result: ScanResult,
+  result: Report,
   rule: Rule,
   window: Window,
   options: TableOptions = {},
@@ -213,7 +285,7 @@ export function toTableReport(
         .join(", ")
         .replace(/, (?=[^,]*$)/, " or ")} > ${num(rule.thresholds.promptTokens)}`
     : METRICS.map((m) => `${METRIC_INFO[m].label} > ${num(rule.thresholds[m])}`).join(", ");
-  const s = result.stats;
+  const read = readLine(result, rule);
   const out = [
     wrap(`${w} (end excluded)`, "Window"),
     wrap(`${limits}; at least ${rule.minRequests} per account`, "Rule"),
@@ -227,15 +299,7 @@ export function toTableReport(
       "Also",
     ),
     wrap(historyLine(result, rule), "History"),
-    wrap(
-      `${plural(s.filesRead, "file")}, ${plural(s.recordsRead, "record")}, ${num(s.recordsInWindow)} in window, ` +
-        `${num(s.recordsMatched)} matching, ${plural(s.duplicates, "duplicate")}, ` +
-        `${plural(s.malformedLines, "malformed line")}` +
-        (rule.excludedAccountIds.length > 0 || rule.excludedIdentityPatterns.length > 0
-          ? `; exclusions removed ${plural(s.excludedRecords, "record")} (${num(s.recordsExcluded)} matching)`
-          : ""),
-      "Scanned",
-    ),
+    wrap(read.text, read.label),
     "",
   ];
   if (result.findings.length === 0) {
@@ -244,7 +308,7 @@ export function toTableReport(
     out.push(`${result.findings.length} account(s) flagged, heaviest first:`, "");
     out.push(findingsTable(result.findings, width, rule, options.wide ?? false));
   }
-  if (result.fileErrors.length > 0) {
+  if (!isQueryReport(result) && result.fileErrors.length > 0) {
     out.push(
       "",
       wrap(`${result.fileErrors.length} file(s) could not be read to the end (see errors above).`),
@@ -299,7 +363,7 @@ export function csvField(value: string | number | null): string {
 }
 
 /** The findings as CSV (RFC 4180: CRLF line ends, a header row), for spreadsheets. */
-export function toCsvReport(result: ScanResult, window: Window): string {
+export function toCsvReport(result: Pick<Report, "findings">, window: Window): string {
   const start = new Date(window.startMs).toISOString();
   const end = new Date(window.endMs).toISOString();
   const rows = result.findings.map((f) => [

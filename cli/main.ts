@@ -1,6 +1,7 @@
 /**
  * `bedrock-dos-detector`: the command-line shell over the scanner and the sample generator.
- * Exit codes: 0 done, 1 findings with --fail-on-findings, 2 bad usage or unreadable input. User mistakes print one
+ * Exit codes: 0 done, 1 findings with --fail-on-findings, 2 bad usage, unreadable input or an AWS error, 130
+ * interrupted. User mistakes print one
  * line on stderr, never a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -11,6 +12,8 @@ import { buildInsightsQuery } from "../core/insights-query.js";
 import { DAY_MS, parseIsoOption, type Rule, resolveWindow, type Window } from "../core/rule.js";
 import { CliError, EXIT, toCliError } from "./errors.js";
 import { toCsvReport, toJsonReport, toTableReport, wrapText } from "./format.js";
+import type { InsightsOptions } from "./insights-command.js";
+import { DEFAULT_HUNT_CONCURRENCY, DEFAULT_MAX_STORED_GB, MAX_HUNT_CONCURRENCY } from "./insights-limits.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
 import { type ScanResult, scanLogs } from "./scan.js";
 
@@ -20,6 +23,21 @@ const positiveInt = (value: string): number => {
   if (!/^\d+$/.test(value.trim()) || Number(value) <= 0)
     throw new InvalidArgumentError("must be a positive integer");
   return Number(value);
+};
+
+const intUpTo =
+  (max: number) =>
+  (value: string): number => {
+    const n = positiveInt(value);
+    if (n > max) throw new InvalidArgumentError(`must be at most ${max}`);
+    return n;
+  };
+
+const positiveNumber = (value: string): number => {
+  const n = Number(value.trim());
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(n > 0))
+    throw new InvalidArgumentError("must be a positive number");
+  return n;
 };
 
 /** Commander's option name (camel case) of a setting's flag. */
@@ -127,6 +145,24 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   return opts.failOnFindings && result.findings.length > 0 ? EXIT.findings : 0;
 }
 
+type InsightsCommandOptions = RuleOptions &
+  Omit<InsightsOptions, "format"> & { format?: InsightsOptions["format"] };
+
+async function runInsightsCommand(logGroups: string[], opts: InsightsCommandOptions): Promise<number> {
+  const { rule, window } = ruleAndWindow(opts);
+  // The AWS SDK is loaded only by this command; its notice about future Node.js versions is not the hunt's
+  // business (engines: node >= 20).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const { runInsights } = await import("./insights-command.js");
+  return runInsights(
+    logGroups,
+    rule,
+    window,
+    { ...opts, format: opts.format ?? (process.stdout.isTTY ? "table" : "json") },
+    { stdout: process.stdout, stderr: process.stderr },
+  );
+}
+
 const listPaths = (paths: readonly string[]): string =>
   paths.length <= 3 ? paths.join(", ") : `${paths.slice(0, 3).join(", ")} and ${paths.length - 3} more`;
 
@@ -150,7 +186,7 @@ function outsideWindowNote(
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** The window and rule options shared by `scan` and `query`: one per rule setting with a flag. */
+/** The window and rule options shared by `scan`, `insights` and `query`: one per rule setting with a flag. */
 function addRuleOptions(cmd: Command): Command {
   cmd
     .option(
@@ -239,6 +275,60 @@ export function buildProgram(): Command {
     )
     .action(async (paths: string[], opts: ScanOptions) => {
       exitCode = await runScan(paths, opts);
+    });
+
+  addRuleOptions(
+    program
+      .command("insights")
+      .summary(
+        "hunt CloudWatch Logs log groups with Logs Insights, as the deployed detector does, over up to years",
+      )
+      .description(
+        "Run the scheduled detector's Logs Insights queries over log groups (names or ARNs) with the AWS SDK's " +
+          "default credentials: every detection, the window and anomaly's baseline days before it queried day by " +
+          "day, a few days at a time, and the same report as scan. Logs Insights bills the bytes it scans: the " +
+          "log groups' stored bytes (their upper bound) and its cost are shown first, and more than " +
+          "--max-stored-gb is refused. Ctrl-C stops the running queries.",
+      )
+      .argument("<log-group...>", "log group names or ARNs (at most 50)"),
+  )
+    .option("--region <region>", "the log groups' AWS Region (default: the SDK's, e.g. AWS_REGION)")
+    .addOption(
+      new Option(
+        "--format <format>",
+        "output format: table, json or csv (default: table on a terminal, json otherwise)",
+      ).choices(["table", "json", "csv"]),
+    )
+    .option("--wide", "table: every column on one line, whatever the terminal's width")
+    .option(
+      "--concurrency <n>",
+      `days queried at once, at most ${MAX_HUNT_CONCURRENCY}`,
+      intUpTo(MAX_HUNT_CONCURRENCY),
+      DEFAULT_HUNT_CONCURRENCY,
+    )
+    .option(
+      "--max-stored-gb <gb>",
+      "refuse to start when the log groups hold more than this (their stored bytes bound what the queries scan)",
+      positiveNumber,
+      DEFAULT_MAX_STORED_GB,
+    )
+    .option("--no-progress", "no progress bar on stderr")
+    .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
+    .addHelpText(
+      "after",
+      () =>
+        "\nExamples:\n" +
+        "  bedrock-dos-detector insights /aws/bedrock/model-invocations --lookback 90d\n" +
+        "  bedrock-dos-detector insights --region eu-west-1 --start 2026-09-01 --end 2026-10-01 --format csv my-group\n\n" +
+        `${wrapText(
+          "Exit codes: 0 hunt done, 1 accounts flagged with --fail-on-findings, 2 bad options, a log group " +
+            "not found, over --max-stored-gb, or an AWS error (credentials, permissions, a failed query), " +
+            "130 interrupted (Ctrl-C: running queries stopped).",
+          helpWidth(),
+        )}\n`,
+    )
+    .action(async (logGroups: string[], opts: InsightsCommandOptions) => {
+      exitCode = await runInsightsCommand(logGroups, opts);
     });
 
   addRuleOptions(

@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { folderHoursOf, hourFolder } from "../core/delivery-layout.js";
 import { DAY_MS, HOUR_MS, type Window } from "../core/rule.js";
+import { describeAwsError } from "./aws-errors.js";
 import { InputError } from "./errors.js";
 import { NOT_LOG_FILES } from "./find-log-files.js";
 import type { FoundSources, LogSource } from "./log-source.js";
@@ -243,38 +244,14 @@ async function send<T>(call: Promise<T>, where: string): Promise<T> {
 
 /** The SDK's errors for the mistakes a user can fix, in words. */
 export function describeS3Error(err: unknown): string {
-  const e = err as {
-    name?: string;
-    Code?: string;
-    code?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = e.Code ?? e.name ?? "";
-  const status = e.$metadata?.httpStatusCode;
-  const hint = "(set AWS_PROFILE, or run `aws configure` or `aws sso login`)";
-  if (/Could not load credentials from any providers/i.test(e.message ?? ""))
-    return `no AWS credentials found ${hint}`;
-  if (name === "CredentialsProviderError" || name === "TokenProviderError") {
-    // A named profile that is missing, an expired SSO session: the SDK's own words say which.
-    return `AWS credentials: ${(e.message ?? "").split("\n")[0]} ${hint}`;
-  }
-  if (/Region is missing/i.test(e.message ?? "")) return "no AWS region configured (set AWS_REGION)";
-  if (name === "NoSuchBucket") return "no such bucket";
-  if (name === "NoSuchKey") return "no such object (deleted while scanning?)";
-  if (name === "ExpiredToken" || name === "ExpiredTokenException") return "the AWS credentials have expired";
-  if (
-    status === 403 ||
-    name === "AccessDenied" ||
-    name === "InvalidAccessKeyId" ||
-    name === "SignatureDoesNotMatch"
-  ) {
-    return `access denied (${name || "403"}): the credentials need s3:ListBucket and s3:GetObject`;
-  }
-  const code = e.code ?? "";
-  if (["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "ECONNRESET", "EAI_AGAIN"].includes(code)) {
-    return `cannot reach S3 (${code})`;
-  }
-  const message = (e.message ?? String(err)).split("\n")[0] ?? "";
-  return name && !message.includes(name) ? `${name}: ${message}` : message;
+  return describeAwsError(err, {
+    name: "S3",
+    permissions: "s3:ListBucket and s3:GetObject",
+    special: (name) =>
+      name === "NoSuchBucket"
+        ? "no such bucket"
+        : name === "NoSuchKey"
+          ? "no such object (deleted while scanning?)"
+          : undefined,
+  });
 }

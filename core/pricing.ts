@@ -107,3 +107,16 @@ export function estimateCost(
     known: f.sumPromptTokens !== null || f.sumCompletionTokens !== null,
   };
 }
+
+/** Bytes in the GB that AWS bills scanned data by (2^30). */
+export const BYTES_PER_GB = 1024 ** 3;
+
+/**
+ * CloudWatch Logs Insights' list price per GB scanned (us-east-1, standard log class; the same in most
+ * Regions): what a query costs, whoever runs it (the scheduled Lambda, the CLI's `insights` command).
+ */
+export const INSIGHTS_USD_PER_GB_SCANNED = 0.005;
+
+/** What Logs Insights bills for scanning `bytes`, in US dollars. */
+export const insightsCostUsd = (bytes: number): number =>
+  (bytes / BYTES_PER_GB) * INSIGHTS_USD_PER_GB_SCANNED;

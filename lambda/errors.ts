@@ -40,6 +40,18 @@ export class DeadlineError extends DetectorError {
   override name = "DeadlineError";
 }
 
+/** The query was stopped because its caller was interrupted (the CLI's Ctrl-C). */
+export class QueryStoppedError extends DetectorError {
+  override name = "QueryStoppedError";
+  /** The query stopped; undefined when none had started. */
+  constructor(
+    message: string,
+    readonly queryId?: string,
+  ) {
+    super(message);
+  }
+}
+
 /** An alert could not be published; `published` were sent before it. */
 export class PublishError extends DetectorError {
   override name = "PublishError";

@@ -1,6 +1,6 @@
 /** What evaluating a window yields, whichever way it was queried (whole, or from stored slices). */
 import type { Finding } from "../core/evaluator.js";
-import type { DetectorConfig } from "./config.js";
+import type { Rule } from "../core/rule.js";
 
 /** A window's findings, and the principals behind them. */
 export interface Evaluation {
@@ -21,7 +21,7 @@ export const ACCOUNT_LEVEL_VOLUME_CAVEAT =
 
 export function withAccountLevelCaveat(
   findings: Finding[],
-  config: DetectorConfig,
+  config: { readonly rule: Pick<Rule, "excludedIdentityPatterns"> },
   accountLevel: ReadonlySet<string>,
 ): Finding[] {
   return findings.map((f) => {

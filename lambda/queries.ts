@@ -1,20 +1,31 @@
 /**
  * Logs Insights queries for one run: builds the rule's query text for a window and shape, runs it within the
  * run's deadline, turns rows into usage groups, and keeps the run's totals (queries, bytes, rejected rows).
+ * Shared by the Lambda and the CLI's `insights` command: it needs the rule, the log groups, a client, a logger
+ * and a metric sink, not the Lambda's whole configuration.
  */
 import { METRIC } from "../config/names.js";
 import { buildInsightsQuery, DEFAULT_ROW_LIMIT } from "../core/insights-query.js";
 import { parseUsageRows } from "../core/insights-rows.js";
-import type { Window } from "../core/rule.js";
+import type { Rule, Window } from "../core/rule.js";
 import type { UsageGroup } from "../core/usage.js";
 import {
   type QueryClock,
   type QueryOutcome,
   type QueryStatistics,
+  type QueryWatch,
   runInsightsQuery,
 } from "./adapters/logs-insights.js";
-import type { DetectorConfig } from "./config.js";
 import type { DetectionDeps } from "./detection-deps.js";
+
+/** What the queries are about: the rule and the log groups (the Lambda's DetectorConfig is one). */
+export interface QueryTarget {
+  readonly rule: Rule;
+  readonly logGroupIdentifiers: readonly string[];
+}
+
+/** What the queries run with (the Lambda's DetectionDeps is one). */
+export type QueryDeps = Pick<DetectionDeps, "insights" | "logger" | "metrics" | "rowLimit">;
 
 /** A query's outcome with the window it was run for (the rows' times are relative to it). */
 export type WindowOutcome = QueryOutcome & { readonly window: Window };
@@ -28,9 +39,10 @@ export class RunQueries {
   readonly limit: number;
 
   constructor(
-    private readonly config: DetectorConfig,
-    private readonly deps: DetectionDeps,
+    private readonly config: QueryTarget,
+    private readonly deps: QueryDeps,
     readonly clock: QueryClock,
+    private readonly watch: QueryWatch = {},
   ) {
     this.limit = deps.rowLimit ?? DEFAULT_ROW_LIMIT;
   }
@@ -51,6 +63,7 @@ export class RunQueries {
       this.deps.insights,
       { logGroupIdentifiers: this.config.logGroupIdentifiers, queryString, window, limit: this.limit },
       this.clock,
+      this.watch,
     );
     this.queries++;
     this.statistics.bytesScanned += out.statistics.bytesScanned;

@@ -22,12 +22,9 @@ import type { DetectorConfig } from "./config.js";
 import type { DetectionDeps } from "./detection-deps.js";
 import { DeadlineError } from "./errors.js";
 import { type Evaluation, withAccountLevelCaveat } from "./evaluation.js";
+import { PERIOD_QUERY_CONCURRENCY, queryPeriod } from "./period-query.js";
 import type { RunQueries } from "./queries.js";
 
-/** Periods queried at once while catching up (Logs Insights runs up to 100 queries per account at once). */
-export const SLICE_QUERY_CONCURRENCY = 4;
-/** A period whose rows reach the row limit is halved down to this before falling back to account-level rows. */
-export const MIN_SPLIT_MS = 60_000;
 /** Time kept for merging, alerting and publishing: no new period is started later than this before the deadline. */
 export const CATCH_UP_RESERVE_MS = 90_000;
 /** Slices (and roll-ups) outlive the last window that needs them by this margin. */
@@ -104,23 +101,11 @@ export async function evaluateFromSlices(
 
   let outOfTime = false;
   let split = false;
-  const queryCell = async (cell: Window): Promise<{ groups: UsageGroup[]; accountLevel: boolean }> => {
-    const out = await queries.run("usage", cell);
-    if (!queries.full(out)) return { groups: queries.groupsOf(out), accountLevel: false };
-    split = true;
-    deps.metrics.addMetric(METRIC.resultLimitReached, "Count", 1);
-    if (cell.endMs - cell.startMs >= 2 * MIN_SPLIT_MS) {
-      // Halves hold fewer rows; their groups add up to the whole period's exactly.
-      const mid = cell.startMs + Math.floor((cell.endMs - cell.startMs) / 2);
-      const a = await queryCell({ startMs: cell.startMs, endMs: mid });
-      const b = await queryCell({ startMs: mid, endMs: cell.endMs });
-      return { groups: [...a.groups, ...b.groups], accountLevel: a.accountLevel || b.accountLevel };
-    }
-    deps.logger.error("usage rows reached the row limit even for a minute; storing account-level rows", {
-      window: { start: new Date(cell.startMs).toISOString(), end: new Date(cell.endMs).toISOString() },
+  const queryCell = (cell: Window) =>
+    queryPeriod(queries, cell, deps.logger, () => {
+      split = true;
+      deps.metrics.addMetric(METRIC.resultLimitReached, "Count", 1);
     });
-    return { groups: queries.groupsOf(await queries.run("usage-account", cell)), accountLevel: true };
-  };
   // Roll-ups live as long as any later window's baseline can reach them.
   const rollUpExpiry = (hourMs: number) =>
     Math.max(hourMs + HOUR_MS, deps.now()) + rule.lookbackMs + baselineMs + SLICE_TTL_MARGIN_MS;
@@ -178,7 +163,7 @@ export async function evaluateFromSlices(
       queried++;
     }
   };
-  await Promise.all(Array.from({ length: SLICE_QUERY_CONCURRENCY }, worker));
+  await Promise.all(Array.from({ length: PERIOD_QUERY_CONCURRENCY }, worker));
 
   // Each clock hour of the range that is over and whose periods are all stored: rolled up from them (again
   // when one of its periods was queried now, writing only what changed).

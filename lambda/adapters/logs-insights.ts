@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import type { Row } from "../../core/insights-rows.js";
 import type { Window } from "../../core/rule.js";
-import { DeadlineError, QueryError, QueryRejectedError } from "../errors.js";
+import { DeadlineError, QueryError, QueryRejectedError, QueryStoppedError } from "../errors.js";
 
 export interface QueryRequest {
   readonly logGroupIdentifiers: readonly string[];
@@ -41,6 +41,14 @@ export interface QueryClock {
   readonly deadlineMs: number;
 }
 
+/** What a caller watches a query with (the CLI: Ctrl-C and a progress bar); the Lambda needs neither. */
+export interface QueryWatch {
+  /** Aborted: the query is stopped (StopQuery) and QueryStoppedError thrown. */
+  readonly signal?: AbortSignal;
+  /** The query's statistics so far, after each poll (bytes scanned grow while it runs; the last are final). */
+  onStatistics?(statistics: QueryStatistics, queryId: string): void;
+}
+
 /** Errors worth retrying: the service is busy or the account is at its concurrent-query limit. */
 const RETRYABLE = new Set(["ThrottlingException", "LimitExceededException", "ServiceUnavailableException"]);
 const FAILED = new Set(["Failed", "Cancelled", "Timeout", "Unknown"]);
@@ -51,6 +59,14 @@ const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 20_000;
 
 const errorName = (err: unknown) => (err as { name?: string } | null)?.name ?? "";
+
+function statisticsOf(out: GetQueryResultsCommandOutput): QueryStatistics {
+  return {
+    bytesScanned: out.statistics?.bytesScanned ?? 0,
+    recordsScanned: out.statistics?.recordsScanned ?? 0,
+    recordsMatched: out.statistics?.recordsMatched ?? 0,
+  };
+}
 
 function toRow(fields: ResultField[]): Row {
   const row: Record<string, string> = {};
@@ -67,8 +83,12 @@ export async function runInsightsQuery(
   client: CloudWatchLogsClient,
   req: QueryRequest,
   clock: QueryClock,
+  watch: QueryWatch = {},
 ): Promise<QueryOutcome> {
   const started = clock.now();
+  const { signal } = watch;
+  const interrupted = () => new QueryStoppedError("the run was interrupted before the query started");
+  if (signal?.aborted) throw interrupted();
   const tooLate = (what: string) => async (): Promise<never> => {
     throw new DeadlineError(`the Lambda is about to time out ${what}`);
   };
@@ -93,6 +113,7 @@ export async function runInsightsQuery(
       const detail = (err as Error).message;
       if (RETRYABLE.has(name)) {
         await waitOrGiveUp(delay, clock, tooLate(`waiting to start the query (${name})`));
+        if (signal?.aborted) throw interrupted();
         continue;
       }
       if (name === "ResourceNotFoundException") {
@@ -123,8 +144,15 @@ export async function runInsightsQuery(
     throw new DeadlineError(`query ${id} did not complete before the Lambda's deadline; it was stopped`);
   };
 
+  const stopOnRequest = async (): Promise<never> => {
+    await stop();
+    throw new QueryStoppedError(`query ${id} was stopped: the run was interrupted`, id);
+  };
+
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(Math.round(delay * 1.5), MAX_POLL_MS)) {
+    if (signal?.aborted) await stopOnRequest();
     await waitOrGiveUp(delay, clock, stopAndFail);
+    if (signal?.aborted) await stopOnRequest();
     let out: GetQueryResultsCommandOutput;
     try {
       out = await client.send(new GetQueryResultsCommand({ queryId: id }));
@@ -135,15 +163,13 @@ export async function runInsightsQuery(
       throw err;
     }
     const status = out.status ?? "Unknown";
+    const statistics = statisticsOf(out);
+    watch.onStatistics?.(statistics, id);
     if (status === "Complete") {
       return {
         queryId: id,
         rows: (out.results ?? []).map(toRow),
-        statistics: {
-          bytesScanned: out.statistics?.bytesScanned ?? 0,
-          recordsScanned: out.statistics?.recordsScanned ?? 0,
-          recordsMatched: out.statistics?.recordsMatched ?? 0,
-        },
+        statistics,
         durationMs: clock.now() - started,
       };
     }

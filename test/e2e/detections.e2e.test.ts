@@ -150,7 +150,7 @@ describe("a day with a cached-prompt leak, a flood under the per-request thresho
       const findings = rec.lines
         .filter((l) => l.message === "finding")
         .map((l) => l.extra[0] as Record<string, unknown>);
-      const accountLevel = rec.lines.some((l) => l.message.includes("storing account-level rows"));
+      const accountLevel = rec.lines.some((l) => l.message.includes("using account-level rows"));
       return { run, findings, accountLevel };
     };
     const scheduled = await logged("scheduled");

@@ -49,17 +49,22 @@ export function rowsFor(records: readonly InvocationRecord[], query: string): Re
 
 /**
  * Answers the mocked client's queries from `records()` (read at query time, so late events can arrive).
- * Returns the windows queried, in order, and bills 1 byte per record in each queried window.
+ * Returns the windows queried, in order, and the two answers (for tests that put failures before them); bills 1
+ * byte per record in each queried window.
  */
 export function emulateInsights(
   // biome-ignore lint/suspicious/noExplicitAny: aws-sdk-client-mock's stub type is generic over the client's commands
   insights: AwsStub<any, any, any>,
   records: () => readonly InvocationRecord[],
-): { queried: Window[] } {
+): {
+  queried: Window[];
+  startQuery: (input: { queryString: string }) => { queryId: string };
+  getQueryResults: (input: { queryId: string }) => unknown;
+} {
   let n = 0;
   const queried: Window[] = [];
   const byId = new Map<string, { rows: Record<string, string>[]; bytes: number }>();
-  insights.on(StartQueryCommand).callsFake((input: { queryString: string }) => {
+  const startQuery = (input: { queryString: string }) => {
     const id = `q-${++n}`;
     const window = queryWindow(input.queryString);
     queried.push(window);
@@ -68,14 +73,16 @@ export function emulateInsights(
     ).length;
     byId.set(id, { rows: rowsFor(records(), input.queryString), bytes });
     return { queryId: id };
-  });
-  insights.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) => {
+  };
+  const getQueryResults = (input: { queryId: string }) => {
     const answer = byId.get(input.queryId);
     return {
       status: "Complete",
       results: resultRows(answer?.rows ?? []),
       statistics: { bytesScanned: answer?.bytes ?? 0, recordsScanned: answer?.bytes ?? 0, recordsMatched: 0 },
     };
-  });
-  return { queried };
+  };
+  insights.on(StartQueryCommand).callsFake(startQuery);
+  insights.on(GetQueryResultsCommand).callsFake(getQueryResults);
+  return { queried, startQuery, getQueryResults };
 }

@@ -31,6 +31,8 @@ export interface LoopbackAws {
   readonly url: string;
   /** Query texts of the StartQuery calls, in order. */
   readonly queries: string[];
+  /** Query ids of the StopQuery calls, in order. */
+  readonly stopped: string[];
   readonly published: PublishedMessage[];
   readonly events: ReceivedEvent[];
   /** Requests the server does not answer: a method, path, target or action and why. */
@@ -79,8 +81,26 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(text);
 }
 
+/** A log group DescribeLogGroups knows, and the bytes it holds. */
+export interface LoopbackLogGroup {
+  readonly name: string;
+  readonly storedBytes: number;
+}
+
+export interface LoopbackOptions {
+  /** What DescribeLogGroups knows (by `logGroupIdentifiers`). */
+  readonly logGroups?: readonly LoopbackLogGroup[];
+  /** Queries stay Running until stopped (for interrupting a client). */
+  readonly queriesNeverEnd?: boolean;
+}
+
 /** Starts the server on an ephemeral loopback port; answers queries from `records`. */
-export async function startLoopbackAws(records: readonly InvocationRecord[]): Promise<LoopbackAws> {
+export async function startLoopbackAws(
+  records: readonly InvocationRecord[],
+  options: LoopbackOptions = {},
+): Promise<LoopbackAws> {
+  const logGroups = options.logGroups ?? [];
+  const stopped: string[] = [];
   const queries: string[] = [];
   const published: PublishedMessage[] = [];
   const events: ReceivedEvent[] = [];
@@ -97,6 +117,14 @@ export async function startLoopbackAws(records: readonly InvocationRecord[]): Pr
   const ok = (json: unknown): Reply => ({ status: 200, json });
 
   const logs = (operation: string, input: JsonObject): Reply => {
+    if (operation === "DescribeLogGroups") {
+      const asked = Array.isArray(input.logGroupIdentifiers) ? input.logGroupIdentifiers : [];
+      return ok({
+        logGroups: logGroups
+          .filter((g) => asked.includes(g.name))
+          .map((g) => ({ logGroupName: g.name, storedBytes: g.storedBytes })),
+      });
+    }
     if (operation === "StartQuery") {
       const query = input.queryString;
       if (typeof query !== "string") return refuse(`${LOGS}${operation}`, "no queryString");
@@ -109,13 +137,17 @@ export async function startLoopbackAws(records: readonly InvocationRecord[]): Pr
     const rows = results.get(queryId);
     if (rows === undefined) return refuse(`${LOGS}${operation}`, `unknown queryId ${queryId}`);
     if (operation === "GetQueryResults") {
+      if (options.queriesNeverEnd) return ok({ status: "Running", statistics: { bytesScanned: 1 } });
       return ok({
         status: "Complete",
         results: resultRows(rows),
         statistics: { bytesScanned: 1, recordsScanned: 1, recordsMatched: 1 },
       });
     }
-    if (operation === "StopQuery") return ok({ success: true });
+    if (operation === "StopQuery") {
+      stopped.push(queryId);
+      return ok({ success: true });
+    }
     return refuse(`${LOGS}${operation}`, "operation not emulated");
   };
 
@@ -192,6 +224,7 @@ export async function startLoopbackAws(records: readonly InvocationRecord[]): Pr
   return {
     url: `http://127.0.0.1:${port}`,
     queries,
+    stopped,
     published,
     events,
     unexpected,

@@ -7,7 +7,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runInsightsQuery } from "../../lambda/adapters/logs-insights.js";
-import { DeadlineError, QueryError, QueryRejectedError } from "../../lambda/errors.js";
+import { DeadlineError, QueryError, QueryRejectedError, QueryStoppedError } from "../../lambda/errors.js";
 import { fakeClock, resultRows } from "../helpers/aws.js";
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -159,5 +159,72 @@ describe("runInsightsQuery", () => {
     ).rejects.toMatchObject({
       name: "AccessDeniedException",
     });
+  });
+});
+
+describe("runInsightsQuery, watched (the CLI's progress and Ctrl-C)", () => {
+  beforeEach(() => logs.reset());
+
+  it("reports each poll's statistics with the query id, the last being the final ones", async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: "q-w" });
+    logs
+      .on(GetQueryResultsCommand)
+      .resolvesOnce({ status: "Running", statistics: { bytesScanned: 100 } })
+      .resolves({ status: "Complete", results: [], statistics: { bytesScanned: 300 } });
+    const seen: [number, string][] = [];
+    const clock = fakeClock();
+    const out = await runInsightsQuery(
+      client,
+      req,
+      { ...clock, deadlineMs: Number.POSITIVE_INFINITY },
+      {
+        onStatistics: (s, id) => seen.push([s.bytesScanned, id]),
+      },
+    );
+    expect(seen).toEqual([
+      [100, "q-w"],
+      [300, "q-w"],
+    ]);
+    expect(out.statistics.bytesScanned).toBe(300);
+  });
+
+  it("an abort stops the running query (StopQuery) and says which", async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: "q-a" });
+    logs.on(GetQueryResultsCommand).resolves({ status: "Running" });
+    logs.on(StopQueryCommand).resolves({ success: true });
+    const controller = new AbortController();
+    const clock = fakeClock();
+    let polls = 0;
+    const run = runInsightsQuery(
+      client,
+      req,
+      { ...clock, deadlineMs: Number.POSITIVE_INFINITY },
+      {
+        signal: controller.signal,
+        onStatistics: () => {
+          if (++polls === 2) controller.abort();
+        },
+      },
+    );
+    const err = await run.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QueryStoppedError);
+    expect((err as QueryStoppedError).queryId).toBe("q-a");
+    expect(logs).toHaveReceivedCommandWith(StopQueryCommand, { queryId: "q-a" });
+    expect(logs).toHaveReceivedCommandTimes(GetQueryResultsCommand, 2);
+  });
+
+  it("aborted before it starts: no query is started", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const clock = fakeClock();
+    await expect(
+      runInsightsQuery(
+        client,
+        req,
+        { ...clock, deadlineMs: Number.POSITIVE_INFINITY },
+        { signal: controller.signal },
+      ),
+    ).rejects.toBeInstanceOf(QueryStoppedError);
+    expect(logs).not.toHaveReceivedCommand(StartQueryCommand);
   });
 });

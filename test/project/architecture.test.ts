@@ -92,6 +92,17 @@ describe("architecture", () => {
     expect(reached.filter((p) => /^(@aws-sdk\/|aws-cdk-lib|constructs|node:)/.test(p))).toEqual([]);
   });
 
+  it("the CLI's insights command reaches the shared query code but no Powertools, middy or Lambda handler", () => {
+    const reached = [...packagesReachedFrom("cli/insights-command.ts")];
+    expect(reached).toContain("@aws-sdk/client-cloudwatch-logs");
+    expect(reached.filter((p) => /^(@aws-lambda-powertools\/|@middy\/)/.test(p))).toEqual([]);
+  });
+
+  it("the CLI's entry loads no AWS SDK until a command that needs it runs (import() only)", () => {
+    const reached = [...packagesReachedFrom("cli/main.ts")];
+    expect(reached.filter((p) => p.startsWith("@aws-sdk/"))).toEqual([]);
+  });
+
   it("no file-level import cycle among the source folders (type-only imports included)", () => {
     const cycles = importCycles(REPO_ROOT, SOURCE_FOLDERS);
     expect(cycles.map((c) => c.join(" -> "))).toEqual([]);

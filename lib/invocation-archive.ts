@@ -4,7 +4,7 @@
  * bucket of its own, a bytes-scanned cutoff per query, CloudWatch metrics), one saved query per detection, and
  * a least-privilege policy for the people and roles who run them. The table is core/athena-table.ts's.
  */
-import { Aws, Duration, Stack, Validations } from "aws-cdk-lib";
+import { Duration, Stack, Validations } from "aws-cdk-lib";
 import * as athena from "aws-cdk-lib/aws-athena";
 import * as glue from "aws-cdk-lib/aws-glue";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -21,6 +21,7 @@ import {
 } from "../core/athena-table.js";
 import type { Rule } from "../core/rule.js";
 import { ARCHIVE_DEFAULTS, type ArchivePlan, planArchive } from "./archive-plan.js";
+import { archiveObjectsArn, queryStatements } from "./archive-policy.js";
 import type { InvocationArchiveOptions } from "./archive-props.js";
 import { withSettingsNamed } from "./errors.js";
 import { acknowledgeWildcardResource } from "./nag.js";
@@ -142,14 +143,18 @@ export class BedrockInvocationArchive extends Construct {
         }),
     );
 
-    this.statements = queryStatements(this, plan, props);
+    this.statements = queryStatements(stack, plan, {
+      resultsBucket: this.resultsBucket,
+      archiveEncryptionKey: props.archiveEncryptionKey,
+      resultsEncryptionKey: props.resultsEncryptionKey,
+    });
     this.queryPolicy = new iam.ManagedPolicy(this, "QueryPolicy", {
       description: `Run queries in the Athena workgroup ${plan.workGroupName} over the Bedrock invocation log archive`,
       statements: this.statements,
     });
     acknowledgeWildcardResource(
       this.queryPolicy,
-      archiveObjects(plan),
+      archiveObjectsArn(plan),
       "Athena reads every delivery object under the archive's AWSLogs/ prefix; partition projection chooses which.",
     );
     acknowledgeWildcardResource(
@@ -218,85 +223,4 @@ function buildTable(scope: Construct, plan: ArchivePlan, database: glue.CfnDatab
       },
     },
   });
-}
-
-const archiveBucketArn = (plan: ArchivePlan) => `arn:${Aws.PARTITION}:s3:::${plan.bucketName}`;
-/** The delivery objects: everything under the prefix's `AWSLogs/`. */
-const archiveObjects = (plan: ArchivePlan) => `${archiveBucketArn(plan)}/${plan.prefix}AWSLogs/*`;
-
-/** What running queries in the workgroup needs, and nothing more. */
-function queryStatements(
-  archive: BedrockInvocationArchive,
-  plan: ArchivePlan,
-  props: InvocationArchiveOptions,
-): iam.PolicyStatement[] {
-  const stack = Stack.of(archive);
-  const statement = (
-    sid: string,
-    actions: string[],
-    resources: string[],
-    conditions?: Record<string, Record<string, unknown>>,
-  ) => new iam.PolicyStatement({ sid, actions, resources, conditions });
-  const statements = [
-    statement(
-      "RunQueriesInWorkGroup",
-      [
-        "athena:StartQueryExecution",
-        "athena:GetQueryExecution",
-        "athena:GetQueryResults",
-        "athena:StopQueryExecution",
-        "athena:GetWorkGroup",
-        // The console lists and opens the saved queries.
-        "athena:ListNamedQueries",
-        "athena:BatchGetNamedQuery",
-        "athena:GetNamedQuery",
-      ],
-      [stack.formatArn({ service: "athena", resource: "workgroup", resourceName: plan.workGroupName })],
-    ),
-    statement(
-      "ReadTableDefinition",
-      ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
-      [
-        stack.formatArn({ service: "glue", resource: "catalog" }),
-        stack.formatArn({ service: "glue", resource: "database", resourceName: plan.databaseName }),
-        stack.formatArn({
-          service: "glue",
-          resource: "table",
-          resourceName: `${plan.databaseName}/${plan.tableName}`,
-        }),
-      ],
-    ),
-    statement("ReadArchiveObjects", ["s3:GetObject"], [archiveObjects(plan)]),
-    statement("ListArchiveDeliveries", ["s3:ListBucket"], [archiveBucketArn(plan)], {
-      StringLike: { "s3:prefix": [`${plan.prefix}AWSLogs/*`] },
-    }),
-    statement(
-      "LocateBuckets",
-      ["s3:GetBucketLocation"],
-      [archiveBucketArn(plan), archive.resultsBucket.bucketArn],
-    ),
-    statement(
-      "ListResults",
-      ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
-      [archive.resultsBucket.bucketArn],
-    ),
-    statement(
-      "ReadWriteResults",
-      ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-      [archive.resultsBucket.arnForObjects("*")],
-    ),
-  ];
-  if (props.archiveEncryptionKey) {
-    statements.push(statement("DecryptArchive", ["kms:Decrypt"], [props.archiveEncryptionKey.keyArn]));
-  }
-  if (props.resultsEncryptionKey) {
-    statements.push(
-      statement(
-        "EncryptDecryptResults",
-        ["kms:Decrypt", "kms:GenerateDataKey"],
-        [props.resultsEncryptionKey.keyArn],
-      ),
-    );
-  }
-  return statements;
 }

@@ -20,10 +20,7 @@ export interface DetectorThresholds {
   readonly requestSize?: number;
 }
 
-/**
- * Every prop is optional; the defaults are the settings' (docs/configuration.md lists them), but for
- * `archive`, which adds a construct rather than setting the detector.
- */
+/** Every prop is optional; the defaults are the settings' (docs/configuration.md lists them), `archive` aside. */
 export interface BedrockDosDetectorProps {
   /**
    * Existing log groups that receive Bedrock model invocation logs, as names (this account and region) or
@@ -198,9 +195,8 @@ export interface BedrockDosDetectorProps {
    */
   readonly modelPrices?: string[];
   /**
-   * Also create Athena over Bedrock's S3 delivery archive (a BedrockInvocationArchive): a Glue table with
-   * partition projection, a workgroup with a bytes-scanned cutoff, and a saved query per detection with this
-   * detector's rule. Not a setting: it has no context key (docs/archive.md).
+   * Also create Athena over Bedrock's S3 delivery archive (a BedrockInvocationArchive, docs/archive.md), its
+   * saved queries hunting with this detector's rule. A construct, not a setting: no context key.
    *
    * @default - no archive
    */

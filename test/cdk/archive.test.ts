@@ -17,6 +17,10 @@ import {
 } from "../../lib/index.js";
 import { only, statementsOf } from "./helpers.js";
 
+/** Athena's `${name}` placeholder, spelled without a template-literal look-alike. */
+const slot = (name: string) => `$\{${name}}`;
+const DELIVERIES = `AWSLogs/${slot("account")}/BedrockModelInvocationLogs/${slot("region")}/${slot("datehour")}/`;
+
 const ENV = { account: "111122223333", region: "eu-west-1" };
 const PROPS: BedrockInvocationArchiveProps = {
   bucketName: "org-bedrock-archive",
@@ -70,8 +74,7 @@ describe("the Glue table", () => {
       "projection.datehour.range": "2024/03/01/00,NOW",
       "projection.datehour.interval": "1",
       "projection.datehour.interval.unit": "HOURS",
-      "storage.location.template":
-        "s3://org-bedrock-archive/bedrock/AWSLogs/${account}/BedrockModelInvocationLogs/${region}/${datehour}/",
+      "storage.location.template": `s3://org-bedrock-archive/bedrock/${DELIVERIES}`,
     });
     expect(table.TableInput.PartitionKeys).toEqual([
       { Name: "account", Type: "string" },
@@ -118,9 +121,7 @@ describe("the Glue table", () => {
     expect(params["projection.account.values"]).toBe(ENV.account);
     expect(params["projection.region.values"]).toBe(ENV.region);
     expect(params["projection.datehour.range"]).toBe("2023/09/28/00,NOW");
-    expect(params["storage.location.template"]).toBe(
-      "s3://my-bedrock-logs/AWSLogs/${account}/BedrockModelInvocationLogs/${region}/${datehour}/",
-    );
+    expect(params["storage.location.template"]).toBe(`s3://my-bedrock-logs/${DELIVERIES}`);
   });
 });
 
@@ -256,17 +257,16 @@ describe("the saved queries", () => {
 });
 
 describe("the query permissions", () => {
-  const WG_ARN = "arn:${AWS::Partition}:athena:eu-west-1:111122223333:workgroup/bedrock-invocation-archive";
+  const PARTITION = slot("AWS::Partition");
+  const WG_ARN = `arn:${PARTITION}:athena:eu-west-1:111122223333:workgroup/bedrock-invocation-archive`;
   const archiveArn = { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":s3:::org-bedrock-archive"]] };
   const sub = (text: string) => ({
     "Fn::Join": [
       "",
-      text
-        .split(/(\$\{AWS::Partition\})/)
-        .map((p) => (p === "${AWS::Partition}" ? { Ref: "AWS::Partition" } : p)),
+      text.split(PARTITION).flatMap((p, i) => (i === 0 ? [p] : [{ Ref: "AWS::Partition" }, p])),
     ],
   });
-  const glueArn = (resource: string) => sub(`arn:\${AWS::Partition}:glue:eu-west-1:111122223333:${resource}`);
+  const glueArn = (resource: string) => sub(`arn:${PARTITION}:glue:eu-west-1:111122223333:${resource}`);
 
   /** Exactly the statements running the queries needs, given the results bucket's logical id. */
   const expected = (resultsId: string) => {

@@ -15,6 +15,8 @@ export const EXIT = {
   usage: 2,
   /** A bug (EX_SOFTWARE): distinct from the codes a user's input can cause. */
   internal: 70,
+  /** Stopped by the user (Ctrl-C): 128 + SIGINT, as shells report it. */
+  interrupted: 130,
 } as const;
 
 export class CliError extends Error {
@@ -36,6 +38,15 @@ export class CliError extends Error {
 /** Input that cannot be read (missing path, unreadable file, broken gzip): exit 2. */
 export class InputError extends CliError {
   override name = "InputError";
+}
+
+/** The user stopped the run (Ctrl-C); whatever was running remotely was stopped too: exit 130. */
+export class InterruptedError extends CliError {
+  override name = "InterruptedError";
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: EXIT.interrupted });
+  }
 }
 
 /** File-system codes a user's path causes (a missing or read-only place), in words. */

@@ -45,12 +45,24 @@ export interface AthenaQueryRequest {
 
 export interface AthenaClock {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: AthenaClock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      // Cleared on abort: a pending timer would keep the process alive after Ctrl-C.
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+    }),
 };
 
 /** What a poll saw: the query's state and what it has scanned so far. */
@@ -91,20 +103,6 @@ const interrupted = (id?: string) =>
     id === undefined ? "Athena query interrupted" : `Athena query ${id} interrupted; it was stopped`,
   );
 
-/** Sleeps, or resolves early when the signal aborts. */
-function pause(ms: number, clock: AthenaClock, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return clock.sleep(ms);
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    signal.addEventListener("abort", done, { once: true });
-    clock.sleep(ms).then(done, done);
-  });
-}
-
 /** Calls `send`, retrying throttling with exponential backoff; an abort while waiting ends the retries. */
 async function withRetries<T>(
   what: string,
@@ -119,14 +117,10 @@ async function withRetries<T>(
       const name = errorName(err);
       if (!THROTTLED.has(name) || signal?.aborted) throw err;
       if (attempt >= MAX_TRIES) {
-        throw new CliError(
-          `Athena ${what}: still throttled (${name}) after ${MAX_TRIES} tries; try again later`,
-          {
-            cause: err,
-          },
-        );
+        const text = `Athena ${what}: still throttled (${name}) after ${MAX_TRIES} tries; try again later`;
+        throw new CliError(text, { cause: err });
       }
-      await pause(delay, clock, signal);
+      await clock.sleep(delay, signal);
       if (signal?.aborted) throw err;
     }
   }
@@ -134,7 +128,7 @@ async function withRetries<T>(
 
 /** A rejected request in one line (SQL errors, missing workgroup, access denied). */
 function rejected(what: string, err: unknown): CliError {
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").trim();
   return new CliError(`Athena ${what} failed (${errorName(err) || "error"}): ${detail}`, { cause: err });
 }
 
@@ -230,7 +224,7 @@ export async function runAthenaQuery(
     });
     if (state === "SUCCEEDED") break;
     if (state === "FAILED" || state === "CANCELLED") throw endedError(id, execution ?? {}, req.workGroup);
-    await pause(delay, clock, signal);
+    await clock.sleep(delay, signal);
   }
 
   const scannedBytes = scannedOf(execution);

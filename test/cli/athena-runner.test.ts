@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-athena";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type AthenaProgress, runAthenaQuery } from "../../cli/athena-runner.js";
+import { type AthenaProgress, runAthenaQuery, systemClock } from "../../cli/athena-runner.js";
 import { CliError, EXIT, InterruptedError } from "../../cli/errors.js";
 import { athenaQueryCostUsd } from "../../core/athena-cost.js";
 import { fakeClock } from "../helpers/aws.js";
@@ -219,5 +219,15 @@ describe("runAthenaQuery", () => {
     );
     expect(err).toBeInstanceOf(InterruptedError);
     expect(athena).not.toHaveReceivedCommand(StartQueryExecutionCommand);
+  });
+});
+
+describe("systemClock.sleep", () => {
+  it("resolves as soon as the signal aborts, or at once when it already has", async () => {
+    const controller = new AbortController();
+    const slept = systemClock.sleep(3_600_000, controller.signal).then(() => "woke");
+    controller.abort();
+    await expect(slept).resolves.toBe("woke");
+    await expect(systemClock.sleep(3_600_000, controller.signal)).resolves.toBeUndefined();
   });
 });

@@ -102,6 +102,9 @@ const interrupted = (id?: string) =>
   new InterruptedError(
     id === undefined ? "Athena query interrupted" : `Athena query ${id} interrupted; it was stopped`,
   );
+/** Interrupted after the query finished: nothing left to stop. */
+const interruptedReading = (id: string) =>
+  new InterruptedError(`Athena query ${id} finished; reading its results was interrupted`);
 
 /** Calls `send`, retrying throttling with exponential backoff; an abort while waiting ends the retries. */
 async function withRetries<T>(
@@ -128,16 +131,32 @@ async function withRetries<T>(
 
 /** A rejected request in one line (SQL errors, missing workgroup, access denied). */
 function rejected(what: string, err: unknown): CliError {
-  const detail = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").trim();
+  const detail = safeReason(err instanceof Error ? err.message : String(err));
   return new CliError(`Athena ${what} failed (${errorName(err) || "error"}): ${detail}`, { cause: err });
 }
 
 const scannedOf = (q: QueryExecution | undefined) => q?.Statistics?.DataScannedInBytes ?? 0;
 
+/** The longest reason quoted from Athena. */
+const MAX_REASON = 300;
+
+/**
+ * Athena's reason, safe to print: one line, bounded, and with quoted values that are not plain names blanked,
+ * since an error over the `line` column can quote record text (a prompt) and no error may show it.
+ */
+export function safeReason(reason: string): string {
+  const blanked = reason
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/'([^']*)'/g, (quoted, inner: string) => (/^[\w.$"-]{1,128}$/.test(inner) ? quoted : "'…'"));
+  return blanked.length > MAX_REASON ? `${blanked.slice(0, MAX_REASON)}…` : blanked;
+}
+
 /** Why a finished query did not succeed, in one line. */
 function endedError(id: string, q: QueryExecution, workGroup: string): CliError {
   const state = q.Status?.State ?? "UNKNOWN";
-  const reason = q.Status?.StateChangeReason?.replace(/\s+/g, " ").trim();
+  const given = q.Status?.StateChangeReason;
+  const reason = given === undefined ? undefined : safeReason(given);
   const scanned = scannedOf(q);
   if (state === "CANCELLED" && reason !== undefined && CUTOFF_REASON.test(reason)) {
     return new CliError(
@@ -244,7 +263,7 @@ async function readResults(
   const rows: Row[] = [];
   let token: string | undefined;
   do {
-    if (signal?.aborted) throw interrupted(id);
+    if (signal?.aborted) throw interruptedReading(id);
     const nextToken = token;
     let page: GetQueryResultsCommandOutput;
     try {
@@ -263,7 +282,7 @@ async function readResults(
         signal,
       );
     } catch (err) {
-      if (signal?.aborted) throw interrupted(id);
+      if (signal?.aborted) throw interruptedReading(id);
       throw err instanceof CliError ? err : rejected("GetQueryResults", err);
     }
     const data = (page.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue));

@@ -48,6 +48,15 @@ export class UnknownFormatError extends InputError {
   override name = "UnknownFormatError";
 }
 
+/** The user stopped the run (Ctrl-C); whatever was running remotely was stopped too: exit 130. */
+export class InterruptedError extends CliError {
+  override name = "InterruptedError";
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: EXIT.interrupted });
+  }
+}
+
 /** File-system codes a user's path causes (a missing or read-only place), in words. */
 const FS_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: "no such file or directory",

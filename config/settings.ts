@@ -28,7 +28,8 @@ const LOG_GROUP = new RegExp(`${LOG_GROUP_NAME.source}|${LOG_GROUP_ARN.source}`)
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const TABLE_NAME = /^[\w.-]{3,255}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** An AWS Region name (`us-east-1`). */
+export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 /** ASCII (it goes into SNS subjects and alarm names), no leading or trailing space. */
 export const DETECTOR_LABEL = /^[A-Za-z0-9](?:[\w .:-]{0,126}[\w.:-])?$/;
 const EVENT_BUS = /^[\w.\-/]{1,256}$|^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[\w.\-/]{1,256}$/;

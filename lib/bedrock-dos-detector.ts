@@ -1,7 +1,8 @@
 /**
  * The detector as one reusable construct: a scheduled Lambda that runs the rule as a Logs Insights query,
  * an encrypted SNS topic for alerts (email, optional Slack), health alarms on the detector itself, a tamper
- * alert on Bedrock's logging configuration and, optionally, Bedrock model invocation logging itself.
+ * alert on Bedrock's logging configuration and, optionally, Bedrock model invocation logging itself and Athena
+ * over the S3 delivery archive.
  *
  * Props are the prop view of the settings table (config/settings.ts), validated once when the construct is
  * created: a bad value throws a SettingsError naming the prop. Each part is built by its own module.
@@ -20,10 +21,12 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { DEFAULT_INVOCATION_LOG_GROUP_NAME } from "../config/settings.js";
 import { buildAlertTopic } from "./alert-topic.js";
+import { planArchive } from "./archive-plan.js";
 import { buildDashboard } from "./dashboard.js";
 import { buildDeadLetterQueue, buildDetectorFunction } from "./detector-function.js";
 import { withSettingsNamed } from "./errors.js";
 import { buildHealthAlarms, type DetectorAlarms } from "./health-alarms.js";
+import { BedrockInvocationArchive } from "./invocation-archive.js";
 import { buildInvocationLogging } from "./invocation-logging.js";
 import { type BedrockDosDetectorProps, homeOf, planDetector, propsToInput, settingNames } from "./props.js";
 import { buildSlackChannel } from "./slack-channel.js";
@@ -60,6 +63,8 @@ export class BedrockDosDetector extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   /** The dashboard in the CloudWatch console. */
   public readonly dashboardUrl: string;
+  /** Athena over the S3 delivery archive, created by the `archive` prop. */
+  public readonly archive?: BedrockInvocationArchive;
 
   /** Throws ConstructError, naming each prop at fault, when the props cannot be used. */
   constructor(scope: Construct, id: string, props: BedrockDosDetectorProps = {}) {
@@ -68,6 +73,8 @@ export class BedrockDosDetector extends Construct {
       planDetector(propsToInput(props), "prop", homeOf(Stack.of(this))),
     );
     const { settings } = resolved;
+    // Checked before anything is built, named as the caller wrote them (`archive.prefix`).
+    if (props.archive) planArchive(props.archive, Stack.of(this), "archive.");
     this.logGroupIdentifiers = [...resolved.logGroupIdentifiers];
     this.label = settings.detectorLabel ?? Stack.of(this).stackName;
 
@@ -118,6 +125,12 @@ export class BedrockDosDetector extends Construct {
         channelId: settings.slackChannelId,
         topic: this.alertTopic,
         alarms: Object.values(this.alarms),
+      });
+    }
+    if (props.archive) {
+      this.archive = new BedrockInvocationArchive(this, "Archive", {
+        ...props.archive,
+        detectorProps: props,
       });
     }
   }

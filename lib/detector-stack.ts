@@ -50,6 +50,21 @@ export class DetectorStack extends Stack {
       description: "Names this detector in alerts and alarms; the health metrics' Detector dimension",
       value: this.detector.label,
     });
+    const archive = this.detector.archive;
+    if (archive) {
+      new CfnOutput(this, "ArchiveWorkGroup", {
+        description: "Athena workgroup over the S3 delivery archive (saved queries, results, cutoff)",
+        value: archive.workGroupName,
+      });
+      new CfnOutput(this, "ArchiveTable", {
+        description: "Glue database.table over the S3 delivery archive",
+        value: `${archive.databaseName}.${archive.tableName}`,
+      });
+      new CfnOutput(this, "ArchiveQueryPolicyArn", {
+        description: "Managed policy that lets a role run the archive's queries",
+        value: archive.queryPolicy.managedPolicyArn,
+      });
+    }
     if (this.detector.slackChannel) {
       new CfnOutput(this, "SlackChannelConfigurationArn", {
         description: "Amazon Q Developer Slack channel configuration receiving the alerts",

@@ -8,6 +8,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import { type Home, queriedLogGroups } from "../config/cross-rules.js";
 import { resolveSettings, type SettingsInput } from "../config/resolve-settings.js";
 import { LOG_GROUP_ARN, nameOf, type SettingKey, type Settings, specOf, VIEWS } from "../config/settings.js";
+import type { InvocationArchiveOptions } from "./archive-props.js";
 
 /** Thresholds a record must exceed (strictly) on at least one metric to match. */
 export interface DetectorThresholds {
@@ -19,7 +20,7 @@ export interface DetectorThresholds {
   readonly requestSize?: number;
 }
 
-/** Every prop is optional; the defaults are the settings' (docs/configuration.md lists them). */
+/** Every prop is optional; the defaults are the settings' (docs/configuration.md lists them), `archive` aside. */
 export interface BedrockDosDetectorProps {
   /**
    * Existing log groups that receive Bedrock model invocation logs, as names (this account and region) or
@@ -193,6 +194,13 @@ export interface BedrockDosDetectorProps {
    * @default - the built-in table only
    */
   readonly modelPrices?: string[];
+  /**
+   * Also create Athena over Bedrock's S3 delivery archive (a BedrockInvocationArchive, docs/archive.md), its
+   * saved queries hunting with this detector's rule. A construct, not a setting: no context key.
+   *
+   * @default - no archive
+   */
+  readonly archive?: InvocationArchiveOptions;
 }
 
 export type DeployKey = (typeof VIEWS.deploy)[number];

@@ -1,11 +1,14 @@
 /** cdk-nag AwsSolutions over the app: zero unacknowledged findings, and acknowledgements that really work. */
 import { App, Duration, Stack, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../lib/app.js";
 import { DetectorStack } from "../../lib/detector-stack.js";
+import { BedrockInvocationArchive } from "../../lib/invocation-archive.js";
 import { appWith } from "./helpers.js";
 
 /** Rule ids (with finding) and construct paths of every unacknowledged finding. */
@@ -64,6 +67,36 @@ describe("cdk-nag AwsSolutions", () => {
       },
     });
     expect(findings(app)).toEqual([]);
+  });
+
+  it("finds nothing unacknowledged in a stack with the archive alone, its policy attached to a role", () => {
+    const app = new App();
+    const stack = new Stack(app, "Archive", { env: { account: "111122223333", region: "eu-west-1" } });
+    const archive = new BedrockInvocationArchive(stack, "Archive", {
+      bucketName: "org-bedrock-archive",
+      prefix: "bedrock/",
+      accountIds: ["111122223333", "444455556666"],
+      resultsEncryptionKey: new kms.Key(stack, "ResultsKey", { enableKeyRotation: true }),
+    });
+    new iam.Role(stack, "Analyst", {
+      assumedBy: new iam.AccountRootPrincipal(),
+      managedPolicies: [archive.queryPolicy],
+    });
+    expect(findings(app)).toEqual([]);
+  });
+
+  it("finds nothing unacknowledged in the detector with its archive", () => {
+    const app = new App();
+    new DetectorStack(app, "WithArchive", { detector: { archive: { bucketName: "org-bedrock-archive" } } });
+    expect(findings(app)).toEqual([]);
+    const archiveAcks = acknowledgements(app).filter((a) => a.path.includes("/Archive/"));
+    expect(archiveAcks.map((a) => `${a.path} ${a.id.replace(/^annotation::/i, "")}`).sort()).toEqual(
+      [
+        "WithArchive/Detector/Archive/QueryPolicy AwsSolutions-IAM5[Resource::<DetectorArchiveResultsBucket776EAB84.Arn>/*]",
+        "WithArchive/Detector/Archive/QueryPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::org-bedrock-archive/AWSLogs/*]",
+        "WithArchive/Detector/Archive/ResultsBucket AwsSolutions-S1",
+      ].sort(),
+    );
   });
 
   it("runs as a validation plugin of the app: a finding fails synth", () => {

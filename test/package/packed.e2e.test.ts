@@ -28,9 +28,17 @@ const installedVersion = (name: string): string =>
     }
   ).version;
 
-/** A consumer's app: a detector with a few props, and a bad prop caught as the package's one error type. */
+/**
+ * A consumer's app: a detector with a few props, the archive construct beside it, and a bad prop caught as the
+ * package's one error type.
+ */
 const APP_SOURCE = `import { App, Duration, Stack } from "aws-cdk-lib";
-import { BedrockDosDetector, type BedrockDosDetectorProps, ConstructError } from "bedrock-dos-detector";
+import {
+  BedrockDosDetector,
+  type BedrockDosDetectorProps,
+  BedrockInvocationArchive,
+  ConstructError,
+} from "bedrock-dos-detector";
 
 const app = new App();
 const stack = new Stack(app, "ConsumerStack", { env: { account: "111122223333", region: "us-east-1" } });
@@ -42,6 +50,8 @@ const props: BedrockDosDetectorProps = {
 const detector = new BedrockDosDetector(stack, "Detector", props);
 console.log("function runtime:", detector.function.runtime.name);
 console.log("default log group:", BedrockDosDetector.DEFAULT_INVOCATION_LOG_GROUP_NAME);
+const archive = new BedrockInvocationArchive(stack, "Archive", { bucketName: "org-bedrock-archive" });
+console.log("archive workgroup:", archive.workGroupName);
 
 try {
   new BedrockDosDetector(new Stack(new App(), "Other"), "Bad", { minRequests: 0 });
@@ -146,6 +156,7 @@ describe("the packed package in a fresh CDK app", () => {
     expect(synth.stdout + synth.stderr).toContain("function runtime: nodejs24.x");
     expect(synth.stdout + synth.stderr).toContain("rejected: minRequests");
     expect(synth.stdout + synth.stderr).toContain("default log group: /aws/bedrock/model-invocations");
+    expect(synth.stdout + synth.stderr).toContain("archive workgroup: bedrock-invocation-archive");
 
     const template = JSON.parse(readFileSync(join(app, "cdk.out/ConsumerStack.template.json"), "utf8")) as {
       Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -153,6 +164,9 @@ describe("the packed package in a fresh CDK app", () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function");
     expect(functions.map((f) => f.Properties.Runtime)).toEqual(["nodejs24.x", "nodejs24.x"]);
     expect(JSON.stringify(template)).toContain("cron(5/30 * * * ? *)");
+    expect(Object.values(template.Resources).filter((r) => r.Type === "AWS::Athena::WorkGroup")).toHaveLength(
+      1,
+    );
     // Each function's asset is the handler bundle the package ships.
     const assets = readdirSync(join(app, "cdk.out")).filter((f) => f.startsWith("asset."));
     expect(assets.length).toBeGreaterThanOrEqual(2);

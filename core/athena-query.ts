@@ -495,7 +495,11 @@ const whole = (v: string | undefined): number | null => {
  * ambiguous one is the unknown principal), known from the earliest record read (at most the span's start,
  * at least the window's first hour).
  */
-export function anomalyHistoryFromAthenaRows(rows: readonly Row[], rule: Rule, window: Window): AthenaHistory {
+export function anomalyHistoryFromAthenaRows(
+  rows: readonly Row[],
+  rule: Rule,
+  window: Window,
+): AthenaHistory {
   const asked = historyWindowOf(rule, window);
   const firstHour = hourOf(window.startMs);
   const kept = keptPrincipalOf(rule);
@@ -559,7 +563,8 @@ function principalSql(identity: string, identityLast: string): string {
 /** The rule's identity exclusions as SQL (exclusions.ts: `*` is any run of characters; anchored). */
 function identityExclusionSql(rule: Rule): string {
   const tests = rule.excludedIdentityPatterns.map((p) => {
-    if (!IDENTITY_PATTERN.test(p)) throw new RangeError(`identity pattern ${JSON.stringify(p)} is not an ARN glob`);
+    if (!IDENTITY_PATTERN.test(p))
+      throw new RangeError(`identity pattern ${JSON.stringify(p)} is not an ARN glob`);
     return `regexp_like(${C.identity}, ${literal(identityPatternToRegExp(p).source)})`;
   });
   if (tests.length === 0) return "";

@@ -289,9 +289,19 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
     // The record's own timestamp is @timestamp; StartQuery's bounds are whole seconds and inclusive, so
     // the exact half-open window [start, end) is enforced here in milliseconds.
     `filter toMillis(@timestamp) >= ${window.startMs} and toMillis(@timestamp) < ${window.endMs}`,
-    ...[P.account, P.model, P.identity, P.identityLast, P.body, P.promptFirst, P.bodyBeforeOutput, P.bodyBeforeError, P.bodyAtEnd, P.noBody, P.completion].map(
-      (pattern) => `| parse @message /${pattern}/`,
-    ),
+    ...[
+      P.account,
+      P.model,
+      P.identity,
+      P.identityLast,
+      P.body,
+      P.promptFirst,
+      P.bodyBeforeOutput,
+      P.bodyBeforeError,
+      P.bodyAtEnd,
+      P.noBody,
+      P.completion,
+    ].map((pattern) => `| parse @message /${pattern}/`),
     `| fields coalesce(greatest(${F.promptAfterBody}, ${F.promptFirst}), ${F.promptAfterBody}, ${F.promptFirst}, ${F.promptNoBody}) as ${F.promptTokens}, ` +
       `strlen(coalesce(${F.body}, ${F.bodyBeforeOutput}, ${F.bodyBeforeError}, ${F.bodyAtEnd})) as ${F.requestSize}, ` +
       `coalesce(${F.cacheReadAfterBody}, ${F.cacheReadNoBody}) as ${F.cacheRead}, coalesce(${F.cacheWriteAfterBody}, ${F.cacheWriteNoBody}) as ${F.cacheWrite}`,

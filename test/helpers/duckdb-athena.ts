@@ -112,7 +112,8 @@ export class DuckArchive {
   }
 }
 
-const S3_KEY = /(?:^|\/)AWSLogs\/(\d+)\/BedrockModelInvocationLogs\/([^/]+)\/(\d{4}\/\d{2}\/\d{2}\/\d{2})\/[^/]+$/;
+const S3_KEY =
+  /(?:^|\/)AWSLogs\/(\d+)\/BedrockModelInvocationLogs\/([^/]+)\/(\d{4}\/\d{2}\/\d{2}\/\d{2})\/[^/]+$/;
 
 /**
  * The lines of every `.json.gz` object in the S3 layout under `dir`, with the partition values their keys

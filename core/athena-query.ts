@@ -88,18 +88,31 @@ function checkWindowBounds(window: Window): void {
   if (window.endMs <= window.startMs) throw new RangeError("window end must be after its start");
 }
 
+/** Any character, in every engine (a prompt may hold raw U+2028, U+0085 or CR, which `.` may not match). */
+const ANY = "[\\s\\S]";
+/** `\d` and `\w` as the ASCII ranges they are in JavaScript and RE2 (joni may read them as Unicode classes). */
+const ASCII_CLASSES: Readonly<Record<string, string>> = { d: "0-9", w: "A-Za-z0-9_" };
+
+/** A JavaScript pattern of the common subset as Trino and RE2 read it alike (see positional). */
+const portable = (pattern: string): string => positional(pattern).pattern;
+
 /**
- * A named-group pattern (RECORD_PATTERNS) as a positional one: `(?<name>` becomes `(`, and each name its
- * group number, for regexp_extract(string, pattern, group).
+ * A named-group pattern (RECORD_PATTERNS) as Trino reads it alike with RE2: `(?<name>` becomes `(` (each name
+ * its group number, for regexp_extract(string, pattern, group)); `\d` and `\w` become their ASCII ranges; and a pattern that starts with `[\s\S]*` (the last occurrence of a key) is anchored with
+ * `^`, which matches the same but keeps a backtracking engine linear when the key is absent.
  */
 function positional(pattern: string): { pattern: string; groups: Map<string, number> } {
   const groups = new Map<string, number>();
-  let out = "";
+  let out = pattern.startsWith(`${ANY}*`) ? "^" : "";
   let n = 0;
   let inClass = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] as string;
-    if (c === "\\") {
+    const ascii = c === "\\" ? ASCII_CLASSES[pattern[i + 1] ?? ""] : undefined;
+    if (ascii !== undefined) {
+      out += inClass ? ascii : `[${ascii}]`;
+      i++;
+    } else if (c === "\\") {
       out += pattern.slice(i, i + 2);
       i++;
     } else if (inClass) {
@@ -144,7 +157,7 @@ const WS = "[ \\t\\n\\r]";
  * A line that can be a record: one JSON object, `{` to `}`. A raw-text engine cannot check all of JSON; this
  * keeps out truncated lines (most end elsewhere) and lines with text after the object.
  */
-const OBJECT_LINE = `^${WS}*\\{[\\s\\S]*\\}${WS}*$`;
+const OBJECT_LINE = `^${WS}*\\{${ANY}*\\}${WS}*$`;
 /**
  * The record's own `timestamp` value: its first occurrence (timestamp comes before every body in the key orders
  * Bedrock writes), whatever the value is, so a body's look-alike never stands in for a bad own value.
@@ -181,7 +194,8 @@ const C = {
 function recordCtes(table: AthenaTable, datehourFrom: string, datehourTo: string): string[] {
   const line = C.line;
   const x = (field: string) => extract(line, field);
-  const n = (text: string) => `CAST(${text} AS bigint)`;
+  // try_cast: a captured count is ASCII digits, so this never fails; a query must not fail on one line anyway.
+  const n = (text: string) => `try_cast(${text} AS bigint)`;
   const part = (from: number, length: number) => `CAST(substr(ts, ${from}, ${length}) AS bigint)`;
   return [
     `archive_lines AS (
@@ -279,7 +293,7 @@ function thresholdSql(rule: Rule, m: Metric): string {
   if (entries.length === 0) return `${rule.thresholds[m]}`;
   if (entries.length > MAX_MODEL_THRESHOLDS)
     throw new RangeError(`at most ${MAX_MODEL_THRESHOLDS} model thresholds fit in one query`);
-  const key = `nullif(regexp_extract(${C.model}, ${literal(`^(?:[\\s\\S]*/)?(?:(?:${CROSS_REGION_PREFIXES.join("|")})\\.)?([\\s\\S]*)$`)}, 1), '')`;
+  const key = `nullif(regexp_extract(${C.model}, ${literal(`^(?:${ANY}*/)?(?:(?:${CROSS_REGION_PREFIXES.join("|")})\\.)?(${ANY}*)$`)}, 1), '')`;
   // Longest first: the first prefix that matches is the longest (equal prefixes: the first given, as modelThresholdFor).
   const ordered = entries
     .map((e, i) => ({ e, i }))
@@ -548,15 +562,15 @@ const folderFromNow = (hours: number) =>
 const isoText = (ms: string) => `from_unixtime(CAST(${ms} AS double) / 1000) AT TIME ZONE 'UTC'`;
 
 /**
- * The principal of an identity as principal.ts works it out (its patterns: `\w` and `\d` are ASCII in Java and
- * RE2 alike): the session off an assumed-role ARN, any other principal ARN as it is, anything else, an ambiguous
- * identity (first and last differ) included, the unknown principal.
+ * The principal of an identity as principal.ts works it out (its own patterns, made portable): the session off
+ * an assumed-role ARN, any other principal ARN as it is, anything else (an ambiguous identity, whose first and
+ * last occurrences differ, included) the unknown principal.
  */
 function principalSql(identity: string, identityLast: string): string {
   return `CASE WHEN ${identity} IS NULL OR ${identity} <> coalesce(${identityLast}, ${identity})
-    OR NOT regexp_like(${identity}, ${literal(PRINCIPAL_ARN.source)}) THEN ${literal(UNKNOWN_PRINCIPAL)}
-  WHEN regexp_like(${identity}, ${literal(ASSUMED_ROLE_SESSION.source)})
-    THEN regexp_extract(${identity}, ${literal(ASSUMED_ROLE_SESSION.source)}, 1)
+    OR NOT regexp_like(${identity}, ${literal(portable(PRINCIPAL_ARN.source))}) THEN ${literal(UNKNOWN_PRINCIPAL)}
+  WHEN regexp_like(${identity}, ${literal(portable(ASSUMED_ROLE_SESSION.source))})
+    THEN regexp_extract(${identity}, ${literal(portable(ASSUMED_ROLE_SESSION.source))}, 1)
   ELSE ${identity} END`;
 }
 
@@ -565,7 +579,7 @@ function identityExclusionSql(rule: Rule): string {
   const tests = rule.excludedIdentityPatterns.map((p) => {
     if (!IDENTITY_PATTERN.test(p))
       throw new RangeError(`identity pattern ${JSON.stringify(p)} is not an ARN glob`);
-    return `regexp_like(${C.identity}, ${literal(identityPatternToRegExp(p).source)})`;
+    return `regexp_like(${C.identity}, ${literal(portable(identityPatternToRegExp(p).source))})`;
   });
   if (tests.length === 0) return "";
   // An ambiguous identity (first and last differ) is never matched by exclusions, as parseUsageRows reads it.

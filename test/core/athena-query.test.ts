@@ -529,6 +529,27 @@ describe("the query text", () => {
     for (const build of refused) expect(build).toThrow(RangeError);
   });
 
+  it("keeps its regular expressions to what Java (joni) and RE2 read alike", () => {
+    const rule = defineRule({
+      modelThresholds: PER_MODEL,
+      excludedIdentityPatterns: ["arn:aws:iam::*:user/x*"],
+    });
+    const texts = [
+      buildAthenaUsageQuery(rule, window, TABLE),
+      buildAthenaHistoryQuery(rule, window, TABLE),
+      ...athenaSavedQueries(rule, TABLE).map((q) => q.queryString),
+    ];
+    for (const sql of texts) {
+      const patterns = [...sql.matchAll(/regexp_(?:extract|like)\([^,]+, '([^']*)'/g)].map((m) => m[1] ?? "");
+      expect(patterns.length).toBeGreaterThan(1);
+      for (const p of patterns) {
+        // No lookaround, named groups or backreferences; no \d or \w (Unicode classes in joni).
+        expect(p).not.toMatch(/\(\?<|\(\?[=!]|\\[1-9dDwW]/);
+        expect(() => new RegExp(p)).not.toThrow();
+      }
+    }
+  });
+
   it("is the same text for the same inputs, and DuckDB needs only the listed rewrites", () => {
     const rule = defineRule({ modelThresholds: PER_MODEL });
     const sql = buildAthenaUsageQuery(rule, window, TABLE);

@@ -30,6 +30,16 @@ import { ASSUMED_ROLE_SESSION, PRINCIPAL_ARN, UNKNOWN_PRINCIPAL } from "./princi
 import { historyWindowOf } from "./record-evaluator.js";
 import { DAY_MS, HOUR_MS, hourOf, METRICS, type Metric, type Rule, type Window } from "./rule.js";
 
+/** StartQueryExecution takes a query string of at most 262,144 bytes (the queries here are about 10-30 KB). */
+export const MAX_ATHENA_QUERY_BYTES = 262_144;
+
+function checkedLength(sql: string): string {
+  const bytes = new TextEncoder().encode(sql).length;
+  if (bytes > MAX_ATHENA_QUERY_BYTES)
+    throw new RangeError(`query is ${bytes} bytes, over Athena's ${MAX_ATHENA_QUERY_BYTES}`);
+  return sql;
+}
+
 /** Database and table names: lower-case letters, digits and underscores only (Glue lower-cases them anyway). */
 export const IDENTIFIER = /^[a-z0-9_]{1,255}$/;
 
@@ -415,12 +425,12 @@ export function buildAthenaUsageQuery(
     out(`min(window_ms + CASE WHEN ${hunted} = 1 THEN 0 ELSE ${HUNT_NONE_MS} END)`, U.huntFirstSeen),
     out(`max(${hunted} * window_ms)`, U.huntLastSeen),
   ];
-  return `WITH ${ctes.join(",\n")}
+  return checkedLength(`WITH ${ctes.join(",\n")}
 SELECT ${columns.join(",\n  ")}
 FROM marked
 WHERE ${counted} = 1 OR ${hunted} = 1
 GROUP BY ${C.account}, ${C.identity}, ${C.identityLast}, ${C.model}, hour_index
-ORDER BY ${C.account}, hour_index`;
+ORDER BY ${C.account}, hour_index`);
 }
 
 /** Result columns of the history query. */
@@ -477,10 +487,10 @@ export function buildAthenaHistoryQuery(
     out("earliest_ms", H.earliest),
   ];
   // A left join on a one-row table: one row with the reach alone when the span has no record.
-  return `WITH ${ctes.join(",\n")}
+  return checkedLength(`WITH ${ctes.join(",\n")}
 SELECT ${columns.join(",\n  ")}
 FROM reach LEFT JOIN history ON true
-ORDER BY ${C.account}, history_hour`;
+ORDER BY ${C.account}, history_hour`);
 }
 
 export interface AthenaHistory {
@@ -621,7 +631,7 @@ function savedCtes(rule: Rule, table: AthenaTable, historyHours = 0): string[] {
   ];
 }
 
-const savedQuery = (ctes: string[], select: string) => `WITH ${ctes.join(",\n")}\n${select}`;
+const savedQuery = (ctes: string[], select: string) => checkedLength(`WITH ${ctes.join(",\n")}\n${select}`);
 
 function checkSavedRule(rule: Rule): void {
   assertInt(rule.minRequests, "minRequests", 1);

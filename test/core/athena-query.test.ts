@@ -13,12 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SAMPLE_END, SAMPLE_ABUSIVE, writeSampleData } from "../../cli/sample-data.js";
 import { scanLogs } from "../../cli/scan.js";
 import { defineRule } from "../../config/rule-settings.js";
+import { MAX_EXCLUDED_ACCOUNTS } from "../../config/settings.js";
 import {
   type AthenaTable,
   anomalyHistoryFromAthenaRows,
   athenaSavedQueries,
   buildAthenaHistoryQuery,
   buildAthenaUsageQuery,
+  MAX_ATHENA_QUERY_BYTES,
 } from "../../core/athena-query.js";
 import { datehourRange } from "../../core/athena-table.js";
 import { evaluateUsage } from "../../core/detections.js";
@@ -26,6 +28,7 @@ import type { Finding } from "../../core/evaluator.js";
 import { groupOf, matches } from "../../core/evaluator.js";
 import type { DetectionName } from "../../core/finding.js";
 import { parseUsageRows } from "../../core/insights-rows.js";
+import { MAX_MODEL_THRESHOLDS } from "../../core/model-thresholds.js";
 import { historyWindowOf, RuleEvaluator } from "../../core/record-evaluator.js";
 import { readRecord } from "../../core/record-reader.js";
 import { DAY_MS, HOUR_MS, parseRecordTimestamp, type Rule, type Window } from "../../core/rule.js";
@@ -527,6 +530,28 @@ describe("the query text", () => {
       () => athenaSavedQueries(rule, { database: "a.b", table: "t" }),
     ];
     for (const build of refused) expect(build).toThrow(RangeError);
+  });
+
+  it("fits Athena's query length with every setting at its largest", () => {
+    const rule = defineRule({
+      modelThresholds: Array.from({ length: MAX_MODEL_THRESHOLDS }, (_, i) => ({
+        prefix: `model-${i}.`.padEnd(200, "x"),
+        thresholds: { promptTokens: 1, requestSize: 1, completionTokens: 1 },
+      })),
+      excludedAccountIds: Array.from({ length: MAX_EXCLUDED_ACCOUNTS }, (_, i) =>
+        String(100_000_000_000 + i),
+      ),
+      excludedIdentityPatterns: Array.from(
+        { length: 50 },
+        (_, i) => `arn:aws:iam::*:user/${"u".repeat(100)}${i}*`,
+      ),
+    });
+    const texts = [
+      buildAthenaUsageQuery(rule, window, TABLE),
+      buildAthenaHistoryQuery(rule, window, TABLE),
+      ...athenaSavedQueries(rule, TABLE).map((q) => q.queryString),
+    ];
+    for (const sql of texts) expect(Buffer.byteLength(sql)).toBeLessThan(MAX_ATHENA_QUERY_BYTES);
   });
 
   it("keeps its regular expressions to what Java (joni) and RE2 read alike", () => {

@@ -443,7 +443,10 @@ export const HISTORY_ROW = {
   /** Total tokens (cached input plus output) of the group's records. */
   tokens: "totalTokens",
   records: "records",
-  /** The earliest record in the partitions read (epoch ms), on every row; the only column of an empty history. */
+  /**
+   * The group's earliest record (epoch ms). The records read outside the span make one row without account:
+   * the earliest over all rows is the earliest record read.
+   */
   earliest: "earliestRecordMs",
 } as const;
 
@@ -465,32 +468,38 @@ export function buildAthenaHistoryQuery(
   assertInt(span.startMs, "history start");
   const { from, to } = datehourRange(span);
   const H = HISTORY_ROW;
+  const inSpan = (expr: string) => `CASE WHEN in_span THEN ${expr} END`;
   const ctes = [
     ...recordCtes(table, datehourLiteral(from), datehourLiteral(to)),
-    `history AS (
-  SELECT ${C.account}, ${C.identity}, ${C.identityLast}, (${C.ms} - ${span.startMs}) / ${HOUR_MS} AS history_hour,
-    ${total(C.total)} AS tokens, count(*) AS record_count
+    // One pass over the records (a second reference would scan the table again, and Athena bills each scan):
+    // those in the span by account, identity and hour; every other record (before the span, in the window,
+    // excluded) in one row without keys, which still tells how far back the records read reach.
+    `spanned AS (
+  SELECT records.*,
+    ${C.ms} >= ${span.startMs} AND ${C.ms} < ${span.endMs} ${accountFilter(rule, options)} AS in_span
   FROM records
-  WHERE ${C.ms} >= ${span.startMs} AND ${C.ms} < ${span.endMs} ${accountFilter(rule, options)}
-  GROUP BY ${C.account}, ${C.identity}, ${C.identityLast}, (${C.ms} - ${span.startMs}) / ${HOUR_MS}
 )`,
-    // How far back the records read reach (the scanner's earliest record): any record, excluded or not.
-    `reach AS (SELECT min(${C.ms}) AS earliest_ms FROM records)`,
+    `keyed AS (
+  SELECT in_span, ${C.ms}, ${C.total},
+    ${inSpan(C.account)} AS span_account, ${inSpan(C.identity)} AS span_identity,
+    ${inSpan(C.identityLast)} AS span_identity_last, ${inSpan(`(${C.ms} - ${span.startMs}) / ${HOUR_MS}`)} AS history_hour
+  FROM spanned
+)`,
   ];
   const columns = [
-    out(C.account, H.accountId),
-    out(C.identity, H.identityArn),
-    out(C.identityLast, H.identityArnLast),
+    out("span_account", H.accountId),
+    out("span_identity", H.identityArn),
+    out("span_identity_last", H.identityArnLast),
     out("history_hour", H.hour),
-    out("tokens", H.tokens),
-    out("record_count", H.records),
-    out("earliest_ms", H.earliest),
+    out(total(C.total), H.tokens),
+    out("count(*)", H.records),
+    out(`min(${C.ms})`, H.earliest),
   ];
-  // A left join on a one-row table: one row with the reach alone when the span has no record.
   return checkedLength(`WITH ${ctes.join(",\n")}
 SELECT ${columns.join(",\n  ")}
-FROM reach LEFT JOIN history ON true
-ORDER BY ${C.account}, history_hour`);
+FROM keyed
+GROUP BY in_span, span_account, span_identity, span_identity_last, history_hour
+ORDER BY span_account, history_hour`);
 }
 
 export interface AthenaHistory {
@@ -698,29 +707,34 @@ GROUP BY ${C.account}
 ORDER BY worst_hour_tokens DESC, account`,
   );
   const baselineHours = rule.baselineDays * 24;
+  // Over the principal's hours in the baselineDays before each hour.
+  const past = (aggregate: string) =>
+    `${aggregate} OVER (PARTITION BY ${C.account}, principal ORDER BY hour_ms RANGE BETWEEN ${baselineHours * HOUR_MS} PRECEDING AND 1 PRECEDING)`;
+  // The baseline: the second-largest of those hours with tokens (max(x, 2): the two largest, in any order); 0
+  // without two such hours, or without baseline days.
+  const pastColumns =
+    baselineHours === 0
+      ? "0 AS baseline_tokens, 0 AS active_hours"
+      : `CASE WHEN cardinality(${past("max(CASE WHEN whole_hour_tokens > 0 THEN whole_hour_tokens END, 2)")}) = 2
+      THEN array_min(${past("max(CASE WHEN whole_hour_tokens > 0 THEN whole_hour_tokens END, 2)")}) ELSE 0 END AS baseline_tokens,
+    ${past("count(CASE WHEN whole_hour_tokens > 0 THEN 1 END)")} AS active_hours`;
   const anomaly = savedQuery(
     [
-      ...hourlyCtes(baselineHours),
-      // Whole clock hours (history and window, every record as the scanner's history counts them) to compare with.
-      `all_hours AS (
-  SELECT ${C.account}, principal, hour_ms, ${total(C.total)} AS tokens
-  FROM marked WHERE NOT in_window OR counted = 1
+      ...savedCtes(rule, table, baselineHours),
+      // One pass (a self-join would scan the table twice, and Athena bills each scan): per principal and clock
+      // hour, the window's tokens and requests (each request once), and the whole hour's tokens as the
+      // scanner's history counts them (history records as they are, the window's once).
+      `hours AS (
+  SELECT ${C.account}, principal, hour_ms,
+    ${total(`CASE WHEN in_window AND counted = 1 THEN ${C.total} ELSE 0 END`)} AS tokens,
+    sum(CASE WHEN in_window AND counted = 1 THEN 1 ELSE 0 END) AS requests,
+    ${total(`CASE WHEN NOT in_window OR counted = 1 THEN ${C.total} ELSE 0 END`)} AS whole_hour_tokens
+  FROM marked
   GROUP BY ${C.account}, principal, hour_ms
 )`,
-      `ranked AS (
-  SELECT w.${C.account}, w.principal, w.hour_ms, w.tokens, w.requests, h.tokens AS past_tokens,
-    row_number() OVER (PARTITION BY w.${C.account}, w.principal, w.hour_ms ORDER BY h.tokens DESC) AS past_rank
-  FROM principal_hours w LEFT JOIN all_hours h
-    ON h.${C.account} = w.${C.account} AND h.principal = w.principal AND h.tokens > 0
-    AND h.hour_ms >= w.hour_ms - ${baselineHours * HOUR_MS} AND h.hour_ms < w.hour_ms
-  WHERE w.tokens > ${rule.anomalyFloorTokens}
-)`,
-      // The baseline: the second-largest hour before (0 without two hours of requests).
       `compared AS (
-  SELECT ${C.account}, principal, hour_ms, max(tokens) AS tokens, max(requests) AS requests,
-    coalesce(max(CASE WHEN past_rank = 2 AND past_tokens IS NOT NULL THEN past_tokens END), 0) AS baseline_tokens,
-    count(past_tokens) AS active_hours
-  FROM ranked GROUP BY ${C.account}, principal, hour_ms
+  SELECT hours.*, ${pastColumns}
+  FROM hours
 )`,
     ],
     `SELECT ${C.account} AS account, count(*) AS hours_over, count(DISTINCT principal) AS principals_over,
@@ -728,7 +742,8 @@ ORDER BY worst_hour_tokens DESC, account`,
   max(tokens) AS worst_hour_tokens, max_by(baseline_tokens, tokens) AS baseline_tokens,
   max_by(active_hours, tokens) AS active_history_hours
 FROM compared
-WHERE tokens > greatest(CAST(${rule.anomalyFactor} AS double) * CAST(baseline_tokens AS double), CAST(${rule.anomalyFloorTokens} AS double))
+WHERE requests > 0 AND tokens > ${rule.anomalyFloorTokens}
+  AND tokens > greatest(CAST(${rule.anomalyFactor} AS double) * CAST(baseline_tokens AS double), CAST(${rule.anomalyFloorTokens} AS double))
 GROUP BY ${C.account}
 ORDER BY worst_hour_tokens DESC, account`,
   );

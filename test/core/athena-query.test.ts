@@ -554,6 +554,26 @@ describe("the query text", () => {
     for (const sql of texts) expect(Buffer.byteLength(sql)).toBeLessThan(MAX_ATHENA_QUERY_BYTES);
   });
 
+  it("reads the table once per query: no CTE is referenced twice (Trino inlines CTEs; Athena bills each scan)", () => {
+    const rule = defineRule({ modelThresholds: PER_MODEL });
+    const texts = [
+      buildAthenaUsageQuery(rule, window, TABLE),
+      buildAthenaHistoryQuery(rule, window, TABLE),
+      ...athenaSavedQueries(rule, TABLE).map((q) => q.queryString),
+    ];
+    for (const sql of texts) {
+      const ctes = [...sql.matchAll(/(\w+) AS \(\n/g)].map((m) => m[1] ?? "");
+      expect(ctes.length).toBeGreaterThan(5);
+      for (const name of [...ctes, `"${TABLE.database}"."${TABLE.table}"`]) {
+        const uses = sql
+          .split(/\b(?:FROM|JOIN)\s+/)
+          .slice(1)
+          .filter((rest) => rest.startsWith(name));
+        expect(uses.length, name).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
   it("keeps its regular expressions to what Java (joni) and RE2 read alike", () => {
     const rule = defineRule({
       modelThresholds: PER_MODEL,
@@ -605,7 +625,10 @@ describe("saved queries for the Athena console", () => {
       expect(accounts, q.name).toEqual(fired(scanner, q.name as DetectionName).sort());
     }
   }
-  const RULES = [defineRule({}), defineRule({ modelThresholds: PER_MODEL, minRequests: 1 })];
+  const RULES = [
+    defineRule({}),
+    defineRule({ modelThresholds: PER_MODEL, minRequests: 1, baselineDays: 0, anomalyFactor: 2.5 }),
+  ];
 
   it("return the accounts the scanner flags for each detection (detection cases, anomaly cases)", async () => {
     const cases: [string[], Window][] = [

@@ -36,6 +36,16 @@ export const TRINO_TO_DUCKDB: readonly { from: RegExp; to: string; why: string }
     why: "both: the timestamp with time zone of a number of seconds since 1970-01-01 UTC",
   },
   {
+    from: /\bcardinality\(/g,
+    to: "array_length(",
+    why: "both: the number of elements of an array (DuckDB's cardinality is for maps only)",
+  },
+  {
+    from: /\barray_min\(/g,
+    to: "list_min(",
+    why: "both: the smallest element of an array (the SQL's arrays hold no NULL)",
+  },
+  {
     from: /\bdate_format\(/g,
     to: "strftime(",
     why: "both format a timestamp; the SQL uses only %Y, %m, %d and %H, which mean the same in both",

@@ -76,7 +76,7 @@ export const USAGE_ROW = {
 export const HUNT_NONE_MS = 100_000_000_000_000;
 
 /** Per-record fields the query extracts (names chosen not to collide with auto-discovered ones). */
-const F = {
+export const RECORD_FIELDS = {
   account: ROW.accountId,
   identity: ROW.identityArn,
   identityLast: ROW.identityArnLast,
@@ -106,6 +106,7 @@ const F = {
   cachedHit: "cachedInputHit",
   millis: "millis",
 } as const;
+const F = RECORD_FIELDS;
 
 /**
  * A count value: captured only when it is an integer literal of at most 15 digits (the contract's counts);
@@ -116,6 +117,46 @@ const count = (name: string) => `(?:(?<${name}>\\d{1,15})|[^,}]*)`;
 const inputCounts = (prompt: string, cacheRead: string, cacheWrite: string) =>
   `"inputTokenCount":\\s*${count(prompt)}\\s*(?:,\\s*"cacheReadInputTokenCount":\\s*${count(cacheRead)}\\s*)?` +
   `(?:,\\s*"cacheWriteInputTokenCount":\\s*${count(cacheWrite)}\\s*)?\\}`;
+
+/**
+ * The regular expressions that read a record's fields from its raw text, each with named groups (the fields
+ * of F): one source of truth for every raw-text engine (this query's `parse` commands, Athena's SQL in
+ * athena-query.ts). Each is anchored on `"key":`; inside a JSON string quotes are escaped (`\"inputTokenCount\":`),
+ * so prompt text cannot fake them. They keep to what JavaScript, Java (Trino's joni) and RE2 read alike: no
+ * lookaround, no backreferences; `[\s\S]` rather than `.`, since a prompt may hold raw U+2028, U+0085 or CR,
+ * which `.` does not match, and a caller must not be able to switch the patterns off with one character.
+ */
+export const RECORD_PATTERNS = {
+  // accountId and modelId come before the bodies in every Bedrock key order: the first match is theirs.
+  account: `"accountId":\\s*"(?<${F.account}>[^"]*)"`,
+  model: `"modelId":\\s*"(?<${F.model}>[^"]*)"`,
+  // identity comes before the bodies in older records and after them in newer ones, and a free-form JSON
+  // object in a body (tool input, tool schema) could imitate it. Take the first and the last occurrence:
+  // when they differ the identity is ambiguous (reported as such, never matched by exclusions).
+  identity: `"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identity}>[^"]*)"`,
+  identityLast: `[\\s\\S]*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"`,
+  // A body never starts with `n`: `"inputBodyJson":null` is no body, as for the reader.
+  // The inline request body and the input's own counts after it. Greedy: the body runs to the last place
+  // that looks like the end of the input object (`,"inputTokenCount":…}`), which is the record's own unless
+  // a model-written object in the response imitates it (then the body only looks longer).
+  body: `"inputBodyJson":\\s*(?<${F.body}>[^n\\s][\\s\\S]*),\\s*${inputCounts(F.promptAfterBody, F.cacheReadAfterBody, F.cacheWriteAfterBody)}`,
+  // The first integer count after the body starts: the record's own unless a caller-written object in the
+  // request imitates it. With the greedy one above, hiding the real count needs imitations on both sides.
+  promptFirst: `"inputBodyJson":[\\s\\S]*?,\\s*"inputTokenCount":\\s*(?<${F.promptFirst}>\\d{1,15})\\s*[,}]`,
+  // A body with no count after it (a failed call): it ends where the input object does, before the member
+  // Bedrock writes next: the output object (which starts with outputContentType, or is empty, `{}`, and then
+  // followed by identity, errorCode or the record's end; a tool schema's "output" property does not end the
+  // body), else errorCode, else identity or the end of the record. Greedy: text in the request body cannot
+  // shorten it except by imitating `},"output":{…` and what follows it.
+  bodyBeforeOutput: `"inputBodyJson":\\s*(?<${F.bodyBeforeOutput}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"output"\\s*:\\s*\\{\\s*(?:"outputContentType"|\\}\\s*(?:,\\s*"(?:identity|errorCode)"\\s*:|\\}\\s*$))`,
+  bodyBeforeError: `"inputBodyJson":\\s*(?<${F.bodyBeforeError}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"errorCode"\\s*:`,
+  bodyAtEnd: `"inputBodyJson":\\s*(?<${F.bodyAtEnd}>[^n\\s][\\s\\S]*)\\}\\s*(?:,\\s*"identity"\\s*:|\\}\\s*$)`,
+  // No inline body (offloaded to S3, text delivery off, null): the counts follow the input's first members.
+  noBody: `"input":\\s*\\{\\s*(?:"inputContentType":\\s*"[^"]*"\\s*,\\s*)?(?:"inputBodyS3Path":\\s*"[^"]*"\\s*,\\s*|"inputBodyJson":\\s*null\\s*,\\s*)?${inputCounts(F.promptNoBody, F.cacheReadNoBody, F.cacheWriteNoBody)}`,
+  // outputTokenCount closes the output object, after the response body: the last occurrence of the key is
+  // its own, whatever its value (a value that is not a count leaves it missing, never a streamed look-alike).
+  completion: `[\\s\\S]*"outputTokenCount":\\s*(?:(?<${F.completionTokens}>\\d{1,15})\\s*[,}])?`,
+} as const;
 
 /**
  * The hunt alone: `account`, one row per account, mirroring Elastic's query; `evidence`, one row per account,
@@ -243,41 +284,24 @@ export function buildInsightsQuery(rule: Rule, window: Window, options: QueryOpt
   const thresholds = thresholdLines(rule);
   const th = thresholds.of;
 
+  const P = RECORD_PATTERNS;
   const lines = [
     // The record's own timestamp is @timestamp; StartQuery's bounds are whole seconds and inclusive, so
     // the exact half-open window [start, end) is enforced here in milliseconds.
     `filter toMillis(@timestamp) >= ${window.startMs} and toMillis(@timestamp) < ${window.endMs}`,
-    // `[\s\S]` rather than `.`: a prompt may hold raw U+2028, U+0085 or CR, which `.` does not match, and a
-    // caller must not be able to switch the patterns off with one character.
-    // accountId and modelId come before the bodies in every Bedrock key order: the first match is theirs.
-    `| parse @message /"accountId":\\s*"(?<${F.account}>[^"]*)"/`,
-    `| parse @message /"modelId":\\s*"(?<${F.model}>[^"]*)"/`,
-    // identity comes before the bodies in older records and after them in newer ones, and a free-form JSON
-    // object in a body (tool input, tool schema) could imitate it. Take the first and the last occurrence:
-    // when they differ the identity is ambiguous (reported as such, never matched by exclusions).
-    `| parse @message /"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identity}>[^"]*)"/`,
-    `| parse @message /[\\s\\S]*"identity":\\s*\\{\\s*"arn":\\s*"(?<${F.identityLast}>[^"]*)"/`,
-    // A body never starts with `n`: `"inputBodyJson":null` is no body, as for the reader.
-    // The inline request body and the input's own counts after it. Greedy: the body runs to the last place
-    // that looks like the end of the input object (`,"inputTokenCount":…}`), which is the record's own unless
-    // a model-written object in the response imitates it (then the body only looks longer).
-    `| parse @message /"inputBodyJson":\\s*(?<${F.body}>[^n\\s][\\s\\S]*),\\s*${inputCounts(F.promptAfterBody, F.cacheReadAfterBody, F.cacheWriteAfterBody)}/`,
-    // The first integer count after the body starts: the record's own unless a caller-written object in the
-    // request imitates it. With the greedy one above, hiding the real count needs imitations on both sides.
-    `| parse @message /"inputBodyJson":[\\s\\S]*?,\\s*"inputTokenCount":\\s*(?<${F.promptFirst}>\\d{1,15})\\s*[,}]/`,
-    // A body with no count after it (a failed call): it ends where the input object does, before the member
-    // Bedrock writes next: the output object (which starts with outputContentType, or is empty, `{}`, and then
-    // followed by identity, errorCode or the record's end; a tool schema's "output" property does not end the
-    // body), else errorCode, else identity or the end of the record. Greedy: text in the request body cannot
-    // shorten it except by imitating `},"output":{…` and what follows it.
-    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeOutput}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"output"\\s*:\\s*\\{\\s*(?:"outputContentType"|\\}\\s*(?:,\\s*"(?:identity|errorCode)"\\s*:|\\}\\s*$))/`,
-    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyBeforeError}>[^n\\s][\\s\\S]*)\\}\\s*,\\s*"errorCode"\\s*:/`,
-    `| parse @message /"inputBodyJson":\\s*(?<${F.bodyAtEnd}>[^n\\s][\\s\\S]*)\\}\\s*(?:,\\s*"identity"\\s*:|\\}\\s*$)/`,
-    // No inline body (offloaded to S3, text delivery off, null): the counts follow the input's first members.
-    `| parse @message /"input":\\s*\\{\\s*(?:"inputContentType":\\s*"[^"]*"\\s*,\\s*)?(?:"inputBodyS3Path":\\s*"[^"]*"\\s*,\\s*|"inputBodyJson":\\s*null\\s*,\\s*)?${inputCounts(F.promptNoBody, F.cacheReadNoBody, F.cacheWriteNoBody)}/`,
-    // outputTokenCount closes the output object, after the response body: the last occurrence of the key is
-    // its own, whatever its value (a value that is not a count leaves it missing, never a streamed look-alike).
-    `| parse @message /[\\s\\S]*"outputTokenCount":\\s*(?:(?<${F.completionTokens}>\\d{1,15})\\s*[,}])?/`,
+    ...[
+      P.account,
+      P.model,
+      P.identity,
+      P.identityLast,
+      P.body,
+      P.promptFirst,
+      P.bodyBeforeOutput,
+      P.bodyBeforeError,
+      P.bodyAtEnd,
+      P.noBody,
+      P.completion,
+    ].map((pattern) => `| parse @message /${pattern}/`),
     `| fields coalesce(greatest(${F.promptAfterBody}, ${F.promptFirst}), ${F.promptAfterBody}, ${F.promptFirst}, ${F.promptNoBody}) as ${F.promptTokens}, ` +
       `strlen(coalesce(${F.body}, ${F.bodyBeforeOutput}, ${F.bodyBeforeError}, ${F.bodyAtEnd})) as ${F.requestSize}, ` +
       `coalesce(${F.cacheReadAfterBody}, ${F.cacheReadNoBody}) as ${F.cacheRead}, coalesce(${F.cacheWriteAfterBody}, ${F.cacheWriteNoBody}) as ${F.cacheWrite}`,

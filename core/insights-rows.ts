@@ -67,7 +67,7 @@ export const ambiguousIdentity = (first: string, last: string) =>
  * object: when the first and last occurrences differ the identity is ambiguous, and a value that is not a
  * principal ARN is never shown (it could be any text a caller wrote, such as a phishing link).
  */
-function identityOf(row: Row): string | null {
+export function identityOf(row: Row): string | null {
   const first = row[ROW.identityArn]?.trim() || null;
   const last = row[ROW.identityArnLast]?.trim() || null;
   if (first !== null && last !== null && first !== last) return ambiguousIdentity(first, last);
@@ -89,12 +89,15 @@ function rowBasics(
   row: Row,
   countField: string,
   countOf: (v: string | undefined) => number | null | undefined,
+  minCount = 1,
 ): RowBasics {
   const accountId = row[ROW.accountId]?.trim();
   if (!accountId) return { reason: "no account id" };
   const n = countOf(row[countField]);
-  if (n === null || n === undefined || Number.isNaN(n) || n < 1) {
-    return { reason: `request count "${row[countField] ?? ""}" is not a positive integer` };
+  if (n === null || n === undefined || Number.isNaN(n) || n < minCount) {
+    return {
+      reason: `request count "${row[countField] ?? ""}" is not ${minCount > 0 ? "a positive integer" : "a whole number"}`,
+    };
   }
   const first = time(row[ROW.firstSeen]);
   const last = time(row[ROW.lastSeen]);
@@ -184,7 +187,10 @@ export function parseUsageRows(rows: readonly Row[], window: Window): ParsedUsag
     return v === undefined || v === 0 ? null : v - 1;
   };
   for (const row of rows) {
-    const basics = rowBasics(row, U.requests, amount);
+    // An engine that counts each request once (Athena's SQL) may give a group no request of its own and only a
+    // hunt match: a variant of a request counted in another group, as the scanner adds it (record-evaluator.ts).
+    const huntOnly = (amount(row[U.huntRequests]) ?? 0) > 0;
+    const basics = rowBasics(row, U.requests, amount, huntOnly ? 0 : 1);
     if ("reason" in basics) {
       rejected.push({ row, reason: basics.reason });
       continue;

@@ -11,7 +11,7 @@ export const PRINCIPAL_ARN = /^arn:aws[\w-]*:(iam|sts)::\d+:[\w+=,.@/-]{1,512}$/
 export const UNKNOWN_PRINCIPAL = "(unknown)";
 
 /** `arn:aws:sts::A:assumed-role/ROLE/SESSION`: role and session names hold no `/`. */
-const ASSUMED_ROLE_SESSION = /^(arn:aws[\w-]*:sts::\d+:assumed-role\/[^/]+)\/[^/]+$/;
+export const ASSUMED_ROLE_SESSION = /^(arn:aws[\w-]*:sts::\d+:assumed-role\/[^/]+)\/[^/]+$/;
 
 /** An STS assumed-role ARN without its session; any other text as it is. */
 export const withoutSession = (arn: string): string => ASSUMED_ROLE_SESSION.exec(arn)?.[1] ?? arn;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRows, UNRECOGNISED_IDENTITY } from "../../core/insights-rows.js";
+import { parseRows, parseUsageRows, UNRECOGNISED_IDENTITY } from "../../core/insights-rows.js";
 
 const row = {
   account: "123456789012",
@@ -96,5 +96,34 @@ describe("parseRows", () => {
       { field: "maxCacheInclusiveInputTokens", reason: "not a safe integer" },
     ]);
     expect(JSON.stringify(rejectedValues)).not.toContain("12abc");
+  });
+});
+
+describe("parseUsageRows", () => {
+  const window = { startMs: Date.parse("2026-11-19T10:00:00Z"), endMs: Date.parse("2026-11-19T11:00:00Z") };
+  const usage = {
+    account: "123456789012",
+    identityArn: "arn:aws:iam::123456789012:user/a",
+    model: "m1",
+    hourIndex: "0",
+    requests: "0",
+    firstSeen: "2026-11-19 10:00:00.000",
+    lastSeen: "2026-11-19 10:00:00.000",
+    huntRequests: "1",
+    huntMaxPromptTokensPlus1: "9001",
+    huntFirstSeenMs: "0",
+    huntLastSeenMs: "0",
+  };
+
+  it("keeps a row with no request of its own but a hunt match (a variant counted by an engine that dedupes)", () => {
+    const { groups, rejected } = parseUsageRows([usage], window);
+    expect(rejected).toEqual([]);
+    expect(groups[0]).toMatchObject({ requests: 0, hunt: { requestCount: 1, maxPromptTokens: 9000 } });
+  });
+
+  it("rejects a row with neither a request nor a hunt match", () => {
+    const { groups, rejected } = parseUsageRows([{ ...usage, huntRequests: "0" }], window);
+    expect(groups).toEqual([]);
+    expect(rejected[0]?.reason).toContain("request count");
   });
 });

@@ -29,6 +29,11 @@ const targets = {
       ],
       outdir: "dist",
       outExtension: { ".js": ".mjs" },
+      // Commands that load an AWS SDK (insights, athena) are chunks of their own, read only when they run: the
+      // scanner's start-up does not parse them.
+      splitting: true,
+      // Next to the entry points: the parallel scanner finds its worker script beside its own module.
+      chunkNames: "[name]-[hash]",
       bundle: true,
       platform: "node",
       target: "node20",

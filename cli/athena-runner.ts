@@ -26,10 +26,10 @@ function athenaSdk(): Promise<AthenaModule> {
   return sdk;
 }
 
-/** A client with the SDK's default credentials and Region. */
-export async function createAthenaClient(): Promise<AthenaClient> {
+/** A client with the SDK's default credentials, in `region` or the SDK's default Region. */
+export async function createAthenaClient(region?: string): Promise<AthenaClient> {
   const mod = await athenaSdk();
-  return new mod.AthenaClient({});
+  return new mod.AthenaClient(region === undefined ? {} : { region });
 }
 
 export interface AthenaQueryRequest {

@@ -8,8 +8,11 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { resolveSettings, type SettingsInput } from "../config/resolve-settings.js";
 import { RULE_SETTINGS, ruleFrom } from "../config/rule-settings.js";
 import { MAX_SCAN_WINDOW_MS, type SettingKey, specOf } from "../config/settings.js";
+import { IDENTIFIER } from "../core/athena-query.js";
+import { ARCHIVE_NAMES } from "../core/athena-table.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import { DAY_MS, parseIsoOption, type Rule, resolveWindow, type Window } from "../core/rule.js";
+import type { AthenaOptions } from "./athena-command.js";
 import { CliError, EXIT, toCliError } from "./errors.js";
 import { toCsvReport, toJsonReport, toTableReport, wrapText } from "./format.js";
 import type { InsightsOptions } from "./insights-command.js";
@@ -156,6 +159,30 @@ async function runInsightsCommand(logGroups: string[], opts: InsightsCommandOpti
   const { runInsights } = await import("./insights-command.js");
   return runInsights(
     logGroups,
+    rule,
+    window,
+    { ...opts, format: opts.format ?? (process.stdout.isTTY ? "table" : "json") },
+    { stdout: process.stdout, stderr: process.stderr },
+  );
+}
+
+type AthenaCommandOptions = RuleOptions &
+  Omit<AthenaOptions, "format"> & { format?: AthenaOptions["format"] };
+
+/** A Glue database or table name as the queries accept it (core/athena-query.ts IDENTIFIER). */
+const glueName = (value: string): string => {
+  if (!IDENTIFIER.test(value))
+    throw new InvalidArgumentError("must be lower-case letters, digits and underscores (a Glue name)");
+  return value;
+};
+
+async function runAthenaCommand(opts: AthenaCommandOptions): Promise<number> {
+  const { rule, window } = ruleAndWindow(opts);
+  // The AWS SDK is loaded only by this command; its notice about future Node.js versions is not the run's
+  // business (engines: node >= 20).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const { runAthena } = await import("./athena-command.js");
+  return runAthena(
     rule,
     window,
     { ...opts, format: opts.format ?? (process.stdout.isTTY ? "table" : "json") },
@@ -329,6 +356,51 @@ export function buildProgram(): Command {
     )
     .action(async (logGroups: string[], opts: InsightsCommandOptions) => {
       exitCode = await runInsightsCommand(logGroups, opts);
+    });
+
+  addRuleOptions(
+    program
+      .command("athena")
+      .summary(
+        "hunt the S3 delivery archive in place with Athena (the archive construct's table and workgroup)",
+      )
+      .description(
+        "Run every detection as Athena SQL over the table the archive construct (BedrockInvocationArchive) " +
+          "creates over Bedrock's S3 deliveries, with the AWS SDK's default credentials, and print the same " +
+          "report as scan. Two queries: the window, and anomaly's baseline days before it; each reads only " +
+          "the hour partitions it needs. Athena bills the bytes scanned (shown as it runs); the workgroup's " +
+          "cutoff stops a query past its limit. Ctrl-C stops the running query.",
+      ),
+  )
+    .option("--work-group <name>", "the archive's Athena workgroup", ARCHIVE_NAMES.workGroup)
+    .option("--database <name>", "the archive's Glue database", glueName, ARCHIVE_NAMES.database)
+    .option("--table <name>", "the archive's Glue table", glueName, ARCHIVE_NAMES.table)
+    .option("--catalog <name>", "the data catalog", "AwsDataCatalog")
+    .option("--region <region>", "the workgroup's AWS Region (default: the SDK's, e.g. AWS_REGION)")
+    .addOption(
+      new Option(
+        "--format <format>",
+        "output format: table, json or csv (default: table on a terminal, json otherwise)",
+      ).choices(["table", "json", "csv"]),
+    )
+    .option("--wide", "table: every column on one line, whatever the terminal's width")
+    .option("--no-progress", "no progress line on stderr")
+    .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
+    .addHelpText(
+      "after",
+      () =>
+        "\nExamples:\n" +
+        "  bedrock-dos-detector athena --lookback 7d\n" +
+        "  bedrock-dos-detector athena --region eu-west-1 --start 2026-09-01 --end 2026-10-01 --format csv\n\n" +
+        `${wrapText(
+          "Exit codes: 0 done, 1 accounts flagged with --fail-on-findings, 2 bad options or an AWS error " +
+            "(credentials, permissions, a failed query, the workgroup's cutoff), 130 interrupted (Ctrl-C: the " +
+            "running query stopped).",
+          helpWidth(),
+        )}\n`,
+    )
+    .action(async (opts: AthenaCommandOptions) => {
+      exitCode = await runAthenaCommand(opts);
     });
 
   addRuleOptions(

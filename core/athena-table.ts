@@ -6,6 +6,13 @@
 import { deliveryFolder, folderHoursOf, hourFolder } from "./delivery-layout.js";
 import type { Window } from "./rule.js";
 
+/** The archive's names when the construct's props do not set them; the CLI's `athena` defaults to them too. */
+export const ARCHIVE_NAMES = {
+  database: "bedrock_invocation_archive",
+  table: "invocations",
+  workGroup: "bedrock-invocation-archive",
+} as const;
+
 /** Column and partition names. `datehour` is the hour folder, `YYYY/MM/DD/HH`, compared as a string. */
 export const ARCHIVE_COLUMNS = {
   /** The whole line, as Bedrock wrote it. */

@@ -6,6 +6,7 @@
 import { Duration, type Stack, Token } from "aws-cdk-lib";
 import { REGION } from "../config/settings.js";
 import { TB } from "../core/athena-cost.js";
+import { ARCHIVE_NAMES } from "../core/athena-table.js";
 import { ACCOUNT_ID } from "../core/insights-query.js";
 import { DAY_MS } from "../core/rule.js";
 import type { InvocationArchiveOptions } from "./archive-props.js";
@@ -14,9 +15,9 @@ import { ConstructError } from "./errors.js";
 export const ARCHIVE_DEFAULTS = {
   prefix: "",
   startDate: "2023-09-28",
-  databaseName: "bedrock_invocation_archive",
-  tableName: "invocations",
-  workGroupName: "bedrock-invocation-archive",
+  databaseName: ARCHIVE_NAMES.database,
+  tableName: ARCHIVE_NAMES.table,
+  workGroupName: ARCHIVE_NAMES.workGroup,
   bytesScannedCutoffPerQuery: TB,
   resultsExpirationDays: 7,
 } as const;

@@ -3,9 +3,9 @@
  * credential chain and Region taken from the environment, as on a user's machine.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { rawRecord } from "../helpers/records.js";
@@ -317,9 +317,11 @@ describe("S3 errors: one line, exit code 2, no stack trace", () => {
 
 describe("the AWS SDK is loaded only for s3:// paths", () => {
   it("the bundle scans local files without it, and says in one line what s3:// needs", async () => {
-    // A copy of the bundle where no node_modules can be found: a static import of the SDK would fail at start.
+    // A copy of the bundle (its chunks too) where no node_modules can be found: a static import of the SDK would
+    // fail at start.
     const dir = mkdtempSync(join(tmpdir(), "bdd-nosdk-"));
-    cpSync(CLI, join(dir, "cli.mjs"));
+    for (const f of readdirSync(dirname(CLI)))
+      if (f.endsWith(".mjs")) cpSync(join(dirname(CLI), f), join(dir, f));
     const file = join(dir, "a.json");
     const { writeFileSync } = await import("node:fs");
     writeFileSync(file, heavy("123456789012", "2026-11-19T10:00:00Z"));

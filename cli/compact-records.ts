@@ -1,8 +1,7 @@
 /**
- * Records, compact: how a scan worker holds a part's records in the window until the main thread has told which
- * are copies (scan-worker.ts): the records' numbers in typed arrays and one string per distinct value, a few
- * dozen bytes a record where the records themselves would keep their text alive. Decoding gives the records back
- * exactly (without their timestamp and request id texts when those were dropped).
+ * Records, compact: how a scan worker posts a part's records to the main thread (parallel-scan.ts). A structured
+ * clone of record objects costs both threads more than the records' numbers in typed arrays, moved rather than
+ * copied, and one string per distinct value. Decoding gives the records back exactly.
  */
 import type { InvocationRecord } from "../core/record-reader.js";
 
@@ -82,7 +81,7 @@ export const compactBuffers = (c: CompactRecords): ArrayBuffer[] => [
 /** The records back, exactly as encoded. */
 export function decodeRecords(c: CompactRecords): InvocationRecord[] {
   const { strings, refs, numbers, timestamps, requestIds } = c;
-  const n = refs.length / REFS;
+  const n = timestamps.length;
   const records: InvocationRecord[] = new Array(n);
   const str = (k: number): string | null => (k < 0 ? null : (strings[k] as string));
   const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
@@ -91,11 +90,10 @@ export function decodeRecords(c: CompactRecords): InvocationRecord[] {
     const p = i * NUMS;
     // One literal in the reader's key order (core/record-reader.ts recordFrom): records of one shape.
     records[i] = {
-      // Records held for their numbers only (scan-worker.ts) come without their texts.
-      timestamp: timestamps[i] ?? "",
+      timestamp: timestamps[i] as string,
       timestampMs: numbers[p] as number,
       accountId: strings[refs[o] as number] as string,
-      requestId: requestIds[i] ?? null,
+      requestId: requestIds[i] as string | null,
       identityArn: str(refs[o + 1] as number),
       modelId: str(refs[o + 2] as number),
       operation: str(refs[o + 3] as number),

@@ -2,10 +2,8 @@
  * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed JSON-lines files,
  * whole files otherwise: gzip and the export formats included) that worker threads and the main thread read
  * in parallel; the main thread takes the results in file and range order, so findings, statistics, duplicates
- * and malformed-line reports are exactly those of reading the files one after another. Telling copies apart
- * depends on that order and stays on the main thread (a set lookup per record); adding the records to every
- * detection's usage groups does not, and is done by the worker that read them (scan-worker.ts). Memory stays
- * bounded: a few parts in flight, each read a block at a time.
+ * and malformed-line reports are exactly those of reading the files one after another. Memory stays bounded: a
+ * few parts in flight, each read a block at a time.
  *
  * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
  * there: each range therefore reads on past its end until it holds nothing (`resumeAt`), and a range whose
@@ -16,20 +14,12 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { Window } from "../core/rule.js";
+import { decodeRecords } from "./compact-records.js";
 import { isGzipHead } from "./gzip-sniff.js";
 import { DETECT_BYTES, readsWhole } from "./input-format.js";
 import { malformedAt } from "./record-assembler.js";
 import { runPart } from "./scan-part.js";
-import type {
-  AddedPart,
-  PartJob,
-  PartResult,
-  PartSpec,
-  PostedPart,
-  WorkerJob,
-  WorkerMessage,
-  WorkerSetup,
-} from "./scan-part-types.js";
+import type { PartJob, PartResult, PartSpec, WorkerMessage, WorkerSetup } from "./scan-part-types.js";
 
 /** Parts of an uncompressed file (bytes). */
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
@@ -92,22 +82,16 @@ type Job = { file: number } & (
  */
 const PARTS_PER_WORKER = 4;
 
-/** A part's result: read on the main thread (its records here), or by a worker, which holds its records. */
-type PartOutcome = { readonly local: PartResult } | { readonly remote: PostedPart; readonly worker: Worker };
-
-const resultOf = (o: PartOutcome): Omit<PartResult, "inWindow"> => ("local" in o ? o.local : o.remote);
-
-type Answer = PartOutcome | { readonly added: AddedPart };
-type Task = { job: WorkerJob; done: (a: Answer) => void; fail: (e: Error) => void };
+type Task = { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => void };
 
 /**
  * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
  * the main thread, idle otherwise, is the Nth (a worker costs a start-up and a heap of its own). Each worker
- * has up to PARTS_PER_WORKER jobs and runs them in order.
+ * has up to PARTS_PER_WORKER parts and runs them in order.
  */
 class Pool {
   private readonly queue: Task[] = [];
-  /** Each ready worker's jobs, oldest first: a worker answers them in the order it got them. */
+  /** Each ready worker's parts, oldest first: a worker answers them in the order it got them. */
   private readonly sent = new Map<Worker, Task[]>();
   private readonly workers: Worker[] = [];
   private localIdle = true;
@@ -133,8 +117,7 @@ class Pool {
         }
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
-        else if ("keys" in msg) task?.done({ remote: msg, worker: w });
-        else task?.done({ added: msg });
+        else task?.done({ ...msg, inWindow: decodeRecords(msg.inWindow) });
         this.pump();
       });
       w.on("error", (err) => {
@@ -143,23 +126,12 @@ class Pool {
     }
   }
 
-  run(job: PartSpec, urgent = false): Promise<PartOutcome> {
+  run(job: PartSpec, urgent = false): Promise<PartResult> {
     return new Promise((done, fail) => {
-      const entry: Task = { job: { ...job, id: this.nextId++ }, done: done as (a: Answer) => void, fail };
+      const entry = { job: { ...job, id: this.nextId++ }, done, fail };
       if (urgent) this.queue.unshift(entry);
       else this.queue.push(entry);
       this.pump();
-    });
-  }
-
-  /** Has `worker` add a part's held records, `flags` saying which are copies; or forget them (no flags). */
-  add(worker: Worker, part: number, flags?: Uint8Array): Promise<AddedPart> {
-    return new Promise((done, fail) => {
-      const id = this.nextId++;
-      const job: WorkerJob = flags ? { kind: "add", id, part, flags } : { kind: "drop", id, part };
-      const tasks = this.sent.get(worker);
-      tasks?.push({ job, done: (a) => done((a as { added: AddedPart }).added), fail });
-      worker.postMessage(job, flags ? [flags.buffer as ArrayBuffer] : []);
     });
   }
 
@@ -179,10 +151,10 @@ class Pool {
     this.localIdle = false;
     // On a later tick: a part run now would hold up the caller that queued it.
     setImmediate(() => {
-      runPart(task.job as PartJob, this.setup).then(
+      runPart(task.job, this.setup).then(
         (result) => {
           this.localIdle = true;
-          task.done({ local: result });
+          task.done(result);
           this.pump();
         },
         (err: unknown) => {
@@ -237,44 +209,21 @@ export async function scanFilesInWorkers(
     lastMs: Number.NEGATIVE_INFINITY,
     fileErrors: [],
   };
-  const setup: WorkerSetup = { rule: evaluator.rule, window, history: evaluator.historyWindow };
+  const setup: WorkerSetup = { window, history: evaluator.historyWindow };
   const pool = new Pool(Math.min(threads, jobs.length) - 1, url, setup);
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
-  const pending: (Promise<PartOutcome> | undefined)[] = [];
+  const pending: (Promise<PartResult> | undefined)[] = [];
   let launched = 0;
   // Per file being read in ranges: where the last range stopped, lines before it, whether reading broke off.
   let expected = 0;
   let lineOffset = 0;
   let broken = false;
-  /** Workers' adding of their parts' records, merged as they come (usage groups merge in any order). */
-  const adding: Promise<void>[] = [];
-  const later = (p: Promise<void>) => {
-    // Awaited at the end; a failure before then is not unhandled (the scan fails on the first that is awaited).
-    p.catch(() => undefined);
-    adding.push(p);
-  };
-  const take = (outcome: PartOutcome, name: string) => {
-    const r = resultOf(outcome);
+  const take = (r: PartResult, name: string) => {
     out.firstMs = Math.min(out.firstMs, r.firstMs);
     out.lastMs = Math.max(out.lastMs, r.lastMs);
     evaluator.countFiltered(r.recordsRead, r.recordsInWindow, r.recordsInHistory, r.firstMs);
-    if ("local" in outcome) for (const rec of outcome.local.inWindow) evaluator.addInWindow(rec);
-    else {
-      // Copies are told apart here, in file order; the worker that read the records adds them.
-      const { accounts, accountRefs, keys, uuid, matching } = outcome.remote.keys;
-      if (keys.length > 0) {
-        const flags = new Uint8Array(keys.length);
-        for (let i = 0; i < keys.length; i++)
-          flags[i] = evaluator.classify(
-            accounts[accountRefs[i] as number] as string,
-            keys[i] ?? null,
-            uuid[i] === 1,
-            matching[i] === 1,
-          );
-        later(pool.add(outcome.worker, outcome.remote.id, flags).then((u) => evaluator.addUsage(u)));
-      }
-    }
+    for (const rec of r.inWindow) evaluator.addInWindow(rec);
     const h = r.history;
     for (let i = 0; i < h.tokens.length; i++) {
       evaluator.addHistory(
@@ -287,11 +236,6 @@ export async function scanFilesInWorkers(
     out.malformedLines += r.malformed.length;
     for (const m of r.malformed) hooks.onMalformed?.(malformedAt(name, m, lineOffset), m.reason);
   };
-  /** A part read again from elsewhere: its worker forgets its records. */
-  const discard = (outcome: PartOutcome) => {
-    if ("remote" in outcome && outcome.remote.keys.keys.length > 0)
-      later(pool.add(outcome.worker, outcome.remote.id).then(() => undefined));
-  };
   try {
     for (let k = 0; k < jobs.length; k++) {
       while (launched < jobs.length && launched < k + lookahead) {
@@ -303,12 +247,11 @@ export async function scanFilesInWorkers(
         );
       }
       const job = jobs[k] as Job;
-      let outcome = await (pending[k] as Promise<PartOutcome>);
+      let r = await (pending[k] as Promise<PartResult>);
       pending[k] = undefined;
-      const r = resultOf(outcome);
       if (job.kind === "file") {
         lineOffset = 0;
-        take(outcome, job.path);
+        take(r, job.path);
         hooks.onBytes?.(files[job.file]?.size ?? 0);
         // Broken off after some lines: read up to there, so it counts (scan.ts counts it the same way).
         if (r.error === null || r.recordsRead > 0 || r.malformed.length > 0) out.filesRead++;
@@ -323,24 +266,21 @@ export async function scanFilesInWorkers(
       hooks.onBytes?.(job.end - job.from);
       if (!broken && expected < job.end) {
         if (r.start !== expected) {
-          discard(outcome);
-          outcome = await pool.run(
+          r = await pool.run(
             { kind: "range", path: job.path, from: expected, end: job.end, aligned: true },
             true,
           );
         }
-        const taken = resultOf(outcome);
-        take(outcome, job.path);
-        lineOffset += taken.lines;
-        expected = taken.resumeAt;
-        if (taken.error !== null) {
+        take(r, job.path);
+        lineOffset += r.lines;
+        expected = r.resumeAt;
+        if (r.error !== null) {
           broken = true;
-          out.fileErrors.push(taken.error);
+          out.fileErrors.push(r.error);
         }
-      } else discard(outcome);
+      }
       if (job.last && (!broken || lineOffset > 0)) out.filesRead++;
     }
-    await Promise.all(adding);
   } finally {
     await pool.close();
   }

@@ -72,45 +72,21 @@ export function packUuid(id: string): string | null {
 
 type IdSets = Map<string, { uuids: Set<string>; others: Set<string> }>;
 
-/**
- * How copies are recognised by request id: a UUID packed into 16 characters (packUuid), any other id as its JSON
- * text (so no other id can take a packed UUID's place). Null for a record without an id: it is never a copy.
- */
-export interface RequestKey {
-  readonly key: string;
-  readonly uuid: boolean;
-}
-
-export function requestKeyOf(requestId: string | null): RequestKey | null {
-  if (requestId === null) return null;
-  const uuid = packUuid(requestId);
-  return uuid === null ? { key: JSON.stringify(requestId), uuid: false } : { key: uuid, uuid: true };
-}
-
-/** Remembers the account's request key; true when it was already there. */
-function seenBefore(sets: IdSets, accountId: string, key: string, uuid: boolean): boolean {
+/** Remembers the account's id; true when it was already there. */
+function seenBefore(sets: IdSets, accountId: string, requestId: string): boolean {
   let ids = sets.get(accountId);
   if (!ids) {
     ids = { uuids: new Set(), others: new Set() };
     sets.set(fresh(accountId), ids);
   }
   // Kept as fresh compact strings: the reader's strings are slices that would keep each whole record alive.
-  const set = uuid ? ids.uuids : ids.others;
+  const uuid = packUuid(requestId);
+  const set = uuid === null ? ids.others : ids.uuids;
+  const key = uuid ?? JSON.stringify(requestId);
   if (set.has(key)) return true;
   set.add(key);
   return false;
 }
-
-/** Usage groups of records added on another thread, and the records its exclusions left out. */
-export interface AddedUsage {
-  readonly groups: UsageGroup[];
-  readonly recordsExcluded: number;
-  readonly excludedRecords: number;
-}
-
-/** What classify() says of a record in the window: a copy for the hunt, a copy for the other detections. */
-export const HUNT_COPY = 1;
-export const COPY = 2;
 
 /** A group that adds only its hunt part (its requests were counted already). */
 const huntOnly = (g: UsageGroup): UsageGroup => ({
@@ -147,7 +123,7 @@ export const totalTokensOfRecord = (r: InvocationRecord): number =>
  * to count a record delivered twice, to S3 and to CloudWatch, once.
  */
 export class RuleEvaluator {
-  usage = new UsageTable();
+  readonly usage = new UsageTable();
   readonly stats: EvaluationStats = {
     recordsRead: 0,
     recordsInWindow: 0,
@@ -244,38 +220,14 @@ export class RuleEvaluator {
    * copy. For the copies Bedrock delivers twice (S3 and CloudWatch, the same record) both agree.
    */
   addInWindow(record: InvocationRecord): void {
+    const id = record.requestId;
     const matching = this.matches(record);
-    const id = requestKeyOf(record.requestId);
-    this.addClassified(
-      record,
-      matching,
-      this.classify(record.accountId, id?.key ?? null, id?.uuid ?? false, matching),
-    );
-  }
-
-  /**
-   * The order-dependent half of addInWindow, for a record in the window with this account, request key and
-   * match: whether it is a copy (HUNT_COPY, COPY bits), counted in the stats. The scanner's worker threads
-   * read records in parallel; the main thread classifies them in file order, and the workers add them.
-   */
-  classify(accountId: string, key: string | null, uuid: boolean, matching: boolean): number {
-    const huntCopy = matching && key !== null && seenBefore(this.matchedIds, accountId, key, uuid);
-    const copy = key !== null && seenBefore(this.seenIds, accountId, key, uuid);
+    const huntCopy = matching && id !== null && seenBefore(this.matchedIds, record.accountId, id);
+    const copy = id !== null && seenBefore(this.seenIds, record.accountId, id);
     if (huntCopy) this.stats.duplicates++;
     if (copy) this.stats.copies++;
-    if (matching && !huntCopy) this.stats.recordsMatched++;
-    return (huntCopy ? HUNT_COPY : 0) | (copy ? COPY : 0);
-  }
-
-  /** Whether a record matches the hunt (under the rule's per-model thresholds). */
-  matching(record: InvocationRecord): boolean {
-    return this.matches(record);
-  }
-
-  /** The order-independent half of addInWindow: a classified record into the usage groups (or excluded). */
-  addClassified(record: InvocationRecord, matching: boolean, flags: number): void {
-    const hunt = matching && (flags & HUNT_COPY) === 0;
-    const copy = (flags & COPY) !== 0;
+    const hunt = matching && !huntCopy;
+    if (hunt) this.stats.recordsMatched++;
     if (!hunt && copy) return;
     if (this.excluded(record.accountId, record.identityArn)) {
       if (hunt) this.stats.recordsExcluded++;
@@ -285,29 +237,6 @@ export class RuleEvaluator {
     const group = usageOfRecord(record, hunt ? huntPartOf(record) : null, this.rule.cachedInputTokens);
     // A variant whose id came before: the hunt's part only.
     this.usage.add(copy ? huntOnly(group) : group);
-  }
-
-  /** The usage groups and exclusion counts added so far, handed over and forgotten (a worker thread's part). */
-  takeUsage(): AddedUsage {
-    const taken: AddedUsage = {
-      groups: [...this.usage.values()],
-      recordsExcluded: this.stats.recordsExcluded,
-      excludedRecords: this.stats.excludedRecords,
-    };
-    this.usage = new UsageTable();
-    this.stats.recordsExcluded = 0;
-    this.stats.excludedRecords = 0;
-    return taken;
-  }
-
-  /**
-   * Usage groups added elsewhere (a worker thread's addClassified), with the records its exclusions left out:
-   * groups merge in any order.
-   */
-  addUsage(added: AddedUsage): void {
-    for (const g of added.groups) this.usage.add(g);
-    this.stats.recordsExcluded += added.recordsExcluded;
-    this.stats.excludedRecords += added.excludedRecords;
   }
 
   /** The hunt's per-account aggregates so far (after exclusions). */

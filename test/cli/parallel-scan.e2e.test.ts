@@ -67,7 +67,7 @@ describe("parallel scan: exactly the one-thread scan", () => {
     });
   }
 
-  it("exclusions, per-model thresholds and request ids reused by variants: the workers add what the main thread classified", () => {
+  it("exclusions, per-model thresholds and request ids reused by variants across files", () => {
     // Variants: the same request id with other numbers, in another file (a hunt copy only when both match).
     const variants = join(dir, "variants.jsonl");
     writeFileSync(

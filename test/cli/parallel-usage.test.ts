@@ -1,6 +1,6 @@
 /**
- * How the parallel scanner's workers hold the records in the window (cli/compact-records.ts):
- * the records read back exactly as they were read, moved as typed arrays; and the packing of request
+ * What the parallel scanner's workers send for the records in the window (cli/scan-part.ts CompactRecords):
+ * the records read back exactly as they were read, posted as a worker posts them; and the packing of request
  * ids that counts copies once (core/record-evaluator.ts packUuid) is exactly the one it replaced.
  */
 import fc from "fast-check";

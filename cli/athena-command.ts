@@ -26,7 +26,8 @@ import {
 } from "./athena-runner.js";
 import { describeAwsError, isAwsError } from "./aws-errors.js";
 import { CliError, EXIT } from "./errors.js";
-import { byteSize, type QueryReport, toCsvReport, toJsonReport, toTableReport, usd } from "./format.js";
+import { byteSize, type QueryReport, type ReportFormat, renderReport, usd } from "./format.js";
+import { interruption } from "./interruption.js";
 
 export const ATHENA_ENGINE = "Amazon Athena";
 
@@ -45,7 +46,7 @@ export interface AthenaOptions extends AthenaTable {
   readonly workGroup: string;
   readonly catalog?: string;
   readonly region?: string;
-  readonly format: "table" | "json" | "csv";
+  readonly format: ReportFormat;
   readonly wide?: boolean;
   readonly progress: boolean;
   readonly failOnFindings?: boolean;
@@ -69,15 +70,6 @@ export function athenaError(err: unknown): CliError {
     return new CliError(`Athena: ${text}`, { cause: err });
   }
   throw err;
-}
-
-/** Interrupted by Ctrl-C, or by the caller's signal. */
-function interruption(io: AthenaIo): { signal: AbortSignal; release(): void } {
-  if (io.signal) return { signal: io.signal, release: () => {} };
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once("SIGINT", onSigint);
-  return { signal: controller.signal, release: () => process.removeListener("SIGINT", onSigint) };
 }
 
 function progressLine(stream: NodeJS.WritableStream) {
@@ -114,7 +106,7 @@ export async function runAthena(
       : []),
   ];
   const client = io.client ?? (await createAthenaClient(opts.region));
-  const interrupt = interruption(io);
+  const interrupt = interruption(io.signal);
   try {
     io.stderr.write(
       `${ATHENA_ENGINE} over ${opts.database}.${opts.table} in workgroup ${opts.workGroup}: ` +
@@ -180,14 +172,10 @@ export async function runAthena(
         `${usd(spentUsd)} (billed per query: ${outcomes.map((o) => usd(athenaQueryCostUsd(o.scannedBytes))).join(" + ")})\n`,
     );
     io.stdout.write(
-      opts.format === "json"
-        ? `${toJsonReport(report, rule, window)}\n`
-        : opts.format === "csv"
-          ? toCsvReport(report, window)
-          : toTableReport(report, rule, window, {
-              width: io.stdout.isTTY ? io.stdout.columns : undefined,
-              wide: opts.wide,
-            }),
+      renderReport(report, rule, window, opts.format, {
+        width: io.stdout.isTTY ? io.stdout.columns : undefined,
+        wide: opts.wide,
+      }),
     );
     return opts.failOnFindings && report.findings.length > 0 ? EXIT.findings : EXIT.ok;
   } catch (err) {

@@ -35,6 +35,9 @@ export interface QueryReport extends Pick<ScanResult, "findings" | "history" | "
 /** What the report formats take: a scan's result or a query engine's. */
 export type Report = ScanResult | QueryReport;
 
+/** The formats a report is printed in (`--format`). */
+export type ReportFormat = "table" | "json" | "csv";
+
 const isQueryReport = (r: Report): r is QueryReport => "source" in r;
 
 /** How much of anomaly's history was found, for the JSON report and the table. */
@@ -398,4 +401,17 @@ export function toCsvReport(result: Pick<Report, "findings">, window: Window): s
     f.anomaly?.historyHours ?? null,
   ]);
   return [CSV_HEADER, ...rows].map((r) => `${r.map(csvField).join(",")}\r\n`).join("");
+}
+
+/** A report in the format asked for, as the commands print it on stdout. */
+export function renderReport(
+  result: Report,
+  rule: Rule,
+  window: Window,
+  format: ReportFormat,
+  table: TableOptions = {},
+): string {
+  if (format === "json") return `${toJsonReport(result, rule, window)}\n`;
+  if (format === "csv") return toCsvReport(result, window);
+  return toTableReport(result, rule, window, table);
 }

@@ -11,8 +11,9 @@ import { DetectorError } from "../lambda/errors.js";
 import { withAccountLevelCaveat } from "../lambda/evaluation.js";
 import { describeAwsError, isAwsError } from "./aws-errors.js";
 import { CliError, EXIT } from "./errors.js";
-import { byteSize, type QueryReport, toCsvReport, toJsonReport, toTableReport, usd } from "./format.js";
+import { byteSize, type QueryReport, type ReportFormat, renderReport, usd } from "./format.js";
 import { type HuntOptions, type HuntProgress, huntLogGroups, huntPeriods } from "./insights-hunt.js";
+import { interruption } from "./interruption.js";
 import { describeLogGroups } from "./log-groups.js";
 import { reportFromUsage } from "./usage-report.js";
 
@@ -28,7 +29,7 @@ export const INSIGHTS_PERMISSIONS = [
 
 export interface InsightsOptions {
   readonly region?: string;
-  readonly format: "table" | "json" | "csv";
+  readonly format: ReportFormat;
   readonly wide?: boolean;
   readonly concurrency: number;
   /** Refuse to start when the log groups hold more than this many GB. */
@@ -85,15 +86,6 @@ function progressLine(stream: NodeJS.WritableStream) {
   };
 }
 
-/** Interrupted by Ctrl-C, or by the caller's signal. */
-function interruption(io: InsightsIo): { signal: AbortSignal; release(): void } {
-  if (io.signal) return { signal: io.signal, release: () => {} };
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once("SIGINT", onSigint);
-  return { signal: controller.signal, release: () => process.removeListener("SIGINT", onSigint) };
-}
-
 export async function runInsights(
   logGroups: readonly string[],
   rule: Rule,
@@ -102,7 +94,7 @@ export async function runInsights(
   io: InsightsIo,
 ): Promise<number> {
   const client = new CloudWatchLogsClient(opts.region === undefined ? {} : { region: opts.region });
-  const interrupt = interruption(io);
+  const interrupt = interruption(io.signal);
   try {
     return await hunt(client, logGroups, rule, window, opts, io, interrupt.signal);
   } catch (err) {
@@ -191,14 +183,10 @@ async function hunt(
     `${outcome.queries} quer${outcome.queries === 1 ? "y" : "ies"} run, ${byteSize(outcome.bytesScanned)} scanned, ${usd(costUsd)}\n`,
   );
   io.stdout.write(
-    opts.format === "json"
-      ? `${toJsonReport(report, rule, window)}\n`
-      : opts.format === "csv"
-        ? toCsvReport(report, window)
-        : toTableReport(report, rule, window, {
-            width: io.stdout.isTTY ? io.stdout.columns : undefined,
-            wide: opts.wide,
-          }),
+    renderReport(report, rule, window, opts.format, {
+      width: io.stdout.isTTY ? io.stdout.columns : undefined,
+      wide: opts.wide,
+    }),
   );
   return opts.failOnFindings && report.findings.length > 0 ? EXIT.findings : EXIT.ok;
 }

@@ -14,7 +14,7 @@ import { buildInsightsQuery } from "../core/insights-query.js";
 import { DAY_MS, parseIsoOption, type Rule, resolveWindow, type Window } from "../core/rule.js";
 import type { AthenaOptions } from "./athena-command.js";
 import { CliError, EXIT, toCliError } from "./errors.js";
-import { toCsvReport, toJsonReport, toTableReport, wrapText } from "./format.js";
+import { type ReportFormat, renderReport, wrapText } from "./format.js";
 import type { InsightsOptions } from "./insights-command.js";
 import { DEFAULT_HUNT_CONCURRENCY, DEFAULT_MAX_STORED_GB, MAX_HUNT_CONCURRENCY } from "./insights-limits.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
@@ -50,7 +50,7 @@ const optionKey = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.t
 type RuleOptions = { start?: string; end?: string } & Record<string, unknown>;
 
 interface ScanOptions extends RuleOptions {
-  format?: "table" | "json" | "csv";
+  format?: ReportFormat;
   wide?: boolean;
   progress: boolean;
   failOnFindings?: boolean;
@@ -104,7 +104,7 @@ function ruleAndWindow(opts: RuleOptions): { rule: Rule; window: Window } {
 
 async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   const { rule, window } = ruleAndWindow(opts);
-  const format = opts.format ?? (process.stdout.isTTY ? "table" : "json");
+  const format = defaultFormat(opts.format);
   const bar = opts.progress && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
   // Kept until the end: with no record at all they are not worth a line each (see below).
   const malformedShown: string[] = [];
@@ -137,13 +137,7 @@ async function runScan(paths: string[], opts: ScanOptions): Promise<number> {
   if (result.stats.recordsInWindow === 0)
     process.stderr.write(`${outsideWindowNote(result, span, window)}\n`);
   const width = process.stdout.isTTY ? process.stdout.columns : undefined;
-  process.stdout.write(
-    format === "json"
-      ? `${toJsonReport(result, rule, window)}\n`
-      : format === "csv"
-        ? toCsvReport(result, window)
-        : toTableReport(result, rule, window, { width, wide: opts.wide }),
-  );
+  process.stdout.write(renderReport(result, rule, window, format, { width, wide: opts.wide }));
   if (result.fileErrors.length > 0) return EXIT.usage;
   return opts.failOnFindings && result.findings.length > 0 ? EXIT.findings : 0;
 }
@@ -153,15 +147,12 @@ type InsightsCommandOptions = RuleOptions &
 
 async function runInsightsCommand(logGroups: string[], opts: InsightsCommandOptions): Promise<number> {
   const { rule, window } = ruleAndWindow(opts);
-  // The AWS SDK is loaded only by this command; its notice about future Node.js versions is not the hunt's
-  // business (engines: node >= 20).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const { runInsights } = await import("./insights-command.js");
+  const { runInsights } = await loadAwsCommand(() => import("./insights-command.js"));
   return runInsights(
     logGroups,
     rule,
     window,
-    { ...opts, format: opts.format ?? (process.stdout.isTTY ? "table" : "json") },
+    { ...opts, format: defaultFormat(opts.format) },
     { stdout: process.stdout, stderr: process.stderr },
   );
 }
@@ -178,14 +169,11 @@ const glueName = (value: string): string => {
 
 async function runAthenaCommand(opts: AthenaCommandOptions): Promise<number> {
   const { rule, window } = ruleAndWindow(opts);
-  // The AWS SDK is loaded only by this command; its notice about future Node.js versions is not the run's
-  // business (engines: node >= 20).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const { runAthena } = await import("./athena-command.js");
+  const { runAthena } = await loadAwsCommand(() => import("./athena-command.js"));
   return runAthena(
     rule,
     window,
-    { ...opts, format: opts.format ?? (process.stdout.isTTY ? "table" : "json") },
+    { ...opts, format: defaultFormat(opts.format) },
     { stdout: process.stdout, stderr: process.stderr },
   );
 }
@@ -212,6 +200,33 @@ function outsideWindowNote(
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The report options shared by `scan`, `insights` and `athena`. */
+function addReportOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        "--format <format>",
+        "output format: table, json or csv (default: table on a terminal, json otherwise)",
+      ).choices(["table", "json", "csv"]),
+    )
+    .option("--wide", "table: every column on one line, whatever the terminal's width")
+    .option("--no-progress", "no progress display on stderr")
+    .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)");
+}
+
+/** --format's default: a table for a person at a terminal, JSON for a pipe or a file. */
+const defaultFormat = (format: ReportFormat | undefined): ReportFormat =>
+  format ?? (process.stdout.isTTY ? "table" : "json");
+
+/**
+ * Loads a command that uses an AWS SDK, only when it runs. The SDK's notice about its future Node.js versions
+ * is not the command's business (engines: node >= 20).
+ */
+function loadAwsCommand<T>(load: () => Promise<T>): Promise<T> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  return load();
+}
 
 /** The window and rule options shared by `scan`, `insights` and `query`: one per rule setting with a flag. */
 function addRuleOptions(cmd: Command): Command {
@@ -275,16 +290,7 @@ export function buildProgram(): Command {
       )
       .argument("<path...>", "log files, directories, - (stdin) or s3://bucket/prefix/"),
   );
-  scan
-    .addOption(
-      new Option(
-        "--format <format>",
-        "output format: table, json or csv (default: table on a terminal, json otherwise)",
-      ).choices(["table", "json", "csv"]),
-    )
-    .option("--wide", "table: every column on one line, whatever the terminal's width")
-    .option("--no-progress", "no progress bar on stderr")
-    .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
+  addReportOptions(scan)
     .addHelpText(
       "after",
       () =>
@@ -304,29 +310,24 @@ export function buildProgram(): Command {
       exitCode = await runScan(paths, opts);
     });
 
-  addRuleOptions(
-    program
-      .command("insights")
-      .summary(
-        "hunt CloudWatch Logs log groups with Logs Insights, as the deployed detector does, over up to years",
-      )
-      .description(
-        "Run the scheduled detector's Logs Insights queries over log groups (names or ARNs) with the AWS SDK's " +
-          "default credentials: every detection, the window and anomaly's baseline days before it queried day by " +
-          "day, a few days at a time, and the same report as scan. Logs Insights bills the bytes it scans: the " +
-          "log groups' stored bytes (their upper bound) and its cost are shown first, and more than " +
-          "--max-stored-gb is refused. Ctrl-C stops the running queries.",
-      )
-      .argument("<log-group...>", "log group names or ARNs (at most 50)"),
+  addReportOptions(
+    addRuleOptions(
+      program
+        .command("insights")
+        .summary(
+          "hunt CloudWatch Logs log groups with Logs Insights, as the deployed detector does, over up to years",
+        )
+        .description(
+          "Run the scheduled detector's Logs Insights queries over log groups (names or ARNs) with the AWS SDK's " +
+            "default credentials: every detection, the window and anomaly's baseline days before it queried day by " +
+            "day, a few days at a time, and the same report as scan. Logs Insights bills the bytes it scans: the " +
+            "log groups' stored bytes (their upper bound) and its cost are shown first, and more than " +
+            "--max-stored-gb is refused. Ctrl-C stops the running queries.",
+        )
+        .argument("<log-group...>", "log group names or ARNs (at most 50)"),
+    ),
   )
     .option("--region <region>", "the log groups' AWS Region (default: the SDK's, e.g. AWS_REGION)")
-    .addOption(
-      new Option(
-        "--format <format>",
-        "output format: table, json or csv (default: table on a terminal, json otherwise)",
-      ).choices(["table", "json", "csv"]),
-    )
-    .option("--wide", "table: every column on one line, whatever the terminal's width")
     .option(
       "--concurrency <n>",
       `days queried at once, at most ${MAX_HUNT_CONCURRENCY}`,
@@ -339,8 +340,6 @@ export function buildProgram(): Command {
       positiveNumber,
       DEFAULT_MAX_STORED_GB,
     )
-    .option("--no-progress", "no progress bar on stderr")
-    .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
     .addHelpText(
       "after",
       () =>
@@ -358,34 +357,27 @@ export function buildProgram(): Command {
       exitCode = await runInsightsCommand(logGroups, opts);
     });
 
-  addRuleOptions(
-    program
-      .command("athena")
-      .summary(
-        "hunt the S3 delivery archive in place with Athena (the archive construct's table and workgroup)",
-      )
-      .description(
-        "Run every detection as Athena SQL over the table the archive construct (BedrockInvocationArchive) " +
-          "creates over Bedrock's S3 deliveries, with the AWS SDK's default credentials, and print the same " +
-          "report as scan. Two queries: the window, and anomaly's baseline days before it; each reads only " +
-          "the hour partitions it needs. Athena bills the bytes scanned (shown as it runs); the workgroup's " +
-          "cutoff stops a query past its limit. Ctrl-C stops the running query.",
-      ),
+  addReportOptions(
+    addRuleOptions(
+      program
+        .command("athena")
+        .summary(
+          "hunt the S3 delivery archive in place with Athena (the archive construct's table and workgroup)",
+        )
+        .description(
+          "Run every detection as Athena SQL over the table the archive construct (BedrockInvocationArchive) " +
+            "creates over Bedrock's S3 deliveries, with the AWS SDK's default credentials, and print the same " +
+            "report as scan. Two queries: the window, and anomaly's baseline days before it; each reads only " +
+            "the hour partitions it needs. Athena bills the bytes scanned (shown as it runs); the workgroup's " +
+            "cutoff stops a query past its limit. Ctrl-C stops the running query.",
+        ),
+    ),
   )
     .option("--work-group <name>", "the archive's Athena workgroup", ARCHIVE_NAMES.workGroup)
     .option("--database <name>", "the archive's Glue database", glueName, ARCHIVE_NAMES.database)
     .option("--table <name>", "the archive's Glue table", glueName, ARCHIVE_NAMES.table)
     .option("--catalog <name>", "the data catalog", "AwsDataCatalog")
     .option("--region <region>", "the workgroup's AWS Region (default: the SDK's, e.g. AWS_REGION)")
-    .addOption(
-      new Option(
-        "--format <format>",
-        "output format: table, json or csv (default: table on a terminal, json otherwise)",
-      ).choices(["table", "json", "csv"]),
-    )
-    .option("--wide", "table: every column on one line, whatever the terminal's width")
-    .option("--no-progress", "no progress line on stderr")
-    .option("--fail-on-findings", "exit with code 1 when an account is flagged (for scheduled jobs and CI)")
     .addHelpText(
       "after",
       () =>

@@ -1,4 +1,4 @@
-// Benchmark competitor: DuckDB (@duckdb/node-api, installed outside the project, found through NODE_PATH)
+// Benchmark competitor: DuckDB (@duckdb/node-api, the project's devDependency, or another install through NODE_PATH)
 // running the rule with read_ndjson and an explicit column schema. Prints the flagged accounts.
 // Usage: node scripts/bench-duckdb.mjs <threads> <start> <end> <file>...   (or --probe)
 import { createRequire } from "node:module";

@@ -1,6 +1,10 @@
 // Process entry point of the bundled CLI (dist/cli.mjs).
 import { EXIT } from "./errors.js";
 import { main } from "./main.js";
+import { startScanThreads } from "./scan-threads.js";
+
+// A scan's worker threads load while the CLI does (scan-threads.ts).
+if (process.argv[2] === "scan") startScanThreads();
 
 // `... | head` closes the pipe early (stdout, and stderr with 2>&1): nobody is reading, so the rest is dropped
 // and the scan ends as it would have, without an error (the output was wanted only up to there).

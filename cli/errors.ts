@@ -1,11 +1,8 @@
 /**
  * The CLI's one error model. A CliError is a user's mistake or unusable input: one line on stderr and its exit
- * code. The pure core's configuration errors and file-system errors on a path the user named become one here;
- * anything else is a bug (bin.ts: exit 70 with the stack, to be reported).
+ * code. The pure core's configuration errors and file-system errors on a path the user named become one
+ * (user-errors.ts); anything else is a bug (bin.ts: exit 70 with the stack, to be reported).
  */
-
-import { SettingsError } from "../config/setting-problems.js";
-import { RuleConfigError } from "../core/rule.js";
 
 export const EXIT = {
   ok: 0,
@@ -58,7 +55,7 @@ export class InterruptedError extends CliError {
 }
 
 /** File-system codes a user's path causes (a missing or read-only place), in words. */
-const FS_ERRORS: Readonly<Record<string, string>> = {
+export const FS_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: "no such file or directory",
   EACCES: "permission denied",
   EPERM: "permission denied",
@@ -81,19 +78,4 @@ export function describeFsError(err: unknown): string {
 /** A read error in one line: file-system codes in words, an InputError (e.g. from S3) as its message. */
 export function describeReadError(err: unknown): string {
   return err instanceof InputError ? err.message : describeFsError(err);
-}
-
-/** What a thrown error means to the user; undefined for a bug. */
-export function toCliError(err: unknown): CliError | undefined {
-  if (err instanceof CliError) return err;
-  if (err instanceof SettingsError) {
-    return new CliError(err.as("cli").message, { flags: err.namesOn("cli"), cause: err });
-  }
-  if (err instanceof RuleConfigError) return new CliError(err.message, { cause: err });
-  const fsError = err as NodeJS.ErrnoException;
-  if (fsError instanceof Error && fsError.code !== undefined && fsError.code in FS_ERRORS) {
-    const where = fsError.path === undefined ? "" : `${fsError.path}: `;
-    return new InputError(`${where}${describeFsError(err)}`, { cause: err });
-  }
-  return undefined;
 }

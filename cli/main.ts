@@ -13,12 +13,13 @@ import { ARCHIVE_NAMES } from "../core/athena-table.js";
 import { buildInsightsQuery } from "../core/insights-query.js";
 import { DAY_MS, parseIsoOption, type Rule, resolveWindow, type Window } from "../core/rule.js";
 import type { AthenaOptions } from "./athena-command.js";
-import { CliError, EXIT, toCliError } from "./errors.js";
+import { CliError, EXIT } from "./errors.js";
 import { type ReportFormat, renderReport, wrapText } from "./format.js";
 import type { InsightsOptions } from "./insights-command.js";
 import { DEFAULT_HUNT_CONCURRENCY, DEFAULT_MAX_STORED_GB, MAX_HUNT_CONCURRENCY } from "./insights-limits.js";
 import { DEFAULT_SAMPLE_END, writeSampleData } from "./sample-data.js";
 import { type ScanResult, scanLogs } from "./scan.js";
+import { toCliError } from "./user-errors.js";
 
 const MALFORMED_SHOWN = 5;
 

@@ -10,8 +10,6 @@
  * start is not where the range before it stopped is read again from there (only pretty-printed files do that).
  */
 import { open } from "node:fs/promises";
-import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
 import type { Window } from "../core/rule.js";
 import { decodeRecords } from "./compact-records.js";
@@ -19,31 +17,18 @@ import { isGzipHead } from "./gzip-sniff.js";
 import { DETECT_BYTES, readsWhole } from "./input-format.js";
 import { malformedAt } from "./record-assembler.js";
 import { runPart } from "./scan-part.js";
-import type { PartJob, PartResult, PartSpec, WorkerMessage, WorkerSetup } from "./scan-part-types.js";
+import type { PartJob, PartResult, PartSpec, WorkerInput, WorkerSetup } from "./scan-part-types.js";
+import { type ScanThread, scanThreads, stopScanThreads, takeScanThreads, workerUrl } from "./scan-threads.js";
 
 /** Parts of an uncompressed file (bytes). */
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
 /** Below this much local input, threads cost more than they save. */
 const DEFAULT_MIN_PARALLEL_BYTES = 8 * 1024 * 1024;
 
-/** Worker threads to use: BDD_THREADS, else the cores available. */
-export function scanThreads(): number {
-  const n = Number(process.env.BDD_THREADS);
-  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
-}
-
 const envBytes = (name: string, dflt: number): number => {
   const n = Number(process.env[name]);
   return Number.isInteger(n) && n > 0 ? n : dflt;
 };
-
-/**
- * The worker's script next to this module: the bundle's dist/scan-worker.mjs. Null when running from the
- * TypeScript sources (tests import scan.ts directly): then the scan runs in the main thread.
- */
-function workerUrl(): URL | null {
-  return import.meta.url.endsWith(".mjs") ? new URL("./scan-worker.mjs", import.meta.url) : null;
-}
 
 /** Whether these files are worth reading in worker threads. */
 export function useWorkers(files: readonly { size: number | null }[]): boolean {
@@ -92,37 +77,36 @@ type Task = { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => v
 class Pool {
   private readonly queue: Task[] = [];
   /** Each ready worker's parts, oldest first: a worker answers them in the order it got them. */
-  private readonly sent = new Map<Worker, Task[]>();
-  private readonly workers: Worker[] = [];
+  private readonly sent = new Map<ScanThread, Task[]>();
   private localIdle = true;
   private nextId = 0;
 
   constructor(
-    workers: number,
-    url: URL,
+    private readonly threads: ScanThread[],
     private readonly setup: WorkerSetup,
   ) {
-    for (let i = 0; i < workers; i++) {
-      // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
-      const w = new Worker(url, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
-      this.workers.push(w);
+    for (const thread of threads) {
       const tasks: Task[] = [];
-      w.on("message", (msg: WorkerMessage) => {
-        if ("ready" in msg) {
-          // Parts go to a worker once it has loaded: before, they would wait on its start-up while the main
-          // thread, which takes results in order, waited on them.
-          this.sent.set(w, tasks);
-          this.pump();
-          return;
-        }
+      const init: WorkerInput = { setup };
+      thread.worker.postMessage(init);
+      // Parts go to a worker once it has loaded: before, they would wait on its start-up while the main thread,
+      // which takes results in order, waited on them.
+      thread.onReady = () => {
+        this.sent.set(thread, tasks);
+        this.pump();
+      };
+      thread.onMessage = (msg) => {
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
         else task?.done({ ...msg, inWindow: decodeRecords(msg.inWindow) });
         this.pump();
-      });
-      w.on("error", (err) => {
+      };
+      thread.onError = (err) => {
+        this.sent.delete(thread);
         for (const task of tasks.splice(0)) task.fail(err);
-      });
+      };
+      if (thread.failed) thread.onError(thread.failed);
+      else if (thread.ready) thread.onReady();
     }
   }
 
@@ -136,12 +120,13 @@ class Pool {
   }
 
   private pump(): void {
-    for (const [w, tasks] of this.sent) {
+    for (const [thread, tasks] of this.sent) {
       while (tasks.length < PARTS_PER_WORKER) {
         const task = this.queue.shift();
         if (task === undefined) return;
         tasks.push(task);
-        w.postMessage(task.job);
+        const input: WorkerInput = task.job;
+        thread.worker.postMessage(input);
       }
     }
     // The main thread takes a part when the workers have theirs, and it is free.
@@ -167,7 +152,7 @@ class Pool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 }
 
@@ -210,7 +195,8 @@ export async function scanFilesInWorkers(
     fileErrors: [],
   };
   const setup: WorkerSetup = { window, history: evaluator.historyWindow };
-  const pool = new Pool(Math.min(threads, jobs.length) - 1, url, setup);
+  const pool = new Pool(takeScanThreads(Math.min(threads, jobs.length) - 1, url), setup);
+  stopScanThreads();
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
   const pending: (Promise<PartResult> | undefined)[] = [];

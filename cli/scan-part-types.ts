@@ -56,6 +56,9 @@ export interface PartResult {
 /** A part's result as a worker posts it: its records compact (scan-part.ts). */
 export type PostedPart = Omit<PartResult, "inWindow"> & { inWindow: CompactRecords };
 
+/** What a worker is sent: first the scan's setup (it may have started before the scan knew it), then parts. */
+export type WorkerInput = { readonly setup: WorkerSetup } | PartJob;
+
 /** What a worker posts: once `ready` when it can take parts, then one answer per part, in order. */
 export type WorkerMessage =
   | PostedPart

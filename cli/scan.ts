@@ -7,6 +7,7 @@ import type { LogSource } from "./log-source.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
 import { readFileBatches, readLogBatches } from "./read-batches.js";
 import { malformedAt } from "./record-assembler.js";
+import { stopScanThreads } from "./scan-threads.js";
 import { findSources } from "./sources.js";
 
 /** Network sources (S3 objects) read at once; files are read one after another. */
@@ -114,7 +115,7 @@ export async function scanLogs(
     lastMs = Math.max(lastMs, r.lastMs);
     fileErrors.push(...r.fileErrors);
     sequential = sequential.filter((s) => s.path === undefined);
-  }
+  } else stopScanThreads();
   for (const source of sequential) await read(source);
   // One evaluator for all: its aggregates do not depend on the order records arrive in.
   const parallel = sources.filter((s) => s.parallel);

@@ -5,7 +5,7 @@
 // - lib:    the construct library as one ES module and one CommonJS file (dist/lib/index.{mjs,cjs});
 // - types:  its declarations (dist/types, and dist/types-cjs marked CommonJS for `require` consumers).
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -21,6 +21,10 @@ const ESM_REQUIRE =
 
 const targets = {
   async cli() {
+    // The CLI's files are dist/'s top level (chunk names change with their contents): an earlier build's
+    // chunks would otherwise be packed too.
+    for (const entry of readdirSync("dist", { withFileTypes: true }))
+      if (entry.isFile()) rmSync(`dist/${entry.name}`);
     await build({
       // The parallel scanner's worker is found next to the bundle (cli/parallel-scan.ts).
       entryPoints: [

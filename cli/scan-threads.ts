@@ -1,0 +1,80 @@
+/**
+ * The parallel scanner's worker threads (scan-worker.ts). A worker takes about 60 ms to load, more while the main
+ * thread loads too, so the CLI starts them as soon as it knows it will scan (bin.ts): their start-up then overlaps
+ * its own, the option parsing and the directory walk. The scan that reads in parallel takes them; a scan that does
+ * not (little input, stdin, S3) stops them, and until taken they never keep the process alive.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { WorkerMessage } from "./scan-part-types.js";
+
+/** Threads to scan with: BDD_THREADS, else the cores available. */
+export function scanThreads(): number {
+  const n = Number(process.env.BDD_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
+}
+
+/**
+ * The worker's script next to this module: the bundle's dist/scan-worker.mjs. Null when running from the
+ * TypeScript sources (tests import scan.ts directly): then the scan runs in the main thread.
+ */
+export function workerUrl(): URL | null {
+  return import.meta.url.endsWith(".mjs") ? new URL("./scan-worker.mjs", import.meta.url) : null;
+}
+
+/** A worker thread and what its pool does with what it says. */
+export interface ScanThread {
+  readonly worker: Worker;
+  /** Loaded: parts sent now start at once. */
+  ready: boolean;
+  /** Set by the pool that takes the thread (a thread loaded earlier has `ready` set already). */
+  onReady?: () => void;
+  onMessage?: (msg: Exclude<WorkerMessage, { ready: true }>) => void;
+  onError?: (err: Error) => void;
+  /** An error before a pool took the thread. */
+  failed?: Error;
+}
+
+function spawn(url: URL): ScanThread {
+  // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
+  const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  const thread: ScanThread = { worker, ready: false };
+  worker.on("message", (msg: WorkerMessage) => {
+    if ("ready" in msg) {
+      thread.ready = true;
+      thread.onReady?.();
+    } else thread.onMessage?.(msg);
+  });
+  worker.on("error", (err) => {
+    if (thread.onError) thread.onError(err);
+    else thread.failed = err;
+  });
+  return thread;
+}
+
+/** Started ahead of a scan and not yet taken. */
+const waiting: ScanThread[] = [];
+
+/** Starts the worker threads a parallel scan would use (one fewer than scanThreads: the main thread reads too). */
+export function startScanThreads(): void {
+  const url = workerUrl();
+  if (url === null || waiting.length > 0) return;
+  for (let i = 1; i < scanThreads(); i++) {
+    const thread = spawn(url);
+    thread.worker.unref();
+    waiting.push(thread);
+  }
+}
+
+/** `n` worker threads: those started ahead first, then new ones. */
+export function takeScanThreads(n: number, url: URL): ScanThread[] {
+  const taken = waiting.splice(0, n);
+  for (const thread of taken) thread.worker.ref();
+  while (taken.length < n) taken.push(spawn(url));
+  return taken;
+}
+
+/** Stops the threads started ahead that no scan took (they exit in the background). */
+export function stopScanThreads(): void {
+  for (const thread of waiting.splice(0)) void thread.worker.terminate();
+}

@@ -1,7 +1,7 @@
 /**
  * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed JSON-lines files,
- * whole files otherwise: gzip and the export formats included) that worker threads and the main thread read
- * in parallel; the main thread takes the results in file and range order, so findings, statistics, duplicates
+ * whole files otherwise, gzip and the export formats included, small ones in batches) that worker threads and
+ * the main thread read in parallel; the main thread takes the results in file and range order, so findings, statistics, duplicates
  * and malformed-line reports are exactly those of reading the files one after another. Memory stays bounded: a
  * few parts in flight, each read a block at a time.
  *
@@ -56,10 +56,16 @@ async function readWhole(path: string): Promise<boolean> {
   }
 }
 
-type Job = { file: number } & (
-  | { kind: "range"; path: string; from: number; end: number; aligned: boolean; last: boolean }
-  | { kind: "file"; path: string }
-);
+type Job =
+  | { kind: "range"; file: number; path: string; from: number; end: number; aligned: boolean; last: boolean }
+  | { kind: "files"; files: { file: number; path: string }[] };
+
+/**
+ * Whole files are sent in batches of up to this many bytes (or BATCH_FILES files): a part costs a round trip
+ * between threads, more than reading one small S3 delivery (64 KB of text) takes.
+ */
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_FILES = 256;
 
 /**
  * Parts sent to a worker ahead: it starts the next one without waiting for the main thread, which answers only
@@ -67,7 +73,7 @@ type Job = { file: number } & (
  */
 const PARTS_PER_WORKER = 4;
 
-type Task = { job: PartJob; done: (r: PartResult) => void; fail: (e: Error) => void };
+type Task = { job: PartJob; done: (r: PartResult[]) => void; fail: (e: Error) => void };
 
 /**
  * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
@@ -98,7 +104,7 @@ class Pool {
       thread.onMessage = (msg) => {
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
-        else task?.done({ ...msg, inWindow: decodeRecords(msg.inWindow) });
+        else task?.done(msg.results.map((r) => ({ ...r, inWindow: decodeRecords(r.inWindow) })));
         this.pump();
       };
       thread.onError = (err) => {
@@ -110,7 +116,7 @@ class Pool {
     }
   }
 
-  run(job: PartSpec, urgent = false): Promise<PartResult> {
+  run(job: PartSpec, urgent = false): Promise<PartResult[]> {
     return new Promise((done, fail) => {
       const entry = { job: { ...job, id: this.nextId++ }, done, fail };
       if (urgent) this.queue.unshift(entry);
@@ -176,17 +182,28 @@ export async function scanFilesInWorkers(
   const threads = scanThreads();
   const rangeBytes = envBytes("BDD_RANGE_BYTES", DEFAULT_RANGE_BYTES);
   const jobs: Job[] = [];
+  let batch: { file: number; path: string }[] = [];
+  let batchBytes = 0;
+  const endBatch = () => {
+    if (batch.length > 0) jobs.push({ kind: "files", files: batch });
+    batch = [];
+    batchBytes = 0;
+  };
   for (const [file, f] of files.entries()) {
     const size = f.size ?? 0;
-    if (size <= rangeBytes * 1.5 || (await readWhole(f.path)))
-      jobs.push({ file, kind: "file", path: f.path });
-    else {
+    if (size <= rangeBytes * 1.5 || (await readWhole(f.path))) {
+      if (batchBytes + size > BATCH_BYTES || batch.length === BATCH_FILES) endBatch();
+      batch.push({ file, path: f.path });
+      batchBytes += size;
+    } else {
+      endBatch();
       for (let from = 0; from < size; from += rangeBytes) {
         const end = Math.min(size, from + rangeBytes);
-        jobs.push({ file, kind: "range", path: f.path, from, end, aligned: from === 0, last: end === size });
+        jobs.push({ kind: "range", file, path: f.path, from, end, aligned: from === 0, last: end === size });
       }
     }
   }
+  endBatch();
   const out: ParallelOutcome = {
     filesRead: 0,
     malformedLines: 0,
@@ -199,7 +216,7 @@ export async function scanFilesInWorkers(
   stopScanThreads();
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
-  const pending: (Promise<PartResult> | undefined)[] = [];
+  const pending: (Promise<PartResult[]> | undefined)[] = [];
   let launched = 0;
   // Per file being read in ranges: where the last range stopped, lines before it, whether reading broke off.
   let expected = 0;
@@ -229,21 +246,25 @@ export async function scanFilesInWorkers(
         pending[launched++] = pool.run(
           j.kind === "range"
             ? { kind: "range", path: j.path, from: j.from, end: j.end, aligned: j.aligned }
-            : { kind: "file", path: j.path },
+            : { kind: "files", paths: j.files.map((f) => f.path) },
         );
       }
       const job = jobs[k] as Job;
-      let r = await (pending[k] as Promise<PartResult>);
+      const results = await (pending[k] as Promise<PartResult[]>);
       pending[k] = undefined;
-      if (job.kind === "file") {
+      if (job.kind === "files") {
         lineOffset = 0;
-        take(r, job.path);
-        hooks.onBytes?.(files[job.file]?.size ?? 0);
-        // Broken off after some lines: read up to there, so it counts (scan.ts counts it the same way).
-        if (r.error === null || r.recordsRead > 0 || r.malformed.length > 0) out.filesRead++;
-        if (r.error !== null) out.fileErrors.push(r.error);
+        for (const [i, { file, path }] of job.files.entries()) {
+          const r = results[i] as PartResult;
+          take(r, path);
+          hooks.onBytes?.(files[file]?.size ?? 0);
+          // Broken off after some lines: read up to there, so it counts (scan.ts counts it the same way).
+          if (r.error === null || r.recordsRead > 0 || r.malformed.length > 0) out.filesRead++;
+          if (r.error !== null) out.fileErrors.push(r.error);
+        }
         continue;
       }
+      let r = results[0] as PartResult;
       if (job.from === 0) {
         expected = 0;
         lineOffset = 0;
@@ -252,10 +273,10 @@ export async function scanFilesInWorkers(
       hooks.onBytes?.(job.end - job.from);
       if (!broken && expected < job.end) {
         if (r.start !== expected) {
-          r = await pool.run(
+          [r] = (await pool.run(
             { kind: "range", path: job.path, from: expected, end: job.end, aligned: true },
             true,
-          );
+          )) as [PartResult];
         }
         take(r, job.path);
         lineOffset += r.lines;

@@ -28,12 +28,13 @@ export type PartSpec =
       readonly end: number;
       readonly aligned: boolean;
     }
-  | { readonly kind: "file"; readonly path: string };
+  /** Whole files, read one after another: small files go in batches (a round trip each would cost more). */
+  | { readonly kind: "files"; readonly paths: readonly string[] };
 
 export type PartJob = PartSpec & { readonly id: number };
 
+/** What reading a byte range or one whole file gave (a part of whole files gives one per file, in order). */
 export interface PartResult {
-  id: number;
   /** The records in the window, in file order. */
   inWindow: InvocationRecord[];
   recordsRead: number;
@@ -61,6 +62,6 @@ export type WorkerInput = { readonly setup: WorkerSetup } | PartJob;
 
 /** What a worker posts: once `ready` when it can take parts, then one answer per part, in order. */
 export type WorkerMessage =
-  | PostedPart
+  | { readonly results: PostedPart[] }
   | { readonly id: number; readonly crash: string }
   | { readonly ready: true };

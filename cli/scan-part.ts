@@ -1,6 +1,6 @@
 /**
- * One part of the parallel scan (see parallel-scan.ts): a byte range of a large uncompressed file, or a whole
- * file. Returns its counts, the records in the window (in file order), anomaly's history (tokens per account,
+ * One part of the parallel scan (see parallel-scan.ts): a byte range of a large uncompressed file, or whole
+ * files. Returns its counts, the records in the window (in file order), anomaly's history (tokens per account,
  * identity and clock hour before the window) and the malformed lines; deduplication,
  * the detections, exclusions and aggregation stay with the caller. Run by the worker threads, and by the main
  * thread itself, which takes parts too (one thread fewer to start).
@@ -12,12 +12,28 @@ import { InputError } from "./errors.js";
 import { readFileBatches } from "./read-batches.js";
 import { type RangeRead, readRangeBatches } from "./read-range.js";
 import type { FileItem } from "./record-assembler.js";
-import type { PartJob, PartResult, WorkerSetup } from "./scan-part-types.js";
+import type { PartResult, PartSpec, WorkerSetup } from "./scan-part-types.js";
 
-export async function runPart(job: PartJob, { window, history }: WorkerSetup): Promise<PartResult> {
-  const where: RangeRead = { start: 0, resumeAt: 0, lines: 0 };
+/** A part's results: one for a byte range, one per file for whole files. */
+export async function runPart(job: PartSpec, setup: WorkerSetup): Promise<PartResult[]> {
+  if (job.kind === "range") {
+    const where: RangeRead = { start: 0, resumeAt: 0, lines: 0 };
+    const result = await readPart(readRangeBatches(job.path, job.from, job.end, job.aligned, where), setup);
+    result.start = where.start;
+    result.resumeAt = where.resumeAt;
+    result.lines = where.lines;
+    return [result];
+  }
+  const results: PartResult[] = [];
+  for (const path of job.paths) results.push(await readPart(readFileBatches(path), setup));
+  return results;
+}
+
+async function readPart(
+  batches: AsyncGenerator<FileItem[]>,
+  { window, history }: WorkerSetup,
+): Promise<PartResult> {
   const result: PartResult = {
-    id: job.id,
     inWindow: [],
     recordsRead: 0,
     recordsInWindow: 0,
@@ -33,10 +49,6 @@ export async function runPart(job: PartJob, { window, history }: WorkerSetup): P
   };
   /** History rows by account, identity and hour: one per key however many records. */
   const historyRows = new Map<string, number>();
-  const batches: AsyncGenerator<FileItem[]> =
-    job.kind === "range"
-      ? readRangeBatches(job.path, job.from, job.end, job.aligned, where)
-      : readFileBatches(job.path);
   try {
     for await (const batch of batches) {
       for (const item of batch) {
@@ -73,8 +85,5 @@ export async function runPart(job: PartJob, { window, history }: WorkerSetup): P
     if (!(err instanceof InputError)) throw err;
     result.error = err.message;
   }
-  result.start = where.start;
-  result.resumeAt = where.resumeAt;
-  result.lines = where.lines;
   return result;
 }

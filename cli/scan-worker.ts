@@ -11,14 +11,19 @@ import type { PartJob, PostedPart, WorkerInput, WorkerMessage, WorkerSetup } fro
 let setup: WorkerSetup | undefined;
 
 /** Runs one part and posts its result, or why it failed. */
-async function answer(job: PartJob): Promise<void> {
+async function runAndPost(job: PartJob): Promise<void> {
   try {
     if (setup === undefined) throw new Error("a part came before the scan's setup");
-    const result = await runPart(job, setup);
-    // The records compact, their typed arrays moved rather than copied (see scan-part.ts).
-    const inWindow = encodeRecords(result.inWindow);
-    const posted: PostedPart = { ...result, inWindow };
-    parentPort?.postMessage(posted, compactBuffers(inWindow));
+    const results: PostedPart[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const result of await runPart(job, setup)) {
+      // The records compact, their typed arrays moved rather than copied (compact-records.ts).
+      const inWindow = encodeRecords(result.inWindow);
+      results.push({ ...result, inWindow });
+      transfer.push(...compactBuffers(inWindow));
+    }
+    const answer: WorkerMessage = { results };
+    parentPort?.postMessage(answer, transfer);
   } catch (err) {
     parentPort?.postMessage({ id: job.id, crash: err instanceof Error ? err.stack : String(err) });
   }
@@ -28,7 +33,7 @@ async function answer(job: PartJob): Promise<void> {
 let previous: Promise<void> = Promise.resolve();
 parentPort?.on("message", (input: WorkerInput) => {
   if ("setup" in input) setup = input.setup;
-  else previous = previous.then(() => answer(input));
+  else previous = previous.then(() => runAndPost(input));
 });
 
 // Loaded: the pool sends parts from now on (the main thread reads them until then).

@@ -101,6 +101,27 @@ describe("parallel scan: exactly the one-thread scan", () => {
     expect(scan(par, ...options, ...paths)).toEqual(expected);
   });
 
+  it("small files read in batches: each file's malformed lines, errors and counts stay its own", () => {
+    const smallDir = join(dir, "small");
+    mkdirSync(smallDir);
+    for (let k = 0; k < 40; k++) {
+      const text = `${lines.slice(k * 15, k * 15 + 15).join("\n")}\n{"broken": ${k}\n`;
+      writeFileSync(
+        join(smallDir, `obj-${String(k).padStart(2, "0")}.json${k % 2 ? ".gz" : ""}`),
+        k % 2 ? gzipSync(text) : text,
+      );
+    }
+    writeFileSync(
+      join(smallDir, "obj-99.json.gz"),
+      gzipSync(lines.slice(0, 20).join("\n")).subarray(0, 3000),
+    );
+    const expected = scan(one, smallDir);
+    const report = JSON.parse(expected.stdout) as { stats: { filesRead: number; malformedLines: number } };
+    expect(report.stats.malformedLines).toBeGreaterThanOrEqual(40);
+    expect(expected.stderr).toContain("obj-99.json.gz");
+    expect(scan({ BDD_THREADS: "3", BDD_MIN_PARALLEL_BYTES: "1" }, smallDir)).toEqual(expected);
+  });
+
   it("the one-thread scan of these files finds, dedupes and reports", () => {
     const r = scan({ BDD_THREADS: "1" }, plain, mixed, gzDir);
     const report = JSON.parse(r.stdout) as { stats: { duplicates: number; malformedLines: number } };

@@ -11,7 +11,8 @@
  * `--runs` times, round robin (load on a shared machine hits every tool alike), and prints the medians: MB/s
  * of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for (scanner
  * against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up) with the
- * target each must reach. Every run of the scanner must print the same JSON as the first scan of its format,
+ * target each must reach, and next to the scaling what the machine's threads give at all (bench-capacity.mjs:
+ * in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical core, well under N). Every run of the scanner must print the same JSON as the first scan of its format,
  * at every thread count (exactness is checked, not assumed).
  *
  * DuckDB (`@duckdb/node-api`, a devDependency) runs `read_ndjson` with an explicit column schema, the same
@@ -217,6 +218,9 @@ if (haveJq) {
 const tiny = join(dir, "tiny.jsonl");
 writeFileSync(tiny, `${benchLines(SEED, Date.parse(END)).next().value}\n`);
 const startup = new Map<number, number[]>(COUNTS.map((t) => [t, []]));
+// What the machine's threads can do at all: the same in-memory gzip inflated on each (bench-capacity.mjs).
+const capacity = new Map<number, number[]>(COUNTS.map((t) => [t, []]));
+const capacityScript = join(root, "scripts/bench-capacity.mjs");
 
 const load = () =>
   existsSync("/proc/loadavg") ? execFileSync("cat", ["/proc/loadavg"]).toString().trim() : "";
@@ -243,10 +247,12 @@ for (let round = 0; round < RUNS; round++) {
         throw new Error(`scanner (${t.format}, ${t.threads} threads): output differs from the first scan`);
     }
   }
-  for (const t of COUNTS)
+  for (const t of COUNTS) {
     startup
       .get(t)
       ?.push(timed(process.execPath, [cli, ...scanArgs([tiny])], { BDD_THREADS: String(t) }).seconds);
+    capacity.get(t)?.push(Number(timed(process.execPath, [capacityScript, String(t), "300"]).stdout));
+  }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const seconds = (t: Tool) => median((results.get(t) ?? []).map((r) => r.seconds));
@@ -281,6 +287,10 @@ for (const format of FORMATS) {
 }
 const startupText = COUNTS.map((t) => `${t} thr ${median(startup.get(t) ?? []).toFixed(2)} s`).join(", ");
 console.log(`scanner start-up (one-line file): ${startupText}`);
+const capacityOf = (t: number) => median(capacity.get(t) ?? []);
+console.log(
+  `machine: in-memory zlib on every thread, start-up excluded: ${COUNTS.map((t) => `${t} thr ${capacityOf(t).toFixed(0)} MB/s (${(capacityOf(t) / capacityOf(1)).toFixed(2)}x)`).join(", ")}`,
+);
 
 /** One ratio against its target: prints it and whether it holds. */
 const checks: { ok: boolean }[] = [];
@@ -327,13 +337,17 @@ const net = (format: Format, t: number) => {
   return tool ? plainMb / (seconds(tool) - median(startup.get(t) ?? [])) : undefined;
 };
 if (COUNTS.includes(1) && COUNTS.includes(2))
-  for (const format of FORMATS)
+  for (const format of FORMATS) {
     ratioLine(
       `scanner 2 thr / 1 thr, ${format}`,
       rateOf("scanner", format, 2),
       rateOf("scanner", format, 1),
       1.3,
     );
+    console.log(
+      `${`  start-up excluded; the machine's own 2 thr / 1 thr`.padEnd(52)}  ${((net(format, 2) ?? 0) / (net(format, 1) ?? 1)).toFixed(2).padStart(5)}x; ${(capacityOf(2) / capacityOf(1)).toFixed(2)}x`,
+    );
+  }
 if (COUNTS.includes(1) && MAX_T >= 16)
   ratioLine(
     `scanner ${MAX_T} thr / 1 thr, jsonl, start-up excluded`,

@@ -23,54 +23,84 @@ const NUMS = NUMBER_FIELDS.length;
 export interface CompactRecords {
   /** The distinct values of the records' STRING_FIELDS. */
   readonly strings: string[];
-  /** Per record, REFS indexes into `strings`, in STRING_FIELDS order; -1: null. */
+  /** Per record, REFS indexes into `strings`, in STRING_FIELDS order; -1: null (may run on past the records). */
   readonly refs: Int32Array;
-  /** Per record, NUMS numbers, in NUMBER_FIELDS order; NaN: null (a count is never NaN). */
+  /** Per record, NUMS numbers, in NUMBER_FIELDS order; NaN: null (a count is never NaN); likewise. */
   readonly numbers: Float64Array;
-  /** Per record: its timestamp as logged, and its request id (mostly distinct: not worth a table). */
+  /** Per record: its timestamp as logged, and its request id (mostly distinct: not worth a table). Their length
+   * is the number of records. */
   readonly timestamps: string[];
   readonly requestIds: (string | null)[];
 }
 
-/** The records, compact. */
-export function encodeRecords(records: readonly InvocationRecord[]): CompactRecords {
-  const n = records.length;
-  const strings: string[] = [];
-  const index = new Map<string, number>();
-  const refs = new Int32Array(n * REFS);
-  const numbers = new Float64Array(n * NUMS);
-  const timestamps: string[] = new Array(n);
-  const requestIds: (string | null)[] = new Array(n);
-  const ref = (s: string | null): number => {
+/**
+ * Records made compact one at a time, as they are read: a part's records then never stay alive as objects (on
+ * the main thread, records waiting for their turn made every young-generation collection copy them).
+ */
+export class RecordEncoder {
+  private readonly strings: string[] = [];
+  private readonly index = new Map<string, number>();
+  private refs = new Int32Array(256 * REFS);
+  private numbers = new Float64Array(256 * NUMS);
+  private readonly timestamps: string[] = [];
+  private readonly requestIds: (string | null)[] = [];
+
+  private ref(s: string | null): number {
     if (s === null) return -1;
-    let k = index.get(s);
+    let k = this.index.get(s);
     if (k === undefined) {
-      k = strings.length;
-      strings.push(s);
-      index.set(s, k);
+      k = this.strings.length;
+      this.strings.push(s);
+      this.index.set(s, k);
     }
     return k;
-  };
-  for (let i = 0; i < n; i++) {
-    const r = records[i] as InvocationRecord;
+  }
+
+  add(r: InvocationRecord): void {
+    const i = this.timestamps.length;
+    if ((i + 1) * NUMS > this.numbers.length) {
+      const refs = new Int32Array(this.refs.length * 2);
+      refs.set(this.refs);
+      this.refs = refs;
+      const numbers = new Float64Array(this.numbers.length * 2);
+      numbers.set(this.numbers);
+      this.numbers = numbers;
+    }
     const o = i * REFS;
-    refs[o] = ref(r.accountId);
-    refs[o + 1] = ref(r.identityArn);
-    refs[o + 2] = ref(r.modelId);
-    refs[o + 3] = ref(r.operation);
-    refs[o + 4] = ref(r.errorCode);
+    const refs = this.refs;
+    refs[o] = this.ref(r.accountId);
+    refs[o + 1] = this.ref(r.identityArn);
+    refs[o + 2] = this.ref(r.modelId);
+    refs[o + 3] = this.ref(r.operation);
+    refs[o + 4] = this.ref(r.errorCode);
     const p = i * NUMS;
+    const numbers = this.numbers;
     numbers[p] = r.timestampMs;
     numbers[p + 1] = r.promptTokens ?? Number.NaN;
     numbers[p + 2] = r.completionTokens ?? Number.NaN;
     numbers[p + 3] = r.cacheReadTokens ?? Number.NaN;
     numbers[p + 4] = r.cacheWriteTokens ?? Number.NaN;
     numbers[p + 5] = r.requestSize ?? Number.NaN;
-    timestamps[i] = r.timestamp;
-    requestIds[i] = r.requestId;
+    this.timestamps.push(r.timestamp);
+    this.requestIds.push(r.requestId);
   }
-  return { strings, refs, numbers, timestamps, requestIds };
+
+  /** The records added, compact (the encoder is done with). */
+  finish(): CompactRecords {
+    const { strings, refs, numbers, timestamps, requestIds } = this;
+    return { strings, refs, numbers, timestamps, requestIds };
+  }
 }
+
+/** The records, compact. */
+export function encodeRecords(records: readonly InvocationRecord[]): CompactRecords {
+  const encoder = new RecordEncoder();
+  for (const r of records) encoder.add(r);
+  return encoder.finish();
+}
+
+/** How many records. */
+export const recordCount = (c: CompactRecords): number => c.timestamps.length;
 
 /** The buffers to transfer with the records rather than copy (postMessage's transfer list). */
 export const compactBuffers = (c: CompactRecords): ArrayBuffer[] => [
@@ -78,32 +108,32 @@ export const compactBuffers = (c: CompactRecords): ArrayBuffer[] => [
   c.numbers.buffer as ArrayBuffer,
 ];
 
-/** The records back, exactly as encoded. */
-export function decodeRecords(c: CompactRecords): InvocationRecord[] {
-  const { strings, refs, numbers, timestamps, requestIds } = c;
-  const n = timestamps.length;
-  const records: InvocationRecord[] = new Array(n);
+/** Record `i` back, exactly as encoded. */
+export function recordAt(c: CompactRecords, i: number): InvocationRecord {
+  const { strings, refs, numbers } = c;
   const str = (k: number): string | null => (k < 0 ? null : (strings[k] as string));
   const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
-  for (let i = 0; i < n; i++) {
-    const o = i * REFS;
-    const p = i * NUMS;
-    // One literal in the reader's key order (core/record-reader.ts recordFrom): records of one shape.
-    records[i] = {
-      timestamp: timestamps[i] as string,
-      timestampMs: numbers[p] as number,
-      accountId: strings[refs[o] as number] as string,
-      requestId: requestIds[i] as string | null,
-      identityArn: str(refs[o + 1] as number),
-      modelId: str(refs[o + 2] as number),
-      operation: str(refs[o + 3] as number),
-      errorCode: str(refs[o + 4] as number),
-      promptTokens: num(numbers[p + 1] as number),
-      completionTokens: num(numbers[p + 2] as number),
-      cacheReadTokens: num(numbers[p + 3] as number),
-      cacheWriteTokens: num(numbers[p + 4] as number),
-      requestSize: num(numbers[p + 5] as number),
-    };
-  }
-  return records;
+  const o = i * REFS;
+  const p = i * NUMS;
+  // One literal in the reader's key order (core/record-reader.ts recordFrom): records of one shape.
+  return {
+    timestamp: c.timestamps[i] as string,
+    timestampMs: numbers[p] as number,
+    accountId: strings[refs[o] as number] as string,
+    requestId: c.requestIds[i] as string | null,
+    identityArn: str(refs[o + 1] as number),
+    modelId: str(refs[o + 2] as number),
+    operation: str(refs[o + 3] as number),
+    errorCode: str(refs[o + 4] as number),
+    promptTokens: num(numbers[p + 1] as number),
+    completionTokens: num(numbers[p + 2] as number),
+    cacheReadTokens: num(numbers[p + 3] as number),
+    cacheWriteTokens: num(numbers[p + 4] as number),
+    requestSize: num(numbers[p + 5] as number),
+  };
+}
+
+/** The records back, exactly as encoded. */
+export function decodeRecords(c: CompactRecords): InvocationRecord[] {
+  return Array.from({ length: recordCount(c) }, (_, i) => recordAt(c, i));
 }

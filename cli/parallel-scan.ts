@@ -11,14 +11,22 @@
  */
 import { open } from "node:fs/promises";
 import type { RuleEvaluator } from "../core/record-evaluator.js";
-import type { Window } from "../core/rule.js";
-import { decodeRecords } from "./compact-records.js";
+import { compactBuffers, recordCount } from "./compact-records.js";
 import { isGzipHead } from "./gzip-sniff.js";
 import { DETECT_BYTES, readsWhole } from "./input-format.js";
 import { malformedAt } from "./record-assembler.js";
 import { runPart } from "./scan-part.js";
-import type { PartJob, PartResult, PartSpec, WorkerInput, WorkerSetup } from "./scan-part-types.js";
+import type {
+  PartJob,
+  PartResult,
+  PartSpec,
+  ShardEvaluation,
+  ShardPart,
+  WorkerInput,
+  WorkerSetup,
+} from "./scan-part-types.js";
 import { type ScanThread, scanThreads, stopScanThreads, takeScanThreads, workerUrl } from "./scan-threads.js";
+import { applyShardPart } from "./shard-part.js";
 
 /** Parts of an uncompressed file (bytes). */
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
@@ -86,6 +94,13 @@ class Pool {
   private readonly sent = new Map<ScanThread, Task[]>();
   private localIdle = true;
   private nextId = 0;
+  /** Per worker, a shard's evaluation asked for (evaluate). */
+  private readonly evaluations = new Map<
+    ScanThread,
+    { done: (e: ShardEvaluation) => void; fail: (e: Error) => void }
+  >();
+  /** The first worker failure: a worker's shard is lost with it, so the scan cannot end well. */
+  private failure: Error | undefined;
 
   constructor(
     private readonly threads: ScanThread[],
@@ -102,14 +117,20 @@ class Pool {
         this.pump();
       };
       thread.onMessage = (msg) => {
+        if ("evaluation" in msg) {
+          this.evaluations.get(thread)?.done(msg.evaluation);
+          return;
+        }
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
-        else task?.done(msg.results.map((r) => ({ ...r, inWindow: decodeRecords(r.inWindow) })));
+        else task?.done(msg.results);
         this.pump();
       };
       thread.onError = (err) => {
+        this.failure ??= err;
         this.sent.delete(thread);
         for (const task of tasks.splice(0)) task.fail(err);
+        this.evaluations.get(thread)?.fail(err);
       };
       if (thread.failed) thread.onError(thread.failed);
       else if (thread.ready) thread.onReady();
@@ -157,12 +178,40 @@ class Pool {
     });
   }
 
+  /** Sends worker `k` (shard k + 1) a part's records of its shard, to add in the order sent. */
+  apply(shard: number, part: ShardPart): void {
+    const thread = this.threads[shard - 1];
+    if (!thread) throw new Error(`no thread for shard ${shard}`);
+    const input: WorkerInput = { apply: part };
+    thread.worker.postMessage(input, compactBuffers(part.inWindow));
+  }
+
+  /** Every worker's shard evaluated, in shard order (after every record was applied). */
+  evaluate(firstMs: number): Promise<ShardEvaluation[]> {
+    return Promise.all(
+      this.threads.map(
+        (thread) =>
+          new Promise<ShardEvaluation>((done, fail) => {
+            if (this.failure) {
+              fail(this.failure);
+              return;
+            }
+            this.evaluations.set(thread, { done, fail });
+            const input: WorkerInput = { finish: { firstMs } };
+            thread.worker.postMessage(input);
+          }),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 }
 
 export interface ParallelOutcome {
+  /** The workers' account shards, evaluated (account-shards.ts); none when the caller's evaluator has every account. */
+  shards: ShardEvaluation[];
   filesRead: number;
   malformedLines: number;
   firstMs: number;
@@ -170,11 +219,16 @@ export interface ParallelOutcome {
   fileErrors: string[];
 }
 
-/** Reads local files in worker threads into `evaluator`, in the order given; see the module's comment. */
+/**
+ * Reads local files in worker threads, in the order given; see the module's comment. With `shard`, the accounts
+ * are split between the threads: `evaluator` gets the main thread's shard, and each worker evaluates its own
+ * (the outcome's `shards`), so no thread adds every record. Without, `evaluator` gets every record: the caller
+ * has more to add to it (stdin, S3).
+ */
 export async function scanFilesInWorkers(
   files: readonly { path: string; size: number | null }[],
-  window: Window,
   evaluator: RuleEvaluator,
+  shard: boolean,
   hooks: { onMalformed?(location: string, reason: string): void; onBytes?(n: number): void },
 ): Promise<ParallelOutcome> {
   const url = workerUrl();
@@ -205,14 +259,21 @@ export async function scanFilesInWorkers(
   }
   endBatch();
   const out: ParallelOutcome = {
+    shards: [],
     filesRead: 0,
     malformedLines: 0,
     firstMs: Number.POSITIVE_INFINITY,
     lastMs: Number.NEGATIVE_INFINITY,
     fileErrors: [],
   };
-  const setup: WorkerSetup = { window, history: evaluator.historyWindow };
-  const pool = new Pool(takeScanThreads(Math.min(threads, jobs.length) - 1, url), setup);
+  const workers = takeScanThreads(Math.min(threads, jobs.length) - 1, url);
+  const setup: WorkerSetup = {
+    rule: evaluator.rule,
+    window: evaluator.window,
+    history: evaluator.historyWindow,
+    shards: shard ? workers.length + 1 : 1,
+  };
+  const pool = new Pool(workers, setup);
   stopScanThreads();
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
@@ -226,15 +287,9 @@ export async function scanFilesInWorkers(
     out.firstMs = Math.min(out.firstMs, r.firstMs);
     out.lastMs = Math.max(out.lastMs, r.lastMs);
     evaluator.countFiltered(r.recordsRead, r.recordsInWindow, r.recordsInHistory, r.firstMs);
-    for (const rec of r.inWindow) evaluator.addInWindow(rec);
-    const h = r.history;
-    for (let i = 0; i < h.tokens.length; i++) {
-      evaluator.addHistory(
-        h.accountIds[i] as string,
-        h.identityArns[i] ?? null,
-        h.hourMs[i] as number,
-        h.tokens[i] as number,
-      );
+    for (const [k, part] of r.shards.entries()) {
+      if (k === 0) applyShardPart(evaluator, part);
+      else if (recordCount(part.inWindow) > 0 || part.history.tokens.length > 0) pool.apply(k, part);
     }
     out.malformedLines += r.malformed.length;
     for (const m of r.malformed) hooks.onMalformed?.(malformedAt(name, m, lineOffset), m.reason);
@@ -288,6 +343,7 @@ export async function scanFilesInWorkers(
       }
       if (job.last && (!broken || lineOffset > 0)) out.filesRead++;
     }
+    if (setup.shards > 1) out.shards = await pool.evaluate(out.firstMs);
   } finally {
     await pool.close();
   }

@@ -2,14 +2,18 @@
  * What the parallel scanner (parallel-scan.ts), its worker threads (scan-worker.ts) and the parts they run
  * (scan-part.ts) pass each other: the setup every worker gets, a part to read and the result it gives back.
  */
-import type { InvocationRecord } from "../core/record-reader.js";
-import type { Window } from "../core/rule.js";
+import type { Finding } from "../core/evaluator.js";
+import type { EvaluationStats } from "../core/record-evaluator.js";
+import type { Rule, Window } from "../core/rule.js";
 import type { CompactRecords } from "./compact-records.js";
 
 export interface WorkerSetup {
+  readonly rule: Rule;
   readonly window: Window;
   /** The span before the window whose records are anomaly's history (core/record-evaluator.ts). */
   readonly history: Window;
+  /** Account shards (account-shards.ts): shard 0 is the main thread's, shard k worker k's (one: no sharding). */
+  readonly shards: number;
 }
 
 /** A part's history records, summed per account, identity and clock hour (columns of equal length). */
@@ -33,15 +37,21 @@ export type PartSpec =
 
 export type PartJob = PartSpec & { readonly id: number };
 
+/** A part's records of one account shard. */
+export interface ShardPart {
+  /** The records in the window, in file order, compact (compact-records.ts). */
+  readonly inWindow: CompactRecords;
+  /** anomaly's history from the part's records before the window. */
+  readonly history: HistoryRows;
+}
+
 /** What reading a byte range or one whole file gave (a part of whole files gives one per file, in order). */
 export interface PartResult {
-  /** The records in the window, in file order. */
-  inWindow: InvocationRecord[];
+  /** Per account shard, its records. */
+  shards: ShardPart[];
   recordsRead: number;
   recordsInWindow: number;
   recordsInHistory: number;
-  /** anomaly's history from the part's records before the window. */
-  history: HistoryRows;
   firstMs: number;
   lastMs: number;
   /** Line numbers counted from the part's first line; `at`: the place inside an export (FileItem). */
@@ -54,14 +64,37 @@ export interface PartResult {
   error: string | null;
 }
 
-/** A part's result as a worker posts it: its records compact (scan-part.ts). */
-export type PostedPart = Omit<PartResult, "inWindow"> & { inWindow: CompactRecords };
+/**
+ * What a worker is sent: first the scan's setup (it may have started before the scan knew it), then parts to
+ * read, its shard's records to evaluate (in file order), and at the end `finish` for its shard's evaluation.
+ */
+export type WorkerInput =
+  | { readonly setup: WorkerSetup }
+  | PartJob
+  | { readonly apply: ShardPart }
+  | { readonly finish: { readonly firstMs: number } };
 
-/** What a worker is sent: first the scan's setup (it may have started before the scan knew it), then parts. */
-export type WorkerInput = { readonly setup: WorkerSetup } | PartJob;
+/**
+ * The statistics a shard's evaluator counts (the records it was given): the main thread counts the rest, for
+ * every part it takes.
+ */
+export const SHARD_STATS = [
+  "recordsMatched",
+  "recordsExcluded",
+  "excludedRecords",
+  "duplicates",
+  "copies",
+] as const;
+
+/** A shard's evaluation: its accounts' findings, and its SHARD_STATS. */
+export interface ShardEvaluation {
+  readonly findings: Finding[];
+  readonly stats: Pick<EvaluationStats, (typeof SHARD_STATS)[number]>;
+}
 
 /** What a worker posts: once `ready` when it can take parts, then one answer per part, in order. */
 export type WorkerMessage =
-  | { readonly results: PostedPart[] }
+  | { readonly results: PartResult[] }
   | { readonly id: number; readonly crash: string }
+  | { readonly evaluation: ShardEvaluation }
   | { readonly ready: true };

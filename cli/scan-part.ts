@@ -1,18 +1,20 @@
 /**
  * One part of the parallel scan (see parallel-scan.ts): a byte range of a large uncompressed file, or whole
- * files. Returns its counts, the records in the window (in file order), anomaly's history (tokens per account,
- * identity and clock hour before the window) and the malformed lines; deduplication,
- * the detections, exclusions and aggregation stay with the caller. Run by the worker threads, and by the main
+ * files. Returns its counts, per account shard (account-shards.ts) the records in the window (in file order) and
+ * anomaly's history (tokens per account, identity and clock hour before the window), and the malformed lines;
+ * deduplication, the detections, exclusions and aggregation are the shards' evaluators' (parallel-scan.ts). Run by the worker threads, and by the main
  * thread itself, which takes parts too (one thread fewer to start).
  */
 import { inWindow } from "../core/evaluator.js";
 import { totalTokensOfRecord } from "../core/record-evaluator.js";
 import { hourOf } from "../core/rule.js";
+import { shardOf } from "./account-shards.js";
+import { RecordEncoder } from "./compact-records.js";
 import { InputError } from "./errors.js";
 import { readFileBatches } from "./read-batches.js";
 import { type RangeRead, readRangeBatches } from "./read-range.js";
 import type { FileItem } from "./record-assembler.js";
-import type { PartResult, PartSpec, WorkerSetup } from "./scan-part-types.js";
+import type { HistoryRows, PartResult, PartSpec, WorkerSetup } from "./scan-part-types.js";
 
 /** A part's results: one for a byte range, one per file for whole files. */
 export async function runPart(job: PartSpec, setup: WorkerSetup): Promise<PartResult[]> {
@@ -31,14 +33,20 @@ export async function runPart(job: PartSpec, setup: WorkerSetup): Promise<PartRe
 
 async function readPart(
   batches: AsyncGenerator<FileItem[]>,
-  { window, history }: WorkerSetup,
+  { window, history, shards }: WorkerSetup,
 ): Promise<PartResult> {
+  const records = Array.from({ length: shards }, () => new RecordEncoder());
+  const histories: HistoryRows[] = Array.from({ length: shards }, () => ({
+    accountIds: [],
+    identityArns: [],
+    hourMs: [],
+    tokens: [],
+  }));
   const result: PartResult = {
-    inWindow: [],
+    shards: [],
     recordsRead: 0,
     recordsInWindow: 0,
     recordsInHistory: 0,
-    history: { accountIds: [], identityArns: [], hourMs: [], tokens: [] },
     firstMs: Number.POSITIVE_INFINITY,
     lastMs: Number.NEGATIVE_INFINITY,
     malformed: [],
@@ -62,12 +70,12 @@ async function readPart(
         if (r.timestampMs > result.lastMs) result.lastMs = r.timestampMs;
         if (inWindow(r.timestampMs, window)) {
           result.recordsInWindow++;
-          result.inWindow.push(r);
+          (records[shardOf(r.accountId, shards)] as RecordEncoder).add(r);
         } else if (inWindow(r.timestampMs, history)) {
           result.recordsInHistory++;
           const hourMs = hourOf(r.timestampMs);
           const key = `${r.accountId}\u0000${r.identityArn ?? "\u0001"}\u0000${hourMs}`;
-          const h = result.history;
+          const h = histories[shardOf(r.accountId, shards)] as HistoryRows;
           let i = historyRows.get(key);
           if (i === undefined) {
             i = h.tokens.length;
@@ -85,5 +93,6 @@ async function readPart(
     if (!(err instanceof InputError)) throw err;
     result.error = err.message;
   }
+  result.shards = records.map((r, k) => ({ inWindow: r.finish(), history: histories[k] as HistoryRows }));
   return result;
 }

@@ -1,29 +1,38 @@
 /**
  * Worker thread of the parallel scanner (see parallel-scan.ts): runs the parts it is sent (scan-part.ts) and
- * posts their results back.
+ * posts their results back; evaluates its account shard from the records the main thread routes to it, in file
+ * order, and posts the shard's findings at the end.
  */
 import { parentPort } from "node:worker_threads";
-import { compactBuffers, encodeRecords } from "./compact-records.js";
+import { RuleEvaluator } from "../core/record-evaluator.js";
+import { compactBuffers } from "./compact-records.js";
 import { runPart } from "./scan-part.js";
-import type { PartJob, PostedPart, WorkerInput, WorkerMessage, WorkerSetup } from "./scan-part-types.js";
+import {
+  type PartJob,
+  SHARD_STATS,
+  type ShardEvaluation,
+  type WorkerInput,
+  type WorkerMessage,
+  type WorkerSetup,
+} from "./scan-part-types.js";
+import { applyShardPart } from "./shard-part.js";
 
 /** Sent before any part (scan-threads.ts starts workers before the scan's window is known). */
 let setup: WorkerSetup | undefined;
+/** This worker's account shard (account-shards.ts), evaluated here from the records the main thread routes. */
+let shard: RuleEvaluator | undefined;
 
 /** Runs one part and posts its result, or why it failed. */
 async function runAndPost(job: PartJob): Promise<void> {
   try {
     if (setup === undefined) throw new Error("a part came before the scan's setup");
-    const results: PostedPart[] = [];
-    const transfer: ArrayBuffer[] = [];
-    for (const result of await runPart(job, setup)) {
-      // The records compact, their typed arrays moved rather than copied (compact-records.ts).
-      const inWindow = encodeRecords(result.inWindow);
-      results.push({ ...result, inWindow });
-      transfer.push(...compactBuffers(inWindow));
-    }
+    const results = await runPart(job, setup);
     const answer: WorkerMessage = { results };
-    parentPort?.postMessage(answer, transfer);
+    // The records' typed arrays are moved rather than copied (compact-records.ts).
+    parentPort?.postMessage(
+      answer,
+      results.flatMap((r) => r.shards.flatMap((p) => compactBuffers(p.inWindow))),
+    );
   } catch (err) {
     parentPort?.postMessage({ id: job.id, crash: err instanceof Error ? err.stack : String(err) });
   }
@@ -32,8 +41,21 @@ async function runAndPost(job: PartJob): Promise<void> {
 // Parts are run one after another, in the order they came: the pool matches the answers to them by order.
 let previous: Promise<void> = Promise.resolve();
 parentPort?.on("message", (input: WorkerInput) => {
-  if ("setup" in input) setup = input.setup;
-  else previous = previous.then(() => runAndPost(input));
+  if ("setup" in input) {
+    setup = input.setup;
+    shard = new RuleEvaluator(setup.rule, setup.window);
+  } else if ("apply" in input) {
+    if (shard) applyShardPart(shard, input.apply);
+  } else if ("finish" in input) {
+    if (!shard) return;
+    // The earliest record of every shard: how far back anomaly's history reaches is the scan's, not the shard's.
+    shard.countFiltered(0, 0, 0, input.finish.firstMs);
+    const stats = Object.fromEntries(SHARD_STATS.map((key) => [key, shard?.stats[key] ?? 0]));
+    const evaluation: WorkerMessage = {
+      evaluation: { findings: shard.findings(), stats: stats as ShardEvaluation["stats"] },
+    };
+    parentPort?.postMessage(evaluation);
+  } else previous = previous.then(() => runAndPost(input));
 });
 
 // Loaded: the pool sends parts from now on (the main thread reads them until then).

@@ -1,4 +1,6 @@
 /** Runs the rule over log sources: the scanner's core, without argument parsing or output. */
+
+import { compareAccounts } from "../core/detections.js";
 import type { Finding } from "../core/evaluator.js";
 import { type EvaluationStats, RuleEvaluator } from "../core/record-evaluator.js";
 import type { Rule, Window } from "../core/rule.js";
@@ -7,6 +9,7 @@ import type { LogSource } from "./log-source.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
 import { readFileBatches, readLogBatches } from "./read-batches.js";
 import { malformedAt } from "./record-assembler.js";
+import { SHARD_STATS, type ShardEvaluation } from "./scan-part-types.js";
 import { stopScanThreads } from "./scan-threads.js";
 import { findSources } from "./sources.js";
 
@@ -103,12 +106,15 @@ export async function scanLogs(
   };
   let sequential = sources.filter((s) => !s.parallel);
   const files = sequential.flatMap((s) => (s.path === undefined ? [] : [{ path: s.path, size: s.size }]));
+  let shards: ShardEvaluation[] = [];
   if (useWorkers(files)) {
-    // Local files on all cores, with exactly the results of reading them here one after another.
-    const r = await scanFilesInWorkers(files, window, evaluator, {
+    // Local files on all cores, with exactly the results of reading them here one after another. When they are
+    // all there is to read, each thread evaluates a shard of the accounts; else this evaluator gets every record.
+    const r = await scanFilesInWorkers(files, evaluator, files.length === sources.length, {
       onMalformed: hooks.onMalformed,
       onBytes,
     });
+    shards = r.shards;
     filesRead += r.filesRead;
     malformedLines += r.malformedLines;
     firstMs = Math.min(firstMs, r.firstMs);
@@ -124,14 +130,17 @@ export async function scanLogs(
     while (next < parallel.length) await read(parallel[next++] as LogSource);
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_SOURCES, parallel.length) }, worker));
+  const stats = { ...evaluator.stats };
+  for (const s of shards) for (const key of SHARD_STATS) stats[key] += s.stats[key];
   return {
-    findings: evaluator.findings(),
+    // Each account is in one shard: the shards' findings together are one evaluation's, in its order.
+    findings: [evaluator.findings(), ...shards.map((s) => s.findings)].flat().sort(compareAccounts),
     history: {
       asked: evaluator.historyWindow,
       foundFromMs: evaluator.history().knownFromMs,
       records: evaluator.stats.recordsInHistory,
     },
-    stats: { filesRead, ...evaluator.stats, malformedLines },
+    stats: { filesRead, ...stats, malformedLines },
     recordSpan: evaluator.stats.recordsRead > 0 ? { firstMs, lastMs } : null,
     fileErrors,
   };

@@ -5,7 +5,7 @@
  * records, CloudWatch export lines and a directory of gzip files with a corrupt one.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -120,6 +120,52 @@ describe("parallel scan: exactly the one-thread scan", () => {
     expect(report.stats.malformedLines).toBeGreaterThanOrEqual(40);
     expect(expected.stderr).toContain("obj-99.json.gz");
     expect(scan({ BDD_THREADS: "3", BDD_MIN_PARALLEL_BYTES: "1" }, smallDir)).toEqual(expected);
+  });
+
+  it("accounts evaluated in shards, one per thread: every detection, copies across files, exactly as one thread", () => {
+    // The sample data fires all four detections (anomaly from its baseline days); a second delivery of the same
+    // records makes every one a copy, read from other files (by any thread, evaluated by its account's).
+    const sample = join(dir, "sample");
+    const made = spawnSync(process.execPath, ["dist/cli.mjs", "sample", sample], { encoding: "utf8" });
+    expect(made.status).toBe(0);
+    cpSync(join(sample, "AWSLogs"), join(sample, "again", "AWSLogs"), { recursive: true });
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ["dist/cli.mjs", "scan", "--format", "json", "--end", END, sample], {
+        encoding: "utf8",
+        timeout: 30_000,
+        env: { ...process.env, ...env },
+      });
+    const expected = run(one);
+    const report = JSON.parse(expected.stdout) as {
+      findings: { detections: string[] }[];
+      stats: { copies: number };
+    };
+    expect(new Set(report.findings.flatMap((f) => f.detections))).toEqual(
+      new Set(["heavy-requests", "cached-input", "token-volume", "anomaly"]),
+    );
+    expect(report.stats.copies).toBeGreaterThan(1000);
+    for (const threads of ["2", "5"]) {
+      const r = run({ BDD_THREADS: threads, BDD_MIN_PARALLEL_BYTES: "1" });
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        status: expected.status,
+        stdout: expected.stdout,
+        stderr: expected.stderr,
+      });
+    }
+  });
+
+  it("files with stdin: workers read the files, one evaluator takes every record", () => {
+    const stdin = lines.slice(0, 40).join("\n");
+    const run = (env: Record<string, string>) =>
+      spawnSync(
+        process.execPath,
+        ["dist/cli.mjs", "scan", "--format", "json", "--end", END, "--lookback", "2d", plain, "-", gzDir],
+        { encoding: "utf8", timeout: 30_000, input: stdin, env: { ...process.env, ...env } },
+      );
+    const expected = run(one);
+    expect((JSON.parse(expected.stdout) as { stats: { copies: number } }).stats.copies).toBeGreaterThan(0);
+    const r = run({ BDD_THREADS: "3", BDD_MIN_PARALLEL_BYTES: "1" });
+    expect([r.status, r.stdout, r.stderr]).toEqual([expected.status, expected.stdout, expected.stderr]);
   });
 
   it("the one-thread scan of these files finds, dedupes and reports", () => {

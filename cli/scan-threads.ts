@@ -8,10 +8,18 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { WorkerMessage } from "./scan-part-types.js";
 
-/** Threads to scan with: BDD_THREADS, else the cores available. */
+/**
+ * Threads to scan with by default on `cores` cores: one per core from three up. On two, a one-thread scan keeps
+ * both busy much of the time already (the garbage collector's helpers, file reads and gzip on Node's thread
+ * pool), and a worker's start-up and heap cost more than it brings: two threads were slower than one on every
+ * format there (docs/benchmarks.md).
+ */
+export const defaultThreads = (cores: number): number => (cores <= 2 ? 1 : cores);
+
+/** Threads to scan with: BDD_THREADS, else defaultThreads of the cores available. */
 export function scanThreads(): number {
   const n = Number(process.env.BDD_THREADS);
-  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
+  return Number.isInteger(n) && n > 0 ? n : defaultThreads(availableParallelism());
 }
 
 /**

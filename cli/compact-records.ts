@@ -40,8 +40,9 @@ export interface CompactRecords {
 export class RecordEncoder {
   private readonly strings: string[] = [];
   private readonly index = new Map<string, number>();
-  private refs = new Int32Array(256 * REFS);
-  private numbers = new Float64Array(256 * NUMS);
+  // Grown as records come (a shard of a small file may get none): a part has one encoder per shard.
+  private refs = new Int32Array(0);
+  private numbers = new Float64Array(0);
   private readonly timestamps: string[] = [];
   private readonly requestIds: (string | null)[] = [];
 
@@ -59,10 +60,11 @@ export class RecordEncoder {
   add(r: InvocationRecord): void {
     const i = this.timestamps.length;
     if ((i + 1) * NUMS > this.numbers.length) {
-      const refs = new Int32Array(this.refs.length * 2);
+      const capacity = Math.max(64, i * 2);
+      const refs = new Int32Array(capacity * REFS);
       refs.set(this.refs);
       this.refs = refs;
-      const numbers = new Float64Array(this.numbers.length * 2);
+      const numbers = new Float64Array(capacity * NUMS);
       numbers.set(this.numbers);
       this.numbers = numbers;
     }

@@ -18,6 +18,7 @@ import { malformedAt } from "./record-assembler.js";
 import { runPart } from "./scan-part.js";
 import type {
   PartJob,
+  PartOutput,
   PartResult,
   PartSpec,
   ShardEvaluation,
@@ -81,7 +82,7 @@ const BATCH_FILES = 256;
  */
 const PARTS_PER_WORKER = 4;
 
-type Task = { job: PartJob; done: (r: PartResult[]) => void; fail: (e: Error) => void };
+type Task = { job: PartJob; done: (r: PartOutput) => void; fail: (e: Error) => void };
 
 /**
  * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
@@ -123,7 +124,7 @@ class Pool {
         }
         const task = tasks.shift();
         if ("crash" in msg) task?.fail(new Error(`scan worker failed: ${msg.crash}`));
-        else task?.done(msg.results);
+        else task?.done(msg.output);
         this.pump();
       };
       thread.onError = (err) => {
@@ -137,7 +138,7 @@ class Pool {
     }
   }
 
-  run(job: PartSpec, urgent = false): Promise<PartResult[]> {
+  run(job: PartSpec, urgent = false): Promise<PartOutput> {
     return new Promise((done, fail) => {
       const entry = { job: { ...job, id: this.nextId++ }, done, fail };
       if (urgent) this.queue.unshift(entry);
@@ -277,7 +278,7 @@ export async function scanFilesInWorkers(
   stopScanThreads();
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
-  const pending: (Promise<PartResult[]> | undefined)[] = [];
+  const pending: (Promise<PartOutput> | undefined)[] = [];
   let launched = 0;
   // Per file being read in ranges: where the last range stopped, lines before it, whether reading broke off.
   let expected = 0;
@@ -287,12 +288,15 @@ export async function scanFilesInWorkers(
     out.firstMs = Math.min(out.firstMs, r.firstMs);
     out.lastMs = Math.max(out.lastMs, r.lastMs);
     evaluator.countFiltered(r.recordsRead, r.recordsInWindow, r.recordsInHistory, r.firstMs);
-    for (const [k, part] of r.shards.entries()) {
+    out.malformedLines += r.malformed.length;
+    for (const m of r.malformed) hooks.onMalformed?.(malformedAt(name, m, lineOffset), m.reason);
+  };
+  /** A part's records to their accounts' shards: this thread's evaluator, or the worker's (in file order). */
+  const route = (shards: readonly ShardPart[]) => {
+    for (const [k, part] of shards.entries()) {
       if (k === 0) applyShardPart(evaluator, part);
       else if (recordCount(part.inWindow) > 0 || part.history.tokens.length > 0) pool.apply(k, part);
     }
-    out.malformedLines += r.malformed.length;
-    for (const m of r.malformed) hooks.onMalformed?.(malformedAt(name, m, lineOffset), m.reason);
   };
   try {
     for (let k = 0; k < jobs.length; k++) {
@@ -305,21 +309,21 @@ export async function scanFilesInWorkers(
         );
       }
       const job = jobs[k] as Job;
-      const results = await (pending[k] as Promise<PartResult[]>);
+      let output = await (pending[k] as Promise<PartOutput>);
       pending[k] = undefined;
       if (job.kind === "files") {
         lineOffset = 0;
         for (const [i, { file, path }] of job.files.entries()) {
-          const r = results[i] as PartResult;
+          const r = output.results[i] as PartResult;
           take(r, path);
           hooks.onBytes?.(files[file]?.size ?? 0);
           // Broken off after some lines: read up to there, so it counts (scan.ts counts it the same way).
           if (r.error === null || r.recordsRead > 0 || r.malformed.length > 0) out.filesRead++;
           if (r.error !== null) out.fileErrors.push(r.error);
         }
+        route(output.shards);
         continue;
       }
-      let r = results[0] as PartResult;
       if (job.from === 0) {
         expected = 0;
         lineOffset = 0;
@@ -327,13 +331,15 @@ export async function scanFilesInWorkers(
       }
       hooks.onBytes?.(job.end - job.from);
       if (!broken && expected < job.end) {
-        if (r.start !== expected) {
-          [r] = (await pool.run(
+        if ((output.results[0] as PartResult).start !== expected) {
+          output = await pool.run(
             { kind: "range", path: job.path, from: expected, end: job.end, aligned: true },
             true,
-          )) as [PartResult];
+          );
         }
+        const r = output.results[0] as PartResult;
         take(r, job.path);
+        route(output.shards);
         lineOffset += r.lines;
         expected = r.resumeAt;
         if (r.error !== null) {

@@ -45,10 +45,14 @@ export interface ShardPart {
   readonly history: HistoryRows;
 }
 
-/** What reading a byte range or one whole file gave (a part of whole files gives one per file, in order). */
+/** What reading a part gave: per file (one for a range), and its records per account shard, in file order. */
+export interface PartOutput {
+  readonly results: PartResult[];
+  readonly shards: ShardPart[];
+}
+
+/** What reading a byte range or one whole file gave, but its records (PartOutput's shards). */
 export interface PartResult {
-  /** Per account shard, its records. */
-  shards: ShardPart[];
   recordsRead: number;
   recordsInWindow: number;
   recordsInHistory: number;
@@ -94,7 +98,7 @@ export interface ShardEvaluation {
 
 /** What a worker posts: once `ready` when it can take parts, then one answer per part, in order. */
 export type WorkerMessage =
-  | { readonly results: PartResult[] }
+  | { readonly output: PartOutput }
   | { readonly id: number; readonly crash: string }
   | { readonly evaluation: ShardEvaluation }
   | { readonly ready: true };

@@ -14,36 +14,55 @@ import { InputError } from "./errors.js";
 import { readFileBatches } from "./read-batches.js";
 import { type RangeRead, readRangeBatches } from "./read-range.js";
 import type { FileItem } from "./record-assembler.js";
-import type { HistoryRows, PartResult, PartSpec, WorkerSetup } from "./scan-part-types.js";
+import type { HistoryRows, PartOutput, PartResult, PartSpec, WorkerSetup } from "./scan-part-types.js";
 
-/** A part's results: one for a byte range, one per file for whole files. */
-export async function runPart(job: PartSpec, setup: WorkerSetup): Promise<PartResult[]> {
+/** A part's results (one for a byte range, one per file for whole files) and its records per account shard. */
+export async function runPart(job: PartSpec, setup: WorkerSetup): Promise<PartOutput> {
+  // One encoder per shard for the whole part: a batch's files are taken one after another, nothing in between.
+  const into: ShardInto = {
+    records: Array.from({ length: setup.shards }, () => new RecordEncoder()),
+    histories: Array.from({ length: setup.shards }, () => ({
+      accountIds: [],
+      identityArns: [],
+      hourMs: [],
+      tokens: [],
+    })),
+    historyRows: new Map(),
+  };
+  const results: PartResult[] = [];
   if (job.kind === "range") {
     const where: RangeRead = { start: 0, resumeAt: 0, lines: 0 };
-    const result = await readPart(readRangeBatches(job.path, job.from, job.end, job.aligned, where), setup);
+    const result = await readPart(
+      readRangeBatches(job.path, job.from, job.end, job.aligned, where),
+      setup,
+      into,
+    );
     result.start = where.start;
     result.resumeAt = where.resumeAt;
     result.lines = where.lines;
-    return [result];
-  }
-  const results: PartResult[] = [];
-  for (const path of job.paths) results.push(await readPart(readFileBatches(path), setup));
-  return results;
+    results.push(result);
+  } else for (const path of job.paths) results.push(await readPart(readFileBatches(path), setup, into));
+  const shards = into.records.map((r, k) => ({
+    inWindow: r.finish(),
+    history: into.histories[k] as HistoryRows,
+  }));
+  return { results, shards };
+}
+
+/** Where a part's records go, per account shard. */
+interface ShardInto {
+  readonly records: RecordEncoder[];
+  readonly histories: HistoryRows[];
+  /** History rows by account, identity and hour: one per key however many records. */
+  readonly historyRows: Map<string, number>;
 }
 
 async function readPart(
   batches: AsyncGenerator<FileItem[]>,
   { window, history, shards }: WorkerSetup,
+  { records, histories, historyRows }: ShardInto,
 ): Promise<PartResult> {
-  const records = Array.from({ length: shards }, () => new RecordEncoder());
-  const histories: HistoryRows[] = Array.from({ length: shards }, () => ({
-    accountIds: [],
-    identityArns: [],
-    hourMs: [],
-    tokens: [],
-  }));
   const result: PartResult = {
-    shards: [],
     recordsRead: 0,
     recordsInWindow: 0,
     recordsInHistory: 0,
@@ -55,8 +74,6 @@ async function readPart(
     lines: 0,
     error: null,
   };
-  /** History rows by account, identity and hour: one per key however many records. */
-  const historyRows = new Map<string, number>();
   try {
     for await (const batch of batches) {
       for (const item of batch) {
@@ -93,6 +110,5 @@ async function readPart(
     if (!(err instanceof InputError)) throw err;
     result.error = err.message;
   }
-  result.shards = records.map((r, k) => ({ inWindow: r.finish(), history: histories[k] as HistoryRows }));
   return result;
 }

@@ -26,12 +26,12 @@ let shard: RuleEvaluator | undefined;
 async function runAndPost(job: PartJob): Promise<void> {
   try {
     if (setup === undefined) throw new Error("a part came before the scan's setup");
-    const results = await runPart(job, setup);
-    const answer: WorkerMessage = { results };
+    const output = await runPart(job, setup);
+    const answer: WorkerMessage = { output };
     // The records' typed arrays are moved rather than copied (compact-records.ts).
     parentPort?.postMessage(
       answer,
-      results.flatMap((r) => r.shards.flatMap((p) => compactBuffers(p.inWindow))),
+      output.shards.flatMap((p) => compactBuffers(p.inWindow)),
     );
   } catch (err) {
     parentPort?.postMessage({ id: job.id, crash: err instanceof Error ? err.stack : String(err) });

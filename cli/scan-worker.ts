@@ -45,9 +45,11 @@ parentPort?.on("message", (input: WorkerInput) => {
     setup = input.setup;
     shard = new RuleEvaluator(setup.rule, setup.window);
   } else if ("apply" in input) {
-    if (shard) applyShardPart(shard, input.apply);
+    // Thrown, not skipped: the pool fails the scan (its 'error' event) rather than losing records.
+    if (!shard) throw new Error("records came before the scan's setup");
+    applyShardPart(shard, input.apply);
   } else if ("finish" in input) {
-    if (!shard) return;
+    if (!shard) throw new Error("finish came before the scan's setup");
     // The earliest record of every shard: how far back anomaly's history reaches is the scan's, not the shard's.
     shard.countFiltered(0, 0, 0, input.finish.firstMs);
     const stats = Object.fromEntries(SHARD_STATS.map((key) => [key, shard?.stats[key] ?? 0]));

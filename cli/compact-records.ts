@@ -1,7 +1,8 @@
 /**
- * Records, compact: how a scan worker posts a part's records to the main thread (parallel-scan.ts). A structured
- * clone of record objects costs both threads more than the records' numbers in typed arrays, moved rather than
- * copied, and one string per distinct value. Decoding gives the records back exactly.
+ * Records, compact: how the parallel scan's threads pass a part's records, a worker to the main thread and the
+ * main thread to the worker whose accounts they are (parallel-scan.ts). A structured clone of record objects
+ * costs both threads more than the records' numbers in typed arrays, moved rather than copied, and one string per
+ * distinct value. Decoding (recordAt) gives the records back exactly.
  */
 import type { InvocationRecord } from "../core/record-reader.js";
 
@@ -94,13 +95,6 @@ export class RecordEncoder {
   }
 }
 
-/** The records, compact. */
-export function encodeRecords(records: readonly InvocationRecord[]): CompactRecords {
-  const encoder = new RecordEncoder();
-  for (const r of records) encoder.add(r);
-  return encoder.finish();
-}
-
 /** How many records. */
 export const recordCount = (c: CompactRecords): number => c.timestamps.length;
 
@@ -133,9 +127,4 @@ export function recordAt(c: CompactRecords, i: number): InvocationRecord {
     cacheWriteTokens: num(numbers[p + 4] as number),
     requestSize: num(numbers[p + 5] as number),
   };
-}
-
-/** The records back, exactly as encoded. */
-export function decodeRecords(c: CompactRecords): InvocationRecord[] {
-  return Array.from({ length: recordCount(c) }, (_, i) => recordAt(c, i));
 }

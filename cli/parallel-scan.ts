@@ -1,9 +1,10 @@
 /**
  * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed JSON-lines files,
  * whole files otherwise, gzip and the export formats included, small ones in batches) that worker threads and
- * the main thread read in parallel; the main thread takes the results in file and range order, so findings, statistics, duplicates
- * and malformed-line reports are exactly those of reading the files one after another. Memory stays bounded: a
- * few parts in flight, each read a block at a time.
+ * the main thread read in parallel. The main thread takes the results in file and range order and routes each
+ * part's records to the thread of their account (account-shards.ts), which adds them in that order and evaluates
+ * its accounts at the end: findings, statistics, duplicates and malformed-line reports are exactly those of
+ * reading the files one after another. Memory stays bounded: a few parts in flight, each read a block at a time.
  *
  * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
  * there: each range therefore reads on past its end until it holds nothing (`resumeAt`), and a range whose
@@ -181,6 +182,8 @@ class Pool {
 
   /** Sends worker `k` (shard k + 1) a part's records of its shard, to add in the order sent. */
   apply(shard: number, part: ShardPart): void {
+    // Records sent to a failed worker would be lost: the scan stops now rather than at the end.
+    if (this.failure) throw this.failure;
     const thread = this.threads[shard - 1];
     if (!thread) throw new Error(`no thread for shard ${shard}`);
     const input: WorkerInput = { apply: part };
@@ -211,7 +214,7 @@ class Pool {
 }
 
 export interface ParallelOutcome {
-  /** The workers' account shards, evaluated (account-shards.ts); none when the caller's evaluator has every account. */
+  /** The workers' account shards, evaluated (account-shards.ts); none when `evaluator` has every account. */
   shards: ShardEvaluation[];
   filesRead: number;
   malformedLines: number;
@@ -274,8 +277,15 @@ export async function scanFilesInWorkers(
     history: evaluator.historyWindow,
     shards: shard ? workers.length + 1 : 1,
   };
-  const pool = new Pool(workers, setup);
-  stopScanThreads();
+  let pool: Pool;
+  try {
+    pool = new Pool(workers, setup);
+  } catch (err) {
+    await Promise.all(workers.map((t) => t.worker.terminate()));
+    throw err;
+  } finally {
+    stopScanThreads();
+  }
   // Enough parts launched for every worker's queue and the main thread, and one to spare.
   const lookahead = PARTS_PER_WORKER * threads + 2;
   const pending: (Promise<PartOutput> | undefined)[] = [];
@@ -302,11 +312,14 @@ export async function scanFilesInWorkers(
     for (let k = 0; k < jobs.length; k++) {
       while (launched < jobs.length && launched < k + lookahead) {
         const j = jobs[launched] as Job;
-        pending[launched++] = pool.run(
+        const part = pool.run(
           j.kind === "range"
             ? { kind: "range", path: j.path, from: j.from, end: j.end, aligned: j.aligned }
             : { kind: "files", paths: j.files.map((f) => f.path) },
         );
+        // Awaited in order below; a part after one that failed is never awaited, and its failure is the same one.
+        part.catch(() => undefined);
+        pending[launched++] = part;
       }
       const job = jobs[k] as Job;
       let output = await (pending[k] as Promise<PartOutput>);

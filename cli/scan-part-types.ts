@@ -90,13 +90,33 @@ export const SHARD_STATS = [
   "copies",
 ] as const;
 
+type ShardStat = (typeof SHARD_STATS)[number];
+/** The statistics the main thread counts for every part (RuleEvaluator.countFiltered). */
+type PartStat = "recordsRead" | "recordsInWindow" | "recordsInHistory";
+/** Compiles only for `never`. */
+type Nothing<T extends never> = T;
+/**
+ * Every statistic is counted by the shards or by the main thread: a new one that neither list names would read 0
+ * for the workers' shards, so it fails to compile here.
+ */
+export type UncountedStats = Nothing<Exclude<keyof EvaluationStats, ShardStat | PartStat>>;
+
 /** A shard's evaluation: its accounts' findings, and its SHARD_STATS. */
 export interface ShardEvaluation {
   readonly findings: Finding[];
-  readonly stats: Pick<EvaluationStats, (typeof SHARD_STATS)[number]>;
+  readonly stats: Pick<EvaluationStats, ShardStat>;
 }
 
-/** What a worker posts: once `ready` when it can take parts, then one answer per part, in order. */
+/** A shard evaluator's SHARD_STATS. */
+export const shardStats = (stats: EvaluationStats): ShardEvaluation["stats"] => {
+  const { recordsMatched, recordsExcluded, excludedRecords, duplicates, copies } = stats;
+  return { recordsMatched, recordsExcluded, excludedRecords, duplicates, copies };
+};
+
+/**
+ * What a worker posts: once `ready` when it can take parts, then one answer per part, in order, and its shard's
+ * evaluation when told to `finish`.
+ */
 export type WorkerMessage =
   | { readonly output: PartOutput }
   | { readonly id: number; readonly crash: string }

@@ -2,8 +2,8 @@
  * One part of the parallel scan (see parallel-scan.ts): a byte range of a large uncompressed file, or whole
  * files. Returns its counts, per account shard (account-shards.ts) the records in the window (in file order) and
  * anomaly's history (tokens per account, identity and clock hour before the window), and the malformed lines;
- * deduplication, the detections, exclusions and aggregation are the shards' evaluators' (parallel-scan.ts). Run by the worker threads, and by the main
- * thread itself, which takes parts too (one thread fewer to start).
+ * deduplication, the detections, exclusions and aggregation are the shards' evaluators' (parallel-scan.ts). Run
+ * by the worker threads, and by the main thread itself, which takes parts too (one thread fewer to start).
  */
 import { inWindow } from "../core/evaluator.js";
 import { totalTokensOfRecord } from "../core/record-evaluator.js";

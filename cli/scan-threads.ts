@@ -53,10 +53,14 @@ function spawn(url: URL): ScanThread {
       thread.onReady?.();
     } else thread.onMessage?.(msg);
   });
-  worker.on("error", (err) => {
+  const fail = (err: Error) => {
     if (thread.onError) thread.onError(err);
-    else thread.failed = err;
-  });
+    else thread.failed ??= err;
+  };
+  worker.on("error", fail);
+  // An exit nobody asked for (terminate's comes after the pool has what it waits for) fails the scan rather
+  // than leaving it waiting for the worker's answers.
+  worker.on("exit", (code) => fail(new Error(`scan worker exited (code ${code})`)));
   return thread;
 }
 
@@ -74,9 +78,9 @@ export function startScanThreads(): void {
   }
 }
 
-/** `n` worker threads: those started ahead first, then new ones. */
+/** `n` worker threads: those started ahead first (but any that failed to load), then new ones. */
 export function takeScanThreads(n: number, url: URL): ScanThread[] {
-  const taken = waiting.splice(0, n);
+  const taken = waiting.splice(0, n).filter((t) => t.failed === undefined);
   for (const thread of taken) thread.worker.ref();
   while (taken.length < n) taken.push(spawn(url));
   return taken;

@@ -9,8 +9,7 @@ import { compactBuffers } from "./compact-records.js";
 import { runPart } from "./scan-part.js";
 import {
   type PartJob,
-  SHARD_STATS,
-  type ShardEvaluation,
+  shardStats,
   type WorkerInput,
   type WorkerMessage,
   type WorkerSetup,
@@ -43,7 +42,7 @@ let previous: Promise<void> = Promise.resolve();
 parentPort?.on("message", (input: WorkerInput) => {
   if ("setup" in input) {
     setup = input.setup;
-    shard = new RuleEvaluator(setup.rule, setup.window);
+    if (setup.shards > 1) shard = new RuleEvaluator(setup.rule, setup.window);
   } else if ("apply" in input) {
     // Thrown, not skipped: the pool fails the scan (its 'error' event) rather than losing records.
     if (!shard) throw new Error("records came before the scan's setup");
@@ -52,9 +51,9 @@ parentPort?.on("message", (input: WorkerInput) => {
     if (!shard) throw new Error("finish came before the scan's setup");
     // The earliest record of every shard: how far back anomaly's history reaches is the scan's, not the shard's.
     shard.countFiltered(0, 0, 0, input.finish.firstMs);
-    const stats = Object.fromEntries(SHARD_STATS.map((key) => [key, shard?.stats[key] ?? 0]));
+    const { stats } = shard;
     const evaluation: WorkerMessage = {
-      evaluation: { findings: shard.findings(), stats: stats as ShardEvaluation["stats"] },
+      evaluation: { findings: shard.findings(), stats: shardStats(stats) },
     };
     parentPort?.postMessage(evaluation);
   } else previous = previous.then(() => runAndPost(input));

@@ -5,7 +5,7 @@
  * records, CloudWatch export lines and a directory of gzip files with a corrupt one.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -166,6 +166,43 @@ describe("parallel scan: exactly the one-thread scan", () => {
     expect((JSON.parse(expected.stdout) as { stats: { copies: number } }).stats.copies).toBeGreaterThan(0);
     const r = run({ BDD_THREADS: "3", BDD_MIN_PARALLEL_BYTES: "1" });
     expect([r.status, r.stdout, r.stderr]).toEqual([expected.status, expected.stdout, expected.stderr]);
+  });
+
+  it("a worker that exits while it holds accounts: the scan fails as a bug (exit 70, one report), never hangs or reports less", () => {
+    // The bundle, with a worker that loads and takes parts but exits at the first records routed to it.
+    const bundle = join(dir, "bundle");
+    mkdirSync(bundle);
+    for (const f of readdirSync("dist")) if (f.endsWith(".mjs")) cpSync(join("dist", f), join(bundle, f));
+    renameSync(join(bundle, "scan-worker.mjs"), join(bundle, "real-scan-worker.mjs"));
+    writeFileSync(
+      join(bundle, "scan-worker.mjs"),
+      `import { parentPort } from "node:worker_threads";
+parentPort.on("message", (m) => { if (m && typeof m === "object" && "apply" in m) process.exit(5); });
+await import("./real-scan-worker.mjs");
+`,
+    );
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(bundle, "cli.mjs"),
+        "scan",
+        "--format",
+        "json",
+        "--start",
+        "2026-11-19T00:00:00Z",
+        "--end",
+        END,
+        plain,
+      ],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+        env: { ...process.env, BDD_THREADS: "2", BDD_RANGE_BYTES: "65536", BDD_MIN_PARALLEL_BYTES: "1" },
+      },
+    );
+    expect(r.status).toBe(70);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("scan worker exited (code 5)");
   });
 
   it("the one-thread scan of these files finds, dedupes and reports", () => {

@@ -1,11 +1,17 @@
 /**
- * What the parallel scanner's workers send for the records in the window (cli/scan-part.ts CompactRecords):
+ * What the parallel scanner's threads send each other for the records in the window (cli/compact-records.ts):
  * the records read back exactly as they were read, posted as a worker posts them; and the packing of request
  * ids that counts copies once (core/record-evaluator.ts packUuid) is exactly the one it replaced.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compactBuffers, decodeRecords, encodeRecords } from "../../cli/compact-records.js";
+import {
+  type CompactRecords,
+  compactBuffers,
+  RecordEncoder,
+  recordAt,
+  recordCount,
+} from "../../cli/compact-records.js";
 import { DEFAULT_RULE } from "../../config/rule-settings.js";
 import { packUuid, RuleEvaluator } from "../../core/record-evaluator.js";
 import type { InvocationRecord } from "../../core/record-reader.js";
@@ -142,10 +148,21 @@ const recordArb: fc.Arbitrary<InvocationRecord> = fc
       ),
   );
 
-/** The records as the main thread gets them from a worker: encoded, cloned with the buffers moved, decoded. */
+/** Records encoded one at a time, as a part reads them. */
+function encoded(records: readonly InvocationRecord[]): CompactRecords {
+  const encoder = new RecordEncoder();
+  for (const r of records) encoder.add(r);
+  return encoder.finish();
+}
+
+/** Each record back, one at a time, as a shard adds them. */
+const decoded = (c: CompactRecords): InvocationRecord[] =>
+  Array.from({ length: recordCount(c) }, (_, i) => recordAt(c, i));
+
+/** The records as another thread gets them: encoded, cloned with the buffers moved, decoded. */
 function posted(records: readonly InvocationRecord[]): InvocationRecord[] {
-  const compact = encodeRecords(records);
-  return decodeRecords(structuredClone(compact, { transfer: compactBuffers(compact) }));
+  const compact = encoded(records);
+  return decoded(structuredClone(compact, { transfer: compactBuffers(compact) }));
 }
 
 describe("compact records (what a worker posts)", () => {
@@ -164,7 +181,7 @@ describe("compact records (what a worker posts)", () => {
 
   it("none, and a part's buffers are moved (the worker keeps nothing)", () => {
     expect(posted([])).toEqual([]);
-    const compact = encodeRecords([
+    const compact = encoded([
       {
         timestamp: "2026-11-19T12:00:00Z",
         timestampMs: Date.parse("2026-11-19T12:00:00Z"),
@@ -184,7 +201,7 @@ describe("compact records (what a worker posts)", () => {
     const moved = structuredClone(compact, { transfer: compactBuffers(compact) });
     expect(compact.refs.length).toBe(0);
     expect(compact.numbers.length).toBe(0);
-    expect(decodeRecords(moved)[0]?.completionTokens).toBe(0);
-    expect(decodeRecords(moved)[0]?.promptTokens).toBeNull();
+    expect(decoded(moved)[0]?.completionTokens).toBe(0);
+    expect(decoded(moved)[0]?.promptTokens).toBeNull();
   });
 });

@@ -26,10 +26,15 @@ export interface CompactRecords {
   readonly strings: string[];
   /** Per record, REFS indexes into `strings`, in STRING_FIELDS order; -1: null (may run on past the records). */
   readonly refs: Int32Array;
-  /** Per record, NUMS numbers, in NUMBER_FIELDS order; NaN: null (a count is never NaN); likewise. */
+  /**
+   * Per record, NUMS numbers, in NUMBER_FIELDS order; NaN: null (a count is never NaN); may run on past the
+   * records.
+   */
   readonly numbers: Float64Array;
-  /** Per record: its timestamp as logged, and its request id (mostly distinct: not worth a table). Their length
-   * is the number of records. */
+  /**
+   * Per record: its timestamp as logged, and its request id (mostly distinct: not worth a table); their length
+   * is the number of records.
+   */
   readonly timestamps: string[];
   readonly requestIds: (string | null)[];
 }

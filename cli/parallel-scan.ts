@@ -226,8 +226,7 @@ export interface ParallelOutcome {
 /**
  * Reads local files in worker threads, in the order given; see the module's comment. With `shard`, the accounts
  * are split between the threads: `evaluator` gets the main thread's shard, and each worker evaluates its own
- * (the outcome's `shards`), so no thread adds every record. Without, `evaluator` gets every record: the caller
- * has more to add to it (stdin, S3).
+ * (the outcome's `shards`). Without, `evaluator` gets every record: the caller has more to add to it (stdin, S3).
  */
 export async function scanFilesInWorkers(
   files: readonly { path: string; size: number | null }[],

@@ -12,8 +12,9 @@
  * of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for (scanner
  * against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up) with the
  * target each must reach, and next to the scaling what the machine's threads give at all (bench-capacity.mjs:
- * in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical core, well under N). Every run of the scanner must print the same JSON as the first scan of its format,
- * at every thread count (exactness is checked, not assumed).
+ * in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical core, well under N).
+ * Every run of the scanner must print the same JSON as the first scan of its format, at every thread count
+ * (exactness is checked, not assumed).
  *
  * DuckDB (`@duckdb/node-api`, a devDependency) runs `read_ndjson` with an explicit column schema, the same
  * rule; `DUCKDB_DIR=<prefix>` uses another install. jq is optional: `apt-get install -y jq`.

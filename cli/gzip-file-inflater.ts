@@ -1,0 +1,190 @@
+/**
+ * Inflates a local gzip file synchronously, straight into the buffers its reader gives: no thread-pool round
+ * trip per output chunk and no new output buffer per chunk. A node:zlib stream pays both, and on this project's
+ * VMs a scan waited on them for a third of its time while the pool thread was idle (docs/benchmarks.md).
+ *
+ * It drives the zlib engine under node:zlib's streams the way node:zlib's own synchronous functions do (its
+ * handle's `writeSync`), so multi-member files, trailing bytes and errors are zlib's own, exactly as a stream
+ * reads them. That handle is not public API: `syncInflateWorks` checks it once by inflating a known file, and
+ * without it the scanner reads gzip through the stream (gunzip.ts) as before.
+ */
+import { readSync } from "node:fs";
+import { constants, createGunzip, gzipSync } from "node:zlib";
+
+/** The part of node:zlib's native handle used here (lib/zlib.js calls it the same way in its *Sync functions). */
+interface ZlibHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
+  onerror: (message: string, errno: number, code?: string) => void;
+}
+
+interface Engine {
+  readonly handle: ZlibHandle;
+  /** [output space left, input left] after each writeSync. */
+  readonly state: Uint32Array;
+  close(): void;
+}
+
+function openEngine(): Engine | null {
+  const gunzip = createGunzip();
+  const inner = gunzip as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
+  const handle = inner._handle;
+  const state = inner._writeState;
+  if (typeof handle?.writeSync !== "function" || !(state instanceof Uint32Array) || state.length < 2) {
+    gunzip.close();
+    return null;
+  }
+  return { handle: handle as ZlibHandle, state, close: () => gunzip.close() };
+}
+
+/** Compressed bytes read at a time. */
+const READ_BYTES = 256 * 1024;
+
+/** A zlib error as node:zlib reports it: the message, and its code (Z_DATA_ERROR, Z_BUF_ERROR, ...). */
+function zlibError(message: string, errno: number, code?: string): Error {
+  return Object.assign(new Error(message), { errno, code });
+}
+
+/**
+ * One gzip file, inflated into whatever buffer `inflateInto` is given. After a fault (bad data, the data
+ * ending early, a read error) it returns 0 like at the end, having delivered everything inflated before it;
+ * `failure` then tells what went wrong, with the codes a node:zlib stream would give.
+ */
+/** Input buffers of closed inflaters, reused: a scan of thousands of small objects opens one per object. */
+const spareInputs: Buffer[] = [];
+
+export class GzipFileInflater {
+  private readonly input = spareInputs.pop() ?? Buffer.allocUnsafe(READ_BYTES);
+  private inOffset = 0;
+  private inLength = 0;
+  private position = 0;
+  private endOfFile = false;
+  private done = false;
+  private error: unknown;
+
+  private constructor(
+    private readonly fd: number,
+    private readonly engine: Engine,
+    private readonly onBytes?: (n: number) => void,
+  ) {
+    engine.handle.onerror = (message, errno, code) => {
+      this.error ??= zlibError(message, errno, code);
+    };
+  }
+
+  /** An inflater of the open file `fd` (read from its start), null where the engine is not there. */
+  static open(fd: number, onBytes?: (n: number) => void): GzipFileInflater | null {
+    const engine = syncInflateWorks() ? openEngine() : null;
+    return engine === null ? null : new GzipFileInflater(fd, engine, onBytes);
+  }
+
+  /** Inflates into `into` and returns how many bytes it wrote; 0 only at the end or after a fault. */
+  inflateInto(into: Uint8Array): number {
+    while (!this.done && into.length > 0) {
+      if (this.inLength === 0 && !this.endOfFile && !this.readMore()) break;
+      const flush = this.endOfFile ? constants.Z_FINISH : constants.Z_NO_FLUSH;
+      this.engine.handle.writeSync(flush, this.input, this.inOffset, this.inLength, into, 0, into.length);
+      // A failed write leaves the state as it was and its output is lost, in a stream too.
+      if (this.error !== undefined) {
+        this.finish();
+        break;
+      }
+      const [outLeft = 0, inLeft = 0] = this.engine.state;
+      this.inOffset += this.inLength - inLeft;
+      this.inLength = inLeft;
+      // Room left in the output means zlib took all it could: the input ran out, or the data ended (a final
+      // flush, or bytes zlib does not read after the last member, as a stream ends there too).
+      if (outLeft > 0 && (this.endOfFile || inLeft > 0)) this.finish();
+      const written = into.length - outLeft;
+      if (written > 0) return written;
+    }
+    return 0;
+  }
+
+  /** What stopped the file early, if anything. */
+  failure(): unknown {
+    return this.error;
+  }
+
+  /** Frees the engine (the caller closes the file). */
+  close(): void {
+    this.finish();
+  }
+
+  private readMore(): boolean {
+    try {
+      const n = readSync(this.fd, this.input, 0, this.input.length, this.position);
+      this.position += n;
+      this.inOffset = 0;
+      this.inLength = n;
+      if (n === 0) this.endOfFile = true;
+      else this.onBytes?.(n);
+      return true;
+    } catch (err) {
+      this.error ??= err;
+      this.finish();
+      return false;
+    }
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.engine.close();
+    spareInputs.push(this.input);
+  }
+}
+
+let works: boolean | undefined;
+
+/**
+ * Whether this Node.js has the engine as expected: checked once, on two members with a final flush, through a
+ * small output buffer, and for the error of data that ends early.
+ */
+export function syncInflateWorks(): boolean {
+  if (works !== undefined) return works;
+  works = false;
+  try {
+    const text = Buffer.from("x".repeat(5000) + "y".repeat(3000));
+    const whole = Buffer.concat([gzipSync(text.subarray(0, 4000)), gzipSync(text.subarray(4000))]);
+    const inflate = (data: Buffer) => {
+      const engine = openEngine();
+      if (engine === null) return null;
+      let error: string | undefined;
+      engine.handle.onerror = (_m, _e, code) => {
+        error ??= code;
+      };
+      const out = Buffer.alloc(text.length + 100);
+      let at = 0;
+      for (const flush of [constants.Z_NO_FLUSH, constants.Z_FINISH]) {
+        const input = flush === constants.Z_FINISH ? Buffer.alloc(0) : data;
+        let inAt = 0;
+        for (;;) {
+          const room = Math.min(1000, out.length - at);
+          engine.handle.writeSync(flush, input, inAt, input.length - inAt, out, at, room);
+          if (error !== undefined) break;
+          const [outLeft = 0, inLeft = 0] = engine.state;
+          inAt = input.length - inLeft;
+          at += room - outLeft;
+          if (outLeft > 0) break;
+        }
+      }
+      engine.close();
+      return { text: out.subarray(0, at), error };
+    };
+    const good = inflate(whole);
+    const cut = inflate(whole.subarray(0, whole.length - 10));
+    works =
+      good !== null && good.error === undefined && good.text.equals(text) && cut?.error === "Z_BUF_ERROR";
+  } catch {
+    works = false;
+  }
+  return works;
+}

@@ -1,0 +1,178 @@
+/**
+ * The synchronous gzip inflater against node:zlib itself, on real files: the same bytes for every valid file
+ * (several members, zero padding, any output buffer size), and for a broken one (cut short, trailing garbage,
+ * a damaged byte) the same error, after the bytes zlib decodes from it.
+ */
+import { closeSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createGunzip, gzipSync } from "node:zlib";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { GzipFileInflater, syncInflateWorks } from "../../cli/gzip-file-inflater.js";
+
+const dir = mkdtempSync(join(tmpdir(), "bdd-inflater-"));
+let fileNo = 0;
+
+function writeTemp(bytes: Uint8Array): string {
+  const path = join(dir, `f${fileNo++}.gz`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** The inflater over `path`, into output buffers of `outBytes`: its bytes, its error code, the bytes read. */
+function inflateFile(path: string, outBytes: number) {
+  const fd = openSync(path, "r");
+  let compressed = 0;
+  const inflater = GzipFileInflater.open(fd, (n) => {
+    compressed += n;
+  });
+  if (inflater === null) throw new Error("no engine");
+  const parts: Buffer[] = [];
+  try {
+    for (;;) {
+      const into = Buffer.alloc(outBytes);
+      const n = inflater.inflateInto(into);
+      if (n === 0) break;
+      parts.push(into.subarray(0, n));
+    }
+  } finally {
+    inflater.close();
+    closeSync(fd);
+  }
+  const failure = inflater.failure() as { code?: string } | undefined;
+  return { text: Buffer.concat(parts), code: failure?.code, compressed };
+}
+
+/** What a node:zlib stream makes of the same bytes: its output and the code of its error, if any. */
+function zlibStream(bytes: Uint8Array): Promise<{ text: Buffer; code: string | undefined }> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    const gunzip = createGunzip();
+    gunzip.on("data", (c: Buffer) => parts.push(c));
+    gunzip.on("error", (e: NodeJS.ErrnoException) => resolve({ text: Buffer.concat(parts), code: e.code }));
+    gunzip.on("end", () => resolve({ text: Buffer.concat(parts), code: undefined }));
+    gunzip.end(bytes);
+  });
+}
+
+/** Text that compresses like log lines: about 1:5 (several read blocks of 256 KB for the larger members). */
+const logText = (seed: number, bytes: number): Buffer => {
+  const lines: string[] = [];
+  let x = seed >>> 0 || 1;
+  let size = 0;
+  while (size < bytes) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const line = `{"requestId":"${x.toString(36)}","inputTokenCount":${x % 9000},"pad":"${"ab".repeat(x % 150)}"}\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return Buffer.from(lines.join("").slice(0, bytes));
+};
+
+const members = fc.array(
+  fc.record({
+    seed: fc.nat(),
+    bytes: fc.integer({ min: 0, max: 2_000_000 }),
+    level: fc.integer({ min: 1, max: 9 }),
+  }),
+  { minLength: 1, maxLength: 3 },
+);
+const outBytes = fc.constantFrom(97, 4096, 65_536, 256 * 1024, 1024 * 1024);
+
+describe("GzipFileInflater", () => {
+  it("has zlib's engine on this Node.js (else every gzip file would take the slower stream)", () => {
+    expect(syncInflateWorks()).toBe(true);
+  });
+
+  it("inflates every valid file exactly as zlib does: several members, zero padding, any buffer size", async () => {
+    await fc.assert(
+      fc.asyncProperty(members, fc.nat({ max: 600 }), outBytes, async (ms, zeros, out) => {
+        const texts = ms.map((m) => logText(m.seed, m.bytes));
+        const file = Buffer.concat([
+          ...ms.map((m, i) => gzipSync(texts[i] as Buffer, { level: m.level })),
+          Buffer.alloc(zeros),
+        ]);
+        const path = writeTemp(file);
+        const got = inflateFile(path, out);
+        expect(got.code).toBeUndefined();
+        expect(got.text.equals(Buffer.concat(texts))).toBe(true);
+        expect(got.text.equals((await zlibStream(file)).text)).toBe(true);
+        expect(got.compressed).toBe(file.length);
+      }),
+      { numRuns: 20 },
+    );
+  }, 120_000);
+
+  it("a broken file gives the stream's error, after the bytes zlib decodes from it", async () => {
+    const damage = fc.oneof(
+      fc.record({ kind: fc.constant("cut" as const), at: fc.double({ min: 0.05, max: 0.999, noNaN: true }) }),
+      fc.record({
+        kind: fc.constant("garbage" as const),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+      }),
+      fc.record({
+        kind: fc.constant("flip" as const),
+        at: fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+        xor: fc.integer({ min: 1, max: 255 }),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(members, damage, outBytes, async (ms, d, out) => {
+        const texts = Buffer.concat(ms.map((m) => logText(m.seed, m.bytes)));
+        const whole = Buffer.concat(ms.map((m) => gzipSync(logText(m.seed, m.bytes), { level: m.level })));
+        let file: Buffer;
+        if (d.kind === "cut") file = whole.subarray(0, Math.max(10, Math.floor(whole.length * d.at)));
+        else if (d.kind === "garbage") {
+          // Garbage, not padding or another member: zlib reads zeros as padding and 0x1f as a member's start.
+          const tail = Buffer.from(d.bytes.map((b) => (b === 0 || b === 0x1f ? 0x42 : b)));
+          file = Buffer.concat([whole, tail]);
+        } else {
+          file = Buffer.from(whole);
+          const at = Math.floor(file.length * d.at);
+          file[at] = (file[at] as number) ^ d.xor;
+        }
+        const got = inflateFile(writeTemp(file), out);
+        const stream = await zlibStream(file);
+        expect(got.code).toBe(stream.code);
+        // The same bytes as zlib decodes, but for how many come before the fault: zlib's output of the write
+        // that fails is lost, and a write's size is the output buffer's.
+        const [shorter, longer] =
+          got.text.length <= stream.text.length ? [got.text, stream.text] : [stream.text, got.text];
+        expect(longer.subarray(0, shorter.length).equals(shorter)).toBe(true);
+        // Cut short, every byte delivered is the file's own text.
+        if (d.kind === "cut") expect(texts.subarray(0, got.text.length).equals(got.text)).toBe(true);
+      }),
+      { numRuns: 30 },
+    );
+  }, 120_000);
+
+  it("a truncated file reports zlib's Z_BUF_ERROR, a file that is not gzip Z_DATA_ERROR", () => {
+    const text = logText(7, 400_000);
+    const gz = gzipSync(text);
+    const cut = inflateFile(writeTemp(gz.subarray(0, gz.length - 100)), 65_536);
+    expect(cut.code).toBe("Z_BUF_ERROR");
+    expect(cut.text.length).toBeGreaterThan(300_000);
+    expect(text.subarray(0, cut.text.length).equals(cut.text)).toBe(true);
+    const notGzip = inflateFile(
+      writeTemp(Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 7)])),
+      4096,
+    );
+    expect(notGzip).toMatchObject({ code: "Z_DATA_ERROR", text: Buffer.alloc(0) });
+  });
+
+  it("a read error ends the file with that error, after the bytes inflated before it", () => {
+    const path = writeTemp(gzipSync(logText(3, 1_000_000)));
+    const fd = openSync(path, "r");
+    const inflater = GzipFileInflater.open(fd) as GzipFileInflater;
+    const into = Buffer.alloc(65_536);
+    expect(inflater.inflateInto(into)).toBe(into.length);
+    closeSync(fd);
+    let n = 0;
+    while (inflater.inflateInto(into) > 0) n++;
+    // Up to the rest of the first block read: then the closed file fails.
+    expect(n).toBeLessThan(30);
+    expect((inflater.failure() as NodeJS.ErrnoException).code).toBe("EBADF");
+    inflater.close();
+  });
+});

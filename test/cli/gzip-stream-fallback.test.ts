@@ -41,7 +41,7 @@ describe("gzip without zlib's synchronous engine", () => {
     const { tokens, error } = await read(join(dir, "cut.gz"));
     expect(String(error)).toMatch(/cut\.gz: truncated or damaged gzip file: the data ends early/);
     // The records in file order, and at most the cut line as a malformed one.
-    const records = tokens.filter((t) => t >= 0);
+    const records = tokens.filter((t) => t !== null && t >= 0);
     expect(records.length).toBeGreaterThan(1000);
     expect(records).toEqual(records.map((_, i) => i));
     expect(tokens.length - records.length).toBeLessThanOrEqual(1);

@@ -1,7 +1,8 @@
 /**
  * The synchronous gzip inflater against node:zlib itself, on real files: the same bytes for every valid file
  * (several members, zero padding, any output buffer size), and for a broken one (cut short, trailing garbage,
- * a damaged byte) the same error, after the bytes zlib decodes from it.
+ * a damaged byte) the same error, after the bytes zlib decodes from it. The files run one after another in one
+ * process, so the engines reset and reused from file to file (as in a scan) are what these tests check.
  */
 import { closeSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -5,6 +5,7 @@
  * deduplication, the detections, exclusions and aggregation are the shards' evaluators' (parallel-scan.ts). Run
  * by the worker threads, and by the main thread itself, which takes parts too (one thread fewer to start).
  */
+import { addTokens } from "../core/anomaly.js";
 import { inWindow } from "../core/evaluator.js";
 import { totalTokensOfRecord } from "../core/record-evaluator.js";
 import { hourOf } from "../core/rule.js";
@@ -102,7 +103,7 @@ async function readPart(
             h.hourMs.push(hourMs);
             h.tokens.push(0);
           }
-          h.tokens[i] = (h.tokens[i] as number) + totalTokensOfRecord(r);
+          h.tokens[i] = addTokens(h.tokens[i] as number, totalTokensOfRecord(r));
         }
       }
     }

@@ -10,6 +10,14 @@ import { keptPrincipalOf } from "./exclusions.js";
 import { HOUR_MS, hourOf, type Rule } from "./rule.js";
 import { totalTokensOf, type UsageGroup } from "./usage.js";
 
+/**
+ * Token totals add up to at most Number.MAX_SAFE_INTEGER. Beyond it float addition rounds, and a total would
+ * depend on the order and grouping of its terms; the scanner's threads sum an hour's tokens part by part first.
+ * Saturating, the total is the same however it is grouped. (Each count has at most 15 digits: only absurd
+ * records get there.)
+ */
+export const addTokens = (a: number, b: number): number => Math.min(a + b, Number.MAX_SAFE_INTEGER);
+
 /** Total tokens per principal per clock hour: account -> principal -> hour start -> tokens. */
 export class HourlyTotals {
   private readonly byAccount = new Map<string, Map<string, Map<number, number>>>();
@@ -25,7 +33,7 @@ export class HourlyTotals {
       hours = new Map();
       principals.set(principal, hours);
     }
-    hours.set(hourMs, (hours.get(hourMs) ?? 0) + tokens);
+    hours.set(hourMs, addTokens(hours.get(hourMs) ?? 0, tokens));
   }
 
   /** A principal's hours (start -> tokens); undefined when it has none. */

@@ -2,8 +2,9 @@
  * anomaly's comparison (docs/detections.md): the second-largest hourly total over the baseline days before
  * the hour, hours without requests counting 0, against `max(factor x baseline, floor)`.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compare, knownFromOf } from "../../core/anomaly.js";
+import { addTokens, compare, HourlyTotals, knownFromOf } from "../../core/anomaly.js";
 import { DAY_MS, HOUR_MS } from "../../core/rule.js";
 
 const rule = { anomalyFactor: 10, anomalyFloorTokens: 2_000_000, baselineDays: 7 };
@@ -83,5 +84,36 @@ describe("known history", () => {
     expect(knownFromOf(new Set(), hoursBefore(168), until)).toBe(until);
     const all = new Set(Array.from({ length: 200 }, (_, i) => hoursBefore(i + 1)));
     expect(knownFromOf(all, hoursBefore(168), until)).toBe(hoursBefore(168));
+  });
+});
+
+describe("hourly totals", () => {
+  it("are the same however an hour's tokens are grouped before they are added (the scanner's threads sum parts first)", () => {
+    const count = fc.oneof(fc.nat({ max: 999_999_999_999_999 }), fc.constant(999_999_999_999_999));
+    fc.assert(
+      fc.property(
+        fc.array(count, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (tokens, cuts) => {
+          const oneByOne = new HourlyTotals();
+          for (const t of tokens) oneByOne.add("1", "p", 0, t);
+          // The same tokens in consecutive parts, each summed first, as a part of the scan sums its hour.
+          const parts = new HourlyTotals();
+          const at = [...new Set(cuts.map((c) => c % tokens.length))].sort((a, b) => a - b);
+          let from = 0;
+          for (const to of [...at, tokens.length]) {
+            parts.add("1", "p", 0, tokens.slice(from, to).reduce(addTokens, 0));
+            from = to;
+          }
+          const total = oneByOne.get("1", "p")?.get(0);
+          expect(parts.get("1", "p")?.get(0)).toBe(total);
+          const exact = tokens.reduce((n, t) => n + BigInt(t), 0n);
+          expect(total).toBe(
+            exact > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(exact),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -8,7 +8,7 @@
  * reads them. That handle is not public API: `syncInflateWorks` checks it once by inflating a known file, and
  * without it the scanner reads gzip through the stream (gunzip.ts) as before.
  */
-import { readSync } from "node:fs";
+import { fstatSync, readSync } from "node:fs";
 import { constants, createGunzip, gzipSync } from "node:zlib";
 
 /** The part of node:zlib's native handle used here (lib/zlib.js calls it the same way in its *Sync functions). */
@@ -139,7 +139,11 @@ export class GzipFileInflater {
       this.inLength = inLeft;
       // Room left in the output means zlib took all it could: the input ran out, or the data ended (a final
       // flush, or bytes zlib does not read after the last member, as a stream ends there too).
-      if (outLeft > 0 && (this.endOfFile || inLeft > 0)) this.finish();
+      if (outLeft > 0 && (this.endOfFile || inLeft > 0)) {
+        // Bytes after the data (padding) are not read, as a stream reads them: progress counts them all the same.
+        if (!this.endOfFile) this.reportRest();
+        this.finish();
+      }
       const written = into.length - outLeft;
       if (written > 0) return written;
     }
@@ -169,6 +173,15 @@ export class GzipFileInflater {
       this.error ??= err;
       this.finish();
       return false;
+    }
+  }
+
+  private reportRest(): void {
+    try {
+      const rest = fstatSync(this.fd).size - this.position;
+      if (rest > 0) this.onBytes?.(rest);
+    } catch {
+      // Progress only: a file that cannot be stat'ed now was read all the same.
     }
   }
 

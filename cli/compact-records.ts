@@ -5,6 +5,7 @@
  * distinct value. Decoding (recordAt) gives the records back exactly.
  */
 import type { InvocationRecord } from "../core/record-reader.js";
+import { genericArray } from "./generic-array.js";
 
 /** The string fields of a record in CompactRecords.refs, in this order. */
 const STRING_FIELDS = ["accountId", "identityArn", "modelId", "operation", "errorCode"] as const;
@@ -44,13 +45,13 @@ export interface CompactRecords {
  * the main thread, records waiting for their turn made every young-generation collection copy them).
  */
 export class RecordEncoder {
-  private readonly strings: string[] = [];
+  private readonly strings = genericArray<string>();
   private readonly index = new Map<string, number>();
   // Grown as records come (a shard of a small file may get none): a part has one encoder per shard.
   private refs = new Int32Array(0);
   private numbers = new Float64Array(0);
-  private readonly timestamps: string[] = [];
-  private readonly requestIds: (string | null)[] = [];
+  private readonly timestamps = genericArray<string>();
+  private readonly requestIds = genericArray<string | null>();
 
   private ref(s: string | null): number {
     if (s === null) return -1;

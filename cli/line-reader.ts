@@ -9,6 +9,7 @@
 import { isUtf8 } from "node:buffer";
 import { decodeEscapes, type Fields, recordFrom } from "../core/record-reader.js";
 import type { ByteReader } from "./byte-reader.js";
+import { genericArray } from "./generic-array.js";
 import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "./record-assembler.js";
 import { RECORD_SCAN_WASM } from "./record-scan-wasm.js";
 
@@ -119,7 +120,7 @@ export interface LineReaderOptions {
  * `finish()` the end. Items are collected in `items` (take them after each call).
  */
 export class LineReader implements ByteReader {
-  readonly items: FileItem[] = [];
+  readonly items = genericArray<FileItem>();
   /** Lines read (numbered from 1). */
   lines = 0;
   /** Offset of the first line read, -1 before it. */

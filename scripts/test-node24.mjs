@@ -15,7 +15,7 @@ const TESTS = [
   "test/lambda",
   "test/cdk/synth.test.ts",
   "test/cli/parallel-scan.e2e.test.ts",
-  "test/cli/gzip-file-inflater.test.ts",
+  "test/cli/gzip-inflater.test.ts",
   "test/cli/generic-array.test.ts",
 ];
 const ci = process.env.CI === "true";

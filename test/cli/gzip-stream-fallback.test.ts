@@ -1,17 +1,22 @@
 /**
- * Where this Node.js lacks zlib's synchronous engine (gzip-file-inflater.ts checks), local gzip files are read
- * by a node:zlib stream instead: the same records, and the same report of a file cut short.
+ * Where this Node.js lacks zlib's synchronous engine (gzip-inflater.ts checks), gzip files and byte streams
+ * (stdin, S3 objects) are read by a node:zlib stream instead: the same records, and the same report of a cut.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it, vi } from "vitest";
-import { readLogFile } from "../../cli/read-batches.js";
+import { readLogBatches, readLogFile } from "../../cli/read-batches.js";
 import type { FileItem } from "../../cli/record-assembler.js";
 import { rawRecord } from "../helpers/records.js";
 
-vi.mock("../../cli/gzip-file-inflater.js", () => ({ GzipFileInflater: { open: () => null } }));
+vi.mock("../../cli/gzip-inflater.js", () => ({
+  GzipInflater: { open: () => null },
+  fileInput: () => null,
+  streamInput: () => null,
+}));
 
 async function read(path: string) {
   const items: FileItem[] = [];
@@ -45,5 +50,15 @@ describe("gzip without zlib's synchronous engine", () => {
     expect(records.length).toBeGreaterThan(1000);
     expect(records).toEqual(records.map((_, i) => i));
     expect(tokens.length - records.length).toBeLessThanOrEqual(1);
+  });
+
+  it("reads every record of a gzip byte stream, as from stdin or S3", async () => {
+    const tokens: number[] = [];
+    const chunks = Array.from({ length: Math.ceil(gz.length / 5000) }, (_, i) =>
+      gz.subarray(i * 5000, (i + 1) * 5000),
+    );
+    for await (const batch of readLogBatches("stdin", Readable.from(chunks)))
+      for (const item of batch) tokens.push(item.kind === "record" ? (item.record.promptTokens ?? -1) : -1);
+    expect(tokens).toEqual(lines.map((_, i) => i));
   });
 });

@@ -1,16 +1,19 @@
 /**
- * The synchronous gzip inflater against node:zlib itself, on real files: the same bytes for every valid file
- * (several members, zero padding, any output buffer size), and for a broken one (cut short, trailing garbage,
- * a damaged byte) the same error, after the bytes zlib decodes from it. The files run one after another in one
- * process, so the engines reset and reused from file to file (as in a scan) are what these tests check.
+ * The synchronous gzip inflater against node:zlib itself, on real files and on byte streams cut in chunks of any
+ * size: the same bytes for all valid data (several members, zero padding, any output buffer size), and for
+ * broken data (cut short, trailing garbage, a damaged byte) the same error, after the bytes zlib decodes from it.
+ * The inputs run one after another in one process, so the engines reset and reused from one to the next (as in
+ * a scan) are what these tests check.
  */
-import { closeSync, mkdtempSync, openSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { createGunzip, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GzipFileInflater, syncInflateWorks } from "../../cli/gzip-file-inflater.js";
+import { chunksOf } from "../../cli/byte-chunks.js";
+import { fileInput, GzipInflater, streamInput, syncInflateWorks } from "../../cli/gzip-inflater.js";
 import { readFileBatches, readLogFile } from "../../cli/read-batches.js";
 import { rawRecord } from "../helpers/records.js";
 
@@ -23,19 +26,39 @@ function writeTemp(bytes: Uint8Array): string {
   return path;
 }
 
-/** The inflater over `path`, into output buffers of `outBytes`: its bytes, its error code, the bytes read. */
-function inflateFile(path: string, outBytes: number) {
+/** How the compressed bytes come: read from the file, or as a stream in chunks of this many bytes. */
+type Via = "file" | number;
+// Chunks of a few bytes: the last test; here they would take long over megabytes of data.
+const via: fc.Arbitrary<Via> = fc.oneof(fc.constant("file" as const), fc.integer({ min: 300, max: 300_000 }));
+
+/** A stream of `bytes` in chunks of `chunkBytes`. */
+const streamOf = (bytes: Buffer, chunkBytes: number) =>
+  Readable.from(
+    Array.from({ length: Math.ceil(bytes.length / chunkBytes) }, (_, i) =>
+      bytes.subarray(i * chunkBytes, (i + 1) * chunkBytes),
+    ),
+  );
+
+/**
+ * The inflater over `path` (or its bytes as a stream), into output buffers of `outBytes`: its bytes, its error
+ * code, and the compressed bytes read (a file's; a stream counts its own).
+ */
+async function inflateFile(path: string, outBytes: number, how: Via = "file") {
   const fd = openSync(path, "r");
   let compressed = 0;
-  const inflater = GzipFileInflater.open(fd, (n) => {
-    compressed += n;
-  });
+  const input =
+    how === "file"
+      ? fileInput(fd, (n) => {
+          compressed += n;
+        })
+      : streamInput(chunksOf(streamOf(readFileSync(path), how)));
+  const inflater = GzipInflater.open(input);
   if (inflater === null) throw new Error("no engine");
   const parts: Buffer[] = [];
   try {
     for (;;) {
       const into = Buffer.alloc(outBytes);
-      const n = inflater.inflateInto(into);
+      const n = await inflater.inflateInto(into);
       if (n === 0) break;
       parts.push(into.subarray(0, n));
     }
@@ -44,6 +67,7 @@ function inflateFile(path: string, outBytes: number) {
     closeSync(fd);
   }
   const failure = inflater.failure() as { code?: string } | undefined;
+  if (how !== "file") compressed = readFileSync(path).length;
   return { text: Buffer.concat(parts), code: failure?.code, compressed };
 }
 
@@ -83,27 +107,27 @@ const members = fc.array(
 );
 const outBytes = fc.constantFrom(97, 4096, 65_536, 256 * 1024, 1024 * 1024);
 
-describe("GzipFileInflater", () => {
+describe("GzipInflater", () => {
   it("has zlib's engine on this Node.js (else every gzip file would take the slower stream)", () => {
     expect(syncInflateWorks()).toBe(true);
   });
 
-  it("inflates every valid file exactly as zlib does: several members, zero padding, any buffer size", async () => {
+  it("inflates all valid data exactly as zlib does: several members, zero padding, any buffer or chunk size", async () => {
     await fc.assert(
-      fc.asyncProperty(members, fc.nat({ max: 600 }), outBytes, async (ms, zeros, out) => {
+      fc.asyncProperty(members, fc.nat({ max: 600 }), outBytes, via, async (ms, zeros, out, how) => {
         const texts = ms.map((m) => logText(m.seed, m.bytes));
         const file = Buffer.concat([
           ...ms.map((m, i) => gzipSync(texts[i] as Buffer, { level: m.level })),
           Buffer.alloc(zeros),
         ]);
         const path = writeTemp(file);
-        const got = inflateFile(path, out);
+        const got = await inflateFile(path, out, how);
         expect(got.code).toBeUndefined();
         expect(got.text.equals(Buffer.concat(texts))).toBe(true);
         expect(got.text.equals((await zlibStream(file)).text)).toBe(true);
         expect(got.compressed).toBe(file.length);
       }),
-      { numRuns: 20 },
+      { numRuns: 30 },
     );
   }, 120_000);
 
@@ -121,7 +145,7 @@ describe("GzipFileInflater", () => {
       }),
     );
     await fc.assert(
-      fc.asyncProperty(members, damage, outBytes, async (ms, d, out) => {
+      fc.asyncProperty(members, damage, outBytes, via, async (ms, d, out, how) => {
         const texts = Buffer.concat(ms.map((m) => logText(m.seed, m.bytes)));
         const whole = Buffer.concat(ms.map((m) => gzipSync(logText(m.seed, m.bytes), { level: m.level })));
         let file: Buffer;
@@ -135,7 +159,7 @@ describe("GzipFileInflater", () => {
           const at = Math.floor(file.length * d.at);
           file[at] = (file[at] as number) ^ d.xor;
         }
-        const got = inflateFile(writeTemp(file), out);
+        const got = await inflateFile(writeTemp(file), out, how);
         const stream = await zlibStream(file);
         expect(got.code).toBe(stream.code);
         // The same bytes as zlib decodes, but for how many come before the fault: zlib's output of the write
@@ -146,40 +170,40 @@ describe("GzipFileInflater", () => {
         // Cut short, every byte delivered is the file's own text.
         if (d.kind === "cut") expect(texts.subarray(0, got.text.length).equals(got.text)).toBe(true);
       }),
-      { numRuns: 30 },
+      { numRuns: 40 },
     );
   }, 120_000);
 
-  it("a truncated file reports zlib's Z_BUF_ERROR, a file that is not gzip Z_DATA_ERROR", () => {
+  it("a truncated file reports zlib's Z_BUF_ERROR, a file that is not gzip Z_DATA_ERROR", async () => {
     const text = logText(7, 400_000);
     const gz = gzipSync(text);
-    const cut = inflateFile(writeTemp(gz.subarray(0, gz.length - 100)), 65_536);
+    const cut = await inflateFile(writeTemp(gz.subarray(0, gz.length - 100)), 65_536);
     expect(cut.code).toBe("Z_BUF_ERROR");
     expect(cut.text.length).toBeGreaterThan(300_000);
     expect(text.subarray(0, cut.text.length).equals(cut.text)).toBe(true);
-    const notGzip = inflateFile(
+    const notGzip = await inflateFile(
       writeTemp(Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 7)])),
       4096,
     );
     expect(notGzip).toMatchObject({ code: "Z_DATA_ERROR", text: Buffer.alloc(0) });
   });
 
-  it("a read error ends the file with that error, after the bytes inflated before it", () => {
+  it("a read error ends the file with that error, after the bytes inflated before it", async () => {
     const path = writeTemp(gzipSync(logText(3, 1_000_000)));
     const fd = openSync(path, "r");
-    const inflater = GzipFileInflater.open(fd) as GzipFileInflater;
+    const inflater = GzipInflater.open(fileInput(fd)) as GzipInflater;
     const into = Buffer.alloc(65_536);
-    expect(inflater.inflateInto(into)).toBe(into.length);
+    expect(await inflater.inflateInto(into)).toBe(into.length);
     closeSync(fd);
     let n = 0;
-    while (inflater.inflateInto(into) > 0) n++;
+    while ((await inflater.inflateInto(into)) > 0) n++;
     // Up to the rest of the first block read: then the closed file fails.
     expect(n).toBeLessThan(30);
     expect((inflater.failure() as NodeJS.ErrnoException).code).toBe("EBADF");
     inflater.close();
   });
 
-  it("counts padding after the data as read, where it crosses a read block (progress ends at the file's size)", () => {
+  it("counts padding after the data as read, where it crosses a read block (progress ends at the file's size)", async () => {
     const member = (() => {
       // A stored (level 0) member ending 3 bytes before the first 256 KB block's end.
       const text = logText(11, 300_000);
@@ -190,9 +214,48 @@ describe("GzipFileInflater", () => {
       throw new Error("no member of that size");
     })();
     const file = Buffer.concat([member, Buffer.alloc(50)]);
-    const got = inflateFile(writeTemp(file), 65_536);
+    const got = await inflateFile(writeTemp(file), 65_536);
     expect(got.code).toBeUndefined();
     expect(got.compressed).toBe(file.length);
+  });
+
+  it("a stream in chunks of a few bytes inflates as zlib does, whole and cut short", async () => {
+    const text = logText(9, 60_000);
+    const gz = Buffer.concat([gzipSync(text.subarray(0, 20_000)), gzipSync(text.subarray(20_000))]);
+    for (const chunkBytes of [1, 2, 3, 17]) {
+      const whole = await inflateFile(writeTemp(gz), 4096, chunkBytes);
+      expect(whole.code).toBeUndefined();
+      expect(whole.text.equals(text)).toBe(true);
+      const cut = await inflateFile(writeTemp(gz.subarray(0, gz.length - 5)), 4096, chunkBytes);
+      expect(cut.code).toBe("Z_BUF_ERROR");
+      expect(text.subarray(0, cut.text.length).equals(cut.text)).toBe(true);
+    }
+  });
+
+  it("a stream that fails ends with its error, after every byte inflated from the chunks before it", async () => {
+    const text = logText(5, 600_000);
+    const gz = gzipSync(text);
+    const half = gz.subarray(0, Math.floor(gz.length / 2));
+    const broken = new Error("connection reset");
+    async function* chunks() {
+      yield half.subarray(0, 1000);
+      yield half.subarray(1000);
+      throw broken;
+    }
+    const inflater = GzipInflater.open(streamInput(chunksOf(Readable.from(chunks())))) as GzipInflater;
+    const parts: Buffer[] = [];
+    for (;;) {
+      const into = Buffer.alloc(65_536);
+      const n = await inflater.inflateInto(into);
+      if (n === 0) break;
+      parts.push(into.subarray(0, n));
+    }
+    inflater.close();
+    expect(inflater.failure()).toBe(broken);
+    const got = Buffer.concat(parts);
+    // All that half the data holds (zlib keeps back at most its window and what it has not yet decoded).
+    expect(got.length).toBeGreaterThan(text.length / 2 - 40_000);
+    expect(text.subarray(0, got.length).equals(got)).toBe(true);
   });
 });
 

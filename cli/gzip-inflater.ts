@@ -1,15 +1,17 @@
 /**
- * Inflates a local gzip file synchronously, straight into the buffers its reader gives: no thread-pool round
- * trip per output chunk and no new output buffer per chunk. A node:zlib stream pays both, and on this project's
- * VMs a scan waited on them for about 40% of its time while the pool thread was idle (docs/benchmarks.md).
+ * Inflates gzip synchronously, straight into the buffers its reader gives: no thread-pool round trip per output
+ * chunk and no new output buffer per chunk. A node:zlib stream pays both, and on this project's VMs a scan waited
+ * on them for about 40% of its time while the pool thread was idle (docs/benchmarks.md). The compressed bytes
+ * come from a local file (read here) or a byte stream (stdin, an S3 object: its chunks as they arrive).
  *
  * It drives the zlib engine under node:zlib's streams the way node:zlib's own synchronous functions do (its
- * handle's `writeSync`), so multi-member files, trailing bytes and errors are zlib's own, exactly as a stream
+ * handle's `writeSync`), so multi-member data, trailing bytes and errors are zlib's own, exactly as a stream
  * reads them. That handle is not public API: `syncInflateWorks` checks it once by inflating a known file, and
  * without it the scanner reads gzip through the stream (gunzip.ts) as before.
  */
 import { fstatSync, readSync } from "node:fs";
 import { constants, createGunzip, gzipSync } from "node:zlib";
+import type { NextChunk } from "./byte-chunks.js";
 
 /** The part of node:zlib's native handle used here (lib/zlib.js calls it the same way in its *Sync functions). */
 interface ZlibHandle {
@@ -90,58 +92,64 @@ function zlibError(message: string, errno: number, code?: string): Error {
   return Object.assign(new Error(message), { errno, code });
 }
 
-/** Input buffers of closed inflaters, reused: a scan of thousands of small objects opens one per object. */
-const spareInputs: Buffer[] = [];
+/** Where an inflater's compressed bytes come from. */
+export interface GzipInput {
+  /** The next compressed bytes, null at their end; a read error is thrown. */
+  next(): Buffer | null | Promise<Buffer | null>;
+  /** The data ended with bytes of the input unread (zlib reads nothing after the last member). */
+  leftUnread(): void;
+  /** Frees what the input holds (a file's descriptor stays the caller's). */
+  close(): void;
+}
 
 /**
- * One gzip file, inflated into whatever buffer `inflateInto` is given. After a fault (bad data, the data
- * ending early, a read error) it returns 0 like at the end, having delivered everything inflated before it;
- * `failure` then tells what went wrong, with the codes a node:zlib stream would give.
+ * Gzip inflated into whatever buffer `inflateInto` is given. After a fault (bad data, the data ending early, a
+ * read error) it returns 0 like at the end, having delivered everything inflated before it; `failure` then
+ * tells what went wrong, with the codes a node:zlib stream would give.
  */
-export class GzipFileInflater {
-  private readonly input = spareInputs.pop() ?? Buffer.allocUnsafe(READ_BYTES);
+export class GzipInflater {
+  private input: Buffer = Buffer.alloc(0);
   private inOffset = 0;
-  private inLength = 0;
-  private position = 0;
-  private endOfFile = false;
+  private endOfInput = false;
   private done = false;
   private error: unknown;
 
   private constructor(
-    private readonly fd: number,
+    private readonly source: GzipInput,
     private readonly engine: Engine,
-    private readonly onBytes?: (n: number) => void,
   ) {
     engine.handle.onerror = (message, errno, code) => {
       this.error ??= zlibError(message, errno, code);
     };
   }
 
-  /** An inflater of the open file `fd` (read from its start), null where the engine is not there. */
-  static open(fd: number, onBytes?: (n: number) => void): GzipFileInflater | null {
+  /** An inflater of `source`, null where the engine is not there (the caller then uses a stream). */
+  static open(source: GzipInput): GzipInflater | null {
     const engine = syncInflateWorks() ? takeEngine() : null;
-    return engine === null ? null : new GzipFileInflater(fd, engine, onBytes);
+    return engine === null ? null : new GzipInflater(source, engine);
   }
 
   /** Inflates into `into` and returns how many bytes it wrote; 0 only at the end or after a fault. */
-  inflateInto(into: Uint8Array): number {
+  async inflateInto(into: Uint8Array): Promise<number> {
     while (!this.done && into.length > 0) {
-      if (this.inLength === 0 && !this.endOfFile && !this.readMore()) break;
-      const flush = this.endOfFile ? constants.Z_FINISH : constants.Z_NO_FLUSH;
-      this.engine.handle.writeSync(flush, this.input, this.inOffset, this.inLength, into, 0, into.length);
+      let inLength = this.input.length - this.inOffset;
+      if (inLength === 0 && !this.endOfInput) {
+        if (!(await this.takeInput())) break;
+        inLength = this.input.length;
+      }
+      const flush = this.endOfInput ? constants.Z_FINISH : constants.Z_NO_FLUSH;
+      this.engine.handle.writeSync(flush, this.input, this.inOffset, inLength, into, 0, into.length);
       // A failed write leaves the state as it was and its output is lost, in a stream too.
       if (this.error !== undefined) {
         this.finish();
         break;
       }
       const [outLeft = 0, inLeft = 0] = this.engine.state;
-      this.inOffset += this.inLength - inLeft;
-      this.inLength = inLeft;
+      this.inOffset = this.input.length - inLeft;
       // Room left in the output means zlib took all it could: the input ran out, or the data ended (a final
       // flush, or bytes zlib does not read after the last member, as a stream ends there too).
-      if (outLeft > 0 && (this.endOfFile || inLeft > 0)) {
-        // Bytes after the data (padding) are not read, as a stream reads them: progress counts them all the same.
-        if (!this.endOfFile) this.reportRest();
+      if (outLeft > 0 && (this.endOfInput || inLeft > 0)) {
+        if (!this.endOfInput) this.source.leftUnread();
         this.finish();
       }
       const written = into.length - outLeft;
@@ -150,24 +158,24 @@ export class GzipFileInflater {
     return 0;
   }
 
-  /** What stopped the file early, if anything. */
+  /** What stopped the data early, if anything. */
   failure(): unknown {
     return this.error;
   }
 
-  /** Frees the engine (the caller closes the file). */
+  /** Frees the engine and the input. */
   close(): void {
     this.finish();
   }
 
-  private readMore(): boolean {
+  private async takeInput(): Promise<boolean> {
     try {
-      const n = readSync(this.fd, this.input, 0, this.input.length, this.position);
-      this.position += n;
+      const chunk = await this.source.next();
       this.inOffset = 0;
-      this.inLength = n;
-      if (n === 0) this.endOfFile = true;
-      else this.onBytes?.(n);
+      if (chunk === null) {
+        this.endOfInput = true;
+        this.input = Buffer.alloc(0);
+      } else this.input = chunk;
       return true;
     } catch (err) {
       this.error ??= err;
@@ -176,21 +184,49 @@ export class GzipFileInflater {
     }
   }
 
-  private reportRest(): void {
-    try {
-      const rest = fstatSync(this.fd).size - this.position;
-      if (rest > 0) this.onBytes?.(rest);
-    } catch {
-      // Progress only: a file that cannot be stat'ed now was read all the same.
-    }
-  }
-
   private finish(): void {
     if (this.done) return;
     this.done = true;
     giveBack(this.engine, this.error !== undefined);
-    spareInputs.push(this.input);
+    this.source.close();
   }
+}
+
+/** Input buffers of closed file inputs, reused: a scan of thousands of small objects opens one per object. */
+const spareInputs: Buffer[] = [];
+
+/** A local file's compressed bytes (`fd`, read from its start; the caller closes it); `onBytes` counts them. */
+export function fileInput(fd: number, onBytes?: (n: number) => void): GzipInput {
+  let buffer: Buffer | undefined;
+  let position = 0;
+  return {
+    next() {
+      buffer ??= spareInputs.pop() ?? Buffer.allocUnsafe(READ_BYTES);
+      const n = readSync(fd, buffer, 0, buffer.length, position);
+      position += n;
+      if (n === 0) return null;
+      onBytes?.(n);
+      return buffer.subarray(0, n);
+    },
+    leftUnread() {
+      // Bytes after the data (padding) are not read, as a stream reads them: progress counts them all the same.
+      try {
+        const rest = fstatSync(fd).size - position;
+        if (rest > 0) onBytes?.(rest);
+      } catch {
+        // Progress only: a file that cannot be stat'ed now was read all the same.
+      }
+    },
+    close() {
+      if (buffer !== undefined) spareInputs.push(buffer);
+      buffer = undefined;
+    },
+  };
+}
+
+/** A byte stream's compressed chunks as they come (the stream counts its own bytes, and the caller ends it). */
+export function streamInput(next: NextChunk): GzipInput {
+  return { next, leftUnread: () => undefined, close: () => undefined };
 }
 
 let works: boolean | undefined;

@@ -113,6 +113,8 @@ export class GzipInflater {
   private endOfInput = false;
   private done = false;
   private error: unknown;
+  /** The input being waited for (a byte stream's next chunk). */
+  private waiting: Promise<void> | null = null;
 
   private constructor(
     private readonly source: GzipInput,
@@ -129,12 +131,22 @@ export class GzipInflater {
     return engine === null ? null : new GzipInflater(source, engine);
   }
 
-  /** Inflates into `into` and returns how many bytes it wrote; 0 only at the end or after a fault. */
-  async inflateInto(into: Uint8Array): Promise<number> {
-    while (!this.done && into.length > 0) {
+  /**
+   * Inflates into `into` and returns how many bytes it wrote; 0 only at the end or after a fault. Synchronous
+   * while the input is (a file's): an await per block cost a scan of small S3-sized files about 9%.
+   */
+  read(into: Uint8Array): number | Promise<number> {
+    const n = this.inflateInto(into);
+    const waiting = this.waiting;
+    return n > 0 || waiting === null ? n : waiting.then(() => this.read(into));
+  }
+
+  /** `read` up to where it would wait for input: then 0, and `waiting` holds the wait. */
+  private inflateInto(into: Uint8Array): number {
+    while (!this.done && this.waiting === null && into.length > 0) {
       let inLength = this.input.length - this.inOffset;
       if (inLength === 0 && !this.endOfInput) {
-        if (!(await this.takeInput())) break;
+        if (!this.takeInput()) break;
         inLength = this.input.length;
       }
       const flush = this.endOfInput ? constants.Z_FINISH : constants.Z_NO_FLUSH;
@@ -168,20 +180,43 @@ export class GzipInflater {
     this.finish();
   }
 
-  private async takeInput(): Promise<boolean> {
+  /** Takes the next input if it is there; false after a fault, or while it comes (`waiting`). */
+  private takeInput(): boolean {
+    let next: Buffer | null | Promise<Buffer | null>;
     try {
-      const chunk = await this.source.next();
-      this.inOffset = 0;
-      if (chunk === null) {
-        this.endOfInput = true;
-        this.input = Buffer.alloc(0);
-      } else this.input = chunk;
-      return true;
+      next = this.source.next();
     } catch (err) {
-      this.error ??= err;
-      this.finish();
+      this.fail(err);
       return false;
     }
+    if (next instanceof Promise) {
+      this.waiting = next.then(
+        (chunk) => {
+          this.waiting = null;
+          this.supply(chunk);
+        },
+        (err: unknown) => {
+          this.waiting = null;
+          this.fail(err);
+        },
+      );
+      return false;
+    }
+    this.supply(next);
+    return true;
+  }
+
+  private supply(chunk: Buffer | null): void {
+    this.inOffset = 0;
+    if (chunk === null) {
+      this.endOfInput = true;
+      this.input = Buffer.alloc(0);
+    } else this.input = chunk;
+  }
+
+  private fail(err: unknown): void {
+    this.error ??= err;
+    this.finish();
   }
 
   private finish(): void {

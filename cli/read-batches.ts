@@ -131,7 +131,7 @@ async function* readGzipFile(
   };
   yield* readChunks(
     path,
-    (into) => inflater.inflateInto(into),
+    async (into) => inflater.read(into),
     () => inflater.failure(),
     true,
     close,
@@ -156,7 +156,7 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
     };
     yield* readChunks(
       name,
-      (into) => inflater.inflateInto(into),
+      async (into) => inflater.read(into),
       () => inflater.failure(),
       true,
       closeBoth,

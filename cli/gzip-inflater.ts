@@ -92,6 +92,9 @@ function zlibError(message: string, errno: number, code?: string): Error {
   return Object.assign(new Error(message), { errno, code });
 }
 
+/** No input (yet, or any more). */
+const NO_INPUT = Buffer.alloc(0);
+
 /** Where an inflater's compressed bytes come from. */
 export interface GzipInput {
   /** The next compressed bytes, null at their end; a read error is thrown. */
@@ -103,12 +106,12 @@ export interface GzipInput {
 }
 
 /**
- * Gzip inflated into whatever buffer `inflateInto` is given. After a fault (bad data, the data ending early, a
+ * Gzip inflated into whatever buffer `read` is given. After a fault (bad data, the data ending early, a
  * read error) it returns 0 like at the end, having delivered everything inflated before it; `failure` then
  * tells what went wrong, with the codes a node:zlib stream would give.
  */
 export class GzipInflater {
-  private input: Buffer = Buffer.alloc(0);
+  private input: Buffer = NO_INPUT;
   private inOffset = 0;
   private endOfInput = false;
   private done = false;
@@ -210,7 +213,7 @@ export class GzipInflater {
     this.inOffset = 0;
     if (chunk === null) {
       this.endOfInput = true;
-      this.input = Buffer.alloc(0);
+      this.input = NO_INPUT;
     } else this.input = chunk;
   }
 

@@ -125,17 +125,7 @@ async function* readGzipFile(
     yield* readBytes(path, raw, true);
     return;
   }
-  const close = () => {
-    inflater.close();
-    closeSync(fd);
-  };
-  yield* readChunks(
-    path,
-    async (into) => inflater.read(into),
-    () => inflater.failure(),
-    true,
-    close,
-  );
+  yield* readInflated(path, inflater, () => closeSync(fd));
 }
 
 /**
@@ -150,21 +140,30 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
   }
   const inflater = GzipInflater.open(streamInput(chunksOf(raw)));
   if (inflater !== null) {
-    const closeBoth = () => {
-      inflater.close();
-      close();
-    };
-    yield* readChunks(
-      name,
-      async (into) => inflater.read(into),
-      () => inflater.failure(),
-      true,
-      closeBoth,
-    );
+    yield* readInflated(name, inflater, close);
     return;
   }
   const { next, failure } = gunzipKeepingOutput(raw);
   yield* readChunks(name, filler(next), failure, true, close);
+}
+
+/** The line loop over what `inflater` inflates; `closeSource` frees its input (a file, a stream) with it. */
+function readInflated(
+  name: string,
+  inflater: GzipInflater,
+  closeSource: () => void,
+): AsyncGenerator<FileItem[]> {
+  const close = () => {
+    inflater.close();
+    closeSource();
+  };
+  return readChunks(
+    name,
+    async (into) => inflater.read(into),
+    () => inflater.failure(),
+    true,
+    close,
+  );
 }
 
 /**

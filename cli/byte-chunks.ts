@@ -2,8 +2,8 @@
  * A byte stream taken a chunk at a time, and copied into the line reader's buffers without filling them.
  */
 
-/** The next chunk of a byte stream, null at its end. */
-export type NextChunk = () => Promise<Buffer | null>;
+/** The next chunk of a byte stream, null at its end (at once where it is there: a descriptor's read). */
+export type NextChunk = () => Buffer | null | Promise<Buffer | null>;
 
 export function chunksOf(stream: AsyncIterable<Buffer>): NextChunk {
   const it = stream[Symbol.asyncIterator]();

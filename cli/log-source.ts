@@ -13,6 +13,8 @@ export interface LogSource {
   readonly parallel: boolean;
   /** A local file's path (such sources may be read by worker threads). */
   readonly path?: string;
+  /** An open descriptor read directly, from where it stands: stdin when it is a file or a pipe. */
+  readonly fd?: number;
   /** The raw bytes (gzip or not); errors surface when reading. */
   open(): Readable;
 }

@@ -7,7 +7,7 @@ import type { Rule, Window } from "../core/rule.js";
 import { InputError } from "./errors.js";
 import type { LogSource } from "./log-source.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
-import { readFileBatches, readLogBatches } from "./read-batches.js";
+import { readDescriptorBatches, readFileBatches, readLogBatches } from "./read-batches.js";
 import { malformedAt } from "./record-assembler.js";
 import { SHARD_STATS, type ShardEvaluation } from "./scan-part-types.js";
 import { stopScanThreads } from "./scan-threads.js";
@@ -80,9 +80,11 @@ export async function scanLogs(
     let readSome = false;
     try {
       const batches =
-        source.path === undefined
-          ? readLogBatches(source.name, source.open(), onBytes)
-          : readFileBatches(source.path, onBytes);
+        source.fd !== undefined
+          ? readDescriptorBatches(source.name, source.fd, onBytes)
+          : source.path === undefined
+            ? readLogBatches(source.name, source.open(), onBytes)
+            : readFileBatches(source.path, onBytes);
       for await (const batch of batches) {
         if (batch.length > 0) readSome = true;
         for (const item of batch) {

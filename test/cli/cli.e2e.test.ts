@@ -1,6 +1,16 @@
 /** The real CLI bundle (dist/cli.mjs, built as `npm ci` builds it) in a child process, on real files. */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -390,6 +400,91 @@ describe("stdin", () => {
     expect(r.stderr.trim()).toBe(
       "error: no Bedrock invocation records found in - (1 file(s) read, 0 line(s) that are not records)",
     );
+  });
+});
+
+describe("stdin read from its descriptor (a file or a pipe, not a socket)", () => {
+  const window = ["--start", "2026-11-19T00:00:00Z", "--end", "2026-11-20T00:00:00Z", "--min-requests", "1"];
+  const dir = mkdtempSync(join(tmpdir(), "bdd-stdin-fd-"));
+  // Over 1 MB, so that the descriptor is read in several blocks: 300 accounts, a malformed line in the middle.
+  const records = Array.from({ length: 3000 }, (_, i) =>
+    rawRecord({ accountId: String(100000000000 + (i % 300)), promptTokens: 8_001 + i, requestId: `r-${i}` }),
+  );
+  const text = [...records.slice(0, 1500), "not json", ...records.slice(1500)].join("\n");
+  const plain = join(dir, "all.json");
+  const gzip = join(dir, "all.json.gz");
+  writeFileSync(plain, text);
+  // Two members, as concatenated deliveries are.
+  writeFileSync(gzip, Buffer.concat([gzipSync(text.slice(0, 400_000)), gzipSync(text.slice(400_000))]));
+  const scan = ["scan", "--format", "json", ...window];
+  const asFile = (path: string) => runWith({}, ...scan, path);
+  const shell = (script: string) => {
+    const r = spawnSync("bash", ["-c", script], { encoding: "utf8", timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const cli = `"${process.execPath}" ${CLI} ${scan.join(" ")} -`;
+
+  it.each([
+    ["JSON lines", plain],
+    ["gzip", gzip],
+  ])("%s: a file on stdin and a pipe give the report of the file itself", (_, path) => {
+    const expected = asFile(path);
+    expect(expected.code, expected.stderr).toBe(0);
+    expect((JSON.parse(expected.stdout) as Report).stats).toMatchObject({
+      recordsRead: 3000,
+      malformedLines: 1,
+    });
+    const fromFile = spawnSync(process.execPath, [CLI, ...scan, "-"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      stdio: [openSync(path, "r"), "pipe", "pipe"],
+    });
+    const fromPipe = shell(`cat "${path}" | ${cli}`);
+    for (const r of [fromFile, fromPipe]) {
+      expect(r.stdout).toBe(expected.stdout);
+      expect(r.stderr).toBe(expected.stderr.replaceAll(path, "stdin"));
+    }
+  });
+
+  it("a file on stdin is read from where it stands, not from its start", () => {
+    const r = shell(`{ read -r _; ${cli}; } < "${plain}"`);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Report).stats).toMatchObject({ recordsRead: 2999, malformedLines: 1 });
+  });
+
+  it("a cut gzip on stdin: the records before the cut, and the cut reported as for a file", () => {
+    const cut = join(dir, "cut.json.gz");
+    const whole = readFileSync(gzip);
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.7)));
+    const expected = asFile(cut);
+    const r = shell(`${cli} < "${cut}"`);
+    expect(expected.stderr).toMatch(/truncated or damaged gzip file: the data ends early/);
+    expect(r.stderr).toBe(expected.stderr.replaceAll(cut, "stdin"));
+    expect(r.stdout).toBe(expected.stdout.replaceAll(cut, "stdin"));
+  });
+
+  it("a non-blocking pipe whose writer is slower than the scan: waits for it, loses nothing", async () => {
+    const fifo = join(dir, "slow.fifo");
+    execFileSync("mkfifo", [fifo]);
+    // Non-blocking is a property of the open pipe, which the child inherits as its stdin.
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeEnd = openSync(fifo, "w");
+    const child = spawn(process.execPath, [CLI, ...scan, "-"], { stdio: [readEnd, "pipe", "pipe"] });
+    closeSync(readEnd);
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exit = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+    // Pieces smaller than a pipe's buffer, so that each write goes in whole.
+    const bytes = readFileSync(gzip);
+    for (let at = 0; at < bytes.length; at += 8_000) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      writeSync(writeEnd, bytes.subarray(at, at + 8_000));
+    }
+    closeSync(writeEnd);
+    expect(await exit).toBe(0);
+    expect(stdout).toBe(asFile(gzip).stdout);
   });
 });
 

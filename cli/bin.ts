@@ -3,9 +3,6 @@ import { EXIT } from "./errors.js";
 import { main } from "./main.js";
 import { startScanThreads } from "./scan-threads.js";
 
-// A scan's worker threads load while the CLI does (scan-threads.ts).
-if (process.argv[2] === "scan") startScanThreads();
-
 // `... | head` closes the pipe early (stdout, and stderr with 2>&1): nobody is reading, so the rest is dropped
 // and the scan ends as it would have, without an error (the output was wanted only up to there).
 for (const stream of [process.stdout, process.stderr]) {
@@ -14,6 +11,11 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err;
   });
 }
+
+// A scan's worker threads load while the CLI does (scan-threads.ts). After the listeners above: each worker's
+// output is piped into stdout and stderr, adding listeners of its own, and from the eleventh thread on Node.js
+// would warn of a listener leak when ours came after them.
+if (process.argv[2] === "scan") startScanThreads();
 
 // Not a user mistake: a bug. Keep the stack so it can be reported.
 const internalError = (err: unknown) => {

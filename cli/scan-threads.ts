@@ -43,9 +43,17 @@ export interface ScanThread {
   failed?: Error;
 }
 
+/**
+ * A worker's young generation (MB). A worker's garbage is short-lived (lines of text, a part's records), and each
+ * heap counts towards peak RSS: 2 against 8 took 16 threads over 200 MB in 16 gzip files from 264 to 236 MB and
+ * from 3.37 to 3.00 CPU-seconds (medians of 3; docs/benchmarks.md), no slower with 2 threads.
+ */
+const WORKER_YOUNG_GENERATION_MB = 2;
+
 function spawn(url: URL): ScanThread {
-  // A small young generation: a worker's garbage is lines of text, and each heap counts towards peak RSS.
-  const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  const worker = new Worker(url, {
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+  });
   const thread: ScanThread = { worker, ready: false };
   worker.on("message", (msg: WorkerMessage) => {
     if ("ready" in msg) {

@@ -105,18 +105,21 @@ export async function* readLogBatches(
   yield* readBytes(name, sniffed.bytes, sniffed.gzip);
 }
 
+/** A descriptor's reads (gzip, and the first block): a local file's, as gzip-inflater.ts reads it. */
+const DESCRIPTOR_READ_BYTES = 256 * 1024;
+
 /**
  * Streams the records of an open descriptor read from where it stands, one block at a time, straight into the
- * reader (gzip: inflated on this thread): stdin when it is a file or a pipe (sources.ts). A stream would take it
- * in 64 KB chunks, each a round trip through the thread pool: 191 MB of JSON lines on stdin took 1.02 s against
- * 0.62 s as a file (docs/benchmarks.md). The descriptor stays open (it is the caller's).
+ * reader (gzip: inflated on this thread): stdin when it is a file or a pipe (sources.ts). A stream takes it in
+ * 64 KB chunks, each a round trip: 191 MB of JSON lines on stdin took 1.8 times as long as the file, 1.0 times
+ * since (docs/benchmarks.md). The descriptor stays open (it is the caller's).
  */
 export async function* readDescriptorBatches(
   name: string,
   fd: number,
   onBytes?: (n: number) => void,
 ): AsyncGenerator<FileItem[]> {
-  const head = Buffer.allocUnsafe(GZIP_READ_BYTES);
+  const head = Buffer.allocUnsafe(DESCRIPTOR_READ_BYTES);
   let headLength = 0;
   try {
     // Enough to tell gzip by its first two bytes: a pipe may give fewer at a time.
@@ -170,7 +173,7 @@ function descriptorFill(fd: number, first: Buffer, onBytes?: (n: number) => void
 function descriptorChunks(fd: number, first: Buffer, onBytes?: (n: number) => void): NextChunk {
   let pending: Buffer | null = first.length > 0 ? first : null;
   let ended = first.length === 0;
-  const block = Buffer.allocUnsafe(GZIP_READ_BYTES);
+  const block = Buffer.allocUnsafe(DESCRIPTOR_READ_BYTES);
   const take = (n: number): Buffer | null => {
     if (n === 0) {
       ended = true;

@@ -15,6 +15,7 @@ import { fileInput, GzipInflater, streamInput } from "./gzip-inflater.js";
 import { isGzipHead, sniffGzip } from "./gzip-sniff.js";
 import { detectFormat } from "./input-format.js";
 import { LineReader } from "./line-reader.js";
+import type { LogSource } from "./log-source.js";
 import type { FileItem } from "./record-assembler.js";
 import { startReading } from "./start-reading.js";
 
@@ -84,6 +85,16 @@ export async function* readFileBatches(
   }
 }
 
+/** A source's records: its descriptor read directly where it has one, a local file by its path, else its stream. */
+export function readSourceBatches(
+  source: LogSource,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<FileItem[]> {
+  if (source.fd !== undefined) return readDescriptorBatches(source.name, source.fd, onBytes);
+  if (source.path !== undefined) return readFileBatches(source.path, onBytes);
+  return readLogBatches(source.name, source.open(), onBytes);
+}
+
 /**
  * Streams the records of raw log bytes (a file, stdin, an S3 object), gzip or not; `name` is how errors name
  * the source. `onBytes` reports raw bytes consumed. Records before a read error are yielded; then an
@@ -111,8 +122,8 @@ const DESCRIPTOR_READ_BYTES = 256 * 1024;
 /**
  * Streams the records of an open descriptor read from where it stands, one block at a time, straight into the
  * reader (gzip: inflated on this thread): stdin when it is a file or a pipe (sources.ts). A stream takes it in
- * 64 KB chunks, each a round trip: 191 MB of JSON lines on stdin took 1.8 times as long as the file, 1.0 times
- * since (docs/benchmarks.md). The descriptor stays open (it is the caller's).
+ * 64 KB chunks, each a round trip: 191 MB of JSON lines redirected to stdin took 1.67 times as long as the file,
+ * about 1 time since; piped, 1.85 and 1.23 times (docs/benchmarks.md). The descriptor stays open (the caller's).
  */
 export async function* readDescriptorBatches(
   name: string,
@@ -147,8 +158,9 @@ export async function* readDescriptorBatches(
     yield* readInflated(name, inflater, () => undefined);
     return;
   }
-  const { next, failure } = gunzipKeepingOutput(Readable.from(chunksFrom(input), { objectMode: false }));
-  yield* readChunks(name, filler(next), failure, true, () => undefined);
+  const raw = Readable.from(chunksFrom(input), { objectMode: false });
+  const { next, failure } = gunzipKeepingOutput(raw);
+  yield* readChunks(name, filler(next), failure, true, () => raw.destroy());
 }
 
 /** Copies `first` (read already), then reads the descriptor straight into the buffers given; 0 at the end. */
@@ -194,19 +206,37 @@ function descriptorChunks(fd: number, first: Buffer, onBytes?: (n: number) => vo
   };
 }
 
-/** Waits between tries when a non-blocking descriptor has nothing yet (its writer is slower than the scan). */
-const RETRY_MS = 2;
-
 /**
  * Reads what is there from where the descriptor stands: at once, or, where it is non-blocking and its writer
- * has not written yet, after waiting for it.
+ * has not written yet, once it has (readLater).
  */
 function readOn(fd: number, into: Buffer): number | Promise<number> {
   try {
     return readSync(fd, into, 0, into.length, null);
   } catch (err) {
-    if ((err as { code?: string }).code !== "EAGAIN") throw err;
-    return new Promise((resolve) => setTimeout(resolve, RETRY_MS)).then(() => readOn(fd, into));
+    if (!isRetryable(err)) throw err;
+    return readLater(fd, into);
+  }
+}
+
+/** Nothing to read yet (a non-blocking descriptor), or a signal came first. */
+const isRetryable = (err: unknown): boolean => {
+  const code = (err as { code?: string }).code;
+  return code === "EAGAIN" || code === "EINTR";
+};
+
+/** The longest wait between tries on a descriptor whose writer is slower than the scan (ms). */
+const MAX_RETRY_MS = 50;
+
+/** Tries again after 1, 2, 4 ... up to MAX_RETRY_MS ms, in a loop: a chain of promises would hold every wait. */
+async function readLater(fd: number, into: Buffer): Promise<number> {
+  for (let ms = 1; ; ms = Math.min(ms * 2, MAX_RETRY_MS)) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      return readSync(fd, into, 0, into.length, null);
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import type { Rule, Window } from "../core/rule.js";
 import { InputError } from "./errors.js";
 import type { LogSource } from "./log-source.js";
 import { scanFilesInWorkers, useWorkers } from "./parallel-scan.js";
-import { readDescriptorBatches, readFileBatches, readLogBatches } from "./read-batches.js";
+import { readSourceBatches } from "./read-batches.js";
 import { malformedAt } from "./record-assembler.js";
 import { SHARD_STATS, type ShardEvaluation } from "./scan-part-types.js";
 import { stopScanThreads } from "./scan-threads.js";
@@ -79,13 +79,7 @@ export async function scanLogs(
     // A file that broke off after some lines was read up to there: it counts as read, and its error is reported.
     let readSome = false;
     try {
-      const batches =
-        source.fd !== undefined
-          ? readDescriptorBatches(source.name, source.fd, onBytes)
-          : source.path === undefined
-            ? readLogBatches(source.name, source.open(), onBytes)
-            : readFileBatches(source.path, onBytes);
-      for await (const batch of batches) {
+      for await (const batch of readSourceBatches(source, onBytes)) {
         if (batch.length > 0) readSome = true;
         for (const item of batch) {
           if (item.kind === "record") {

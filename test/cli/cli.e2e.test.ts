@@ -434,11 +434,13 @@ describe("stdin read from its descriptor (a file or a pipe, not a socket)", () =
       recordsRead: 3000,
       malformedLines: 1,
     });
+    const fd = openSync(path, "r");
     const fromFile = spawnSync(process.execPath, [CLI, ...scan, "-"], {
       encoding: "utf8",
       timeout: 60_000,
-      stdio: [openSync(path, "r"), "pipe", "pipe"],
+      stdio: [fd, "pipe", "pipe"],
     });
+    closeSync(fd);
     const fromPipe = shell(`cat "${path}" | ${cli}`);
     for (const r of [fromFile, fromPipe]) {
       expect(r.stdout).toBe(expected.stdout);
@@ -468,7 +470,8 @@ describe("stdin read from its descriptor (a file or a pipe, not a socket)", () =
     execFileSync("mkfifo", [fifo]);
     // Non-blocking is a property of the open pipe, which the child inherits as its stdin.
     const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writeEnd = openSync(fifo, "w");
+    // Non-blocking too, so that a scan that stops reading cannot leave the test blocked in a write.
+    const writeEnd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
     const child = spawn(process.execPath, [CLI, ...scan, "-"], { stdio: [readEnd, "pipe", "pipe"] });
     closeSync(readEnd);
     let stdout = "";
@@ -476,13 +479,20 @@ describe("stdin read from its descriptor (a file or a pipe, not a socket)", () =
       stdout += chunk.toString();
     });
     const exit = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
-    // Pieces smaller than a pipe's buffer, so that each write goes in whole.
     const bytes = readFileSync(gzip);
-    for (let at = 0; at < bytes.length; at += 8_000) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      writeSync(writeEnd, bytes.subarray(at, at + 8_000));
+    const deadline = Date.now() + 30_000;
+    try {
+      for (let at = 0; at < bytes.length && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        try {
+          at += writeSync(writeEnd, bytes.subarray(at, at + 8_000));
+        } catch (err) {
+          if ((err as { code?: string }).code !== "EAGAIN") throw err;
+        }
+      }
+    } finally {
+      closeSync(writeEnd);
     }
-    closeSync(writeEnd);
     expect(await exit).toBe(0);
     expect(stdout).toBe(asFile(gzip).stdout);
   });

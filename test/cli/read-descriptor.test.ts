@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import {
   closeSync,
+  createReadStream,
   constants as fsConstants,
   mkdtempSync,
   openSync,
@@ -20,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { readDescriptorBatches, readFileBatches } from "../../cli/read-batches.js";
+import { readDescriptorBatches, readFileBatches, readSourceBatches } from "../../cli/read-batches.js";
 import type { FileItem } from "../../cli/record-assembler.js";
 import { stdinSource } from "../../cli/sources.js";
 import { rawRecord } from "../helpers/records.js";
@@ -133,6 +134,32 @@ describe("readDescriptorBatches", () => {
       closeSync(readEnd);
       await writer.catch(() => undefined);
     }
+  });
+});
+
+describe("readSourceBatches", () => {
+  const opened = () => {
+    throw new Error("the stream was opened");
+  };
+
+  it("a source with a descriptor is read from it, not through its stream", async () => {
+    const fd = openSync(gzip, "r");
+    try {
+      const read = await collect(
+        readSourceBatches({ name: "stdin", size: null, parallel: false, fd, open: opened }),
+      );
+      expect(read).toEqual(await collect(readFileBatches(gzip)));
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it("a local file by its path; anything else through its stream", async () => {
+    const expected = await collect(readFileBatches(plain));
+    const file = { name: plain, size: null, parallel: false, path: plain, open: opened };
+    expect(await collect(readSourceBatches(file))).toEqual(expected);
+    const stream = { name: plain, size: null, parallel: true, open: () => createReadStream(plain) };
+    expect(await collect(readSourceBatches(stream))).toEqual(expected);
   });
 });
 

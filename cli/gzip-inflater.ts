@@ -84,8 +84,8 @@ function giveBack(engine: Engine, faulted: boolean): void {
   spareEngines.push(engine);
 }
 
-/** Compressed bytes read at a time. */
-const READ_BYTES = 256 * 1024;
+/** Bytes read at a time from a local file (compressed here) or a descriptor (read-batches.ts). */
+export const READ_BYTES = 256 * 1024;
 
 /** A zlib error as node:zlib reports it: the message, and its code (Z_DATA_ERROR, Z_BUF_ERROR, ...). */
 function zlibError(message: string, errno: number, code?: string): Error {

@@ -11,7 +11,7 @@ import { chunksOf, filler, type NextChunk } from "./byte-chunks.js";
 import type { ByteReader } from "./byte-reader.js";
 import { describeReadError, InputError, UnknownFormatError } from "./errors.js";
 import { gunzipKeepingOutput } from "./gunzip.js";
-import { fileInput, GzipInflater, streamInput } from "./gzip-inflater.js";
+import { fileInput, GzipInflater, READ_BYTES, streamInput } from "./gzip-inflater.js";
 import { isGzipHead, sniffGzip } from "./gzip-sniff.js";
 import { detectFormat } from "./input-format.js";
 import { LineReader } from "./line-reader.js";
@@ -116,9 +116,6 @@ export async function* readLogBatches(
   yield* readBytes(name, sniffed.bytes, sniffed.gzip);
 }
 
-/** A descriptor's reads (gzip, and the first block): a local file's, as gzip-inflater.ts reads it. */
-const DESCRIPTOR_READ_BYTES = 256 * 1024;
-
 /**
  * Streams the records of an open descriptor read from where it stands, one block at a time, straight into the
  * reader (gzip: inflated on this thread): stdin when it is a file or a pipe (sources.ts). A stream takes it in
@@ -130,7 +127,7 @@ export async function* readDescriptorBatches(
   fd: number,
   onBytes?: (n: number) => void,
 ): AsyncGenerator<FileItem[]> {
-  const head = Buffer.allocUnsafe(DESCRIPTOR_READ_BYTES);
+  const head = Buffer.allocUnsafe(READ_BYTES);
   let headLength = 0;
   try {
     // Enough to tell gzip by its first two bytes: a pipe may give fewer at a time.
@@ -153,14 +150,12 @@ export async function* readDescriptorBatches(
     return;
   }
   const input = descriptorChunks(fd, first, onBytes);
-  const inflater = GzipInflater.open(streamInput(input));
-  if (inflater !== null) {
-    yield* readInflated(name, inflater, () => undefined);
-    return;
-  }
-  const raw = Readable.from(chunksFrom(input), { objectMode: false });
-  const { next, failure } = gunzipKeepingOutput(raw);
-  yield* readChunks(name, filler(next), failure, true, () => raw.destroy());
+  yield* readGzipChunks(
+    name,
+    input,
+    () => Readable.from(chunksFrom(input), { objectMode: false }),
+    () => undefined,
+  );
 }
 
 /** Copies `first` (read already), then reads the descriptor straight into the buffers given; 0 at the end. */
@@ -185,7 +180,7 @@ function descriptorFill(fd: number, first: Buffer, onBytes?: (n: number) => void
 function descriptorChunks(fd: number, first: Buffer, onBytes?: (n: number) => void): NextChunk {
   let pending: Buffer | null = first.length > 0 ? first : null;
   let ended = first.length === 0;
-  const block = Buffer.allocUnsafe(DESCRIPTOR_READ_BYTES);
+  const block = Buffer.allocUnsafe(READ_BYTES);
   const take = (n: number): Buffer | null => {
     if (n === 0) {
       ended = true;
@@ -278,13 +273,27 @@ async function* readBytes(name: string, raw: Readable, gzip: boolean): AsyncGene
     yield* readChunks(name, filler(chunksOf(raw)), () => undefined, false, close);
     return;
   }
-  const inflater = GzipInflater.open(streamInput(chunksOf(raw)));
-  if (inflater !== null) {
-    yield* readInflated(name, inflater, close);
-    return;
-  }
-  const { next, failure } = gunzipKeepingOutput(raw);
-  yield* readChunks(name, filler(next), failure, true, close);
+  yield* readGzipChunks(name, chunksOf(raw), () => raw, close);
+}
+
+/**
+ * The line loop over gzip chunks (`next`), inflated on this thread as they come (gzip-inflater.ts), or, where
+ * that engine is missing, by a node:zlib stream over `stream()`, the same bytes; `close` frees the source.
+ */
+function readGzipChunks(
+  name: string,
+  next: NextChunk,
+  stream: () => Readable,
+  close: () => void,
+): AsyncGenerator<FileItem[]> {
+  const inflater = GzipInflater.open(streamInput(next));
+  if (inflater !== null) return readInflated(name, inflater, close);
+  const raw = stream();
+  const gunzipped = gunzipKeepingOutput(raw);
+  return readChunks(name, filler(gunzipped.next), gunzipped.failure, true, () => {
+    raw.destroy();
+    close();
+  });
 }
 
 /** The line loop over what `inflater` inflates; `closeSource` frees its input (a file, a stream) with it. */

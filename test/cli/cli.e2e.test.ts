@@ -1,15 +1,13 @@
 /** The real CLI bundle (dist/cli.mjs, built as `npm ci` builds it) in a child process, on real files. */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
-  constants,
   existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +15,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { SAMPLE_ABUSIVE } from "../../cli/sample-data.js";
 import { ELASTIC_EXPECTED, ELASTIC_LOG, rawRecord } from "../helpers/records.js";
+import { slowPipe } from "../helpers/slow-pipe.js";
 
 const CLI = "dist/cli.mjs";
 
@@ -466,12 +465,11 @@ describe("stdin read from its descriptor (a file or a pipe, not a socket)", () =
   });
 
   it("a non-blocking pipe whose writer is slower than the scan: waits for it, loses nothing", async () => {
-    const fifo = join(dir, "slow.fifo");
-    execFileSync("mkfifo", [fifo]);
     // Non-blocking is a property of the open pipe, which the child inherits as its stdin.
-    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    // Non-blocking too, so that a scan that stops reading cannot leave the test blocked in a write.
-    const writeEnd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const { readEnd, written } = slowPipe(join(dir, "slow.fifo"), readFileSync(gzip), {
+      piece: 8_000,
+      pauseMs: 5,
+    });
     const child = spawn(process.execPath, [CLI, ...scan, "-"], { stdio: [readEnd, "pipe", "pipe"] });
     closeSync(readEnd);
     let stdout = "";
@@ -479,20 +477,7 @@ describe("stdin read from its descriptor (a file or a pipe, not a socket)", () =
       stdout += chunk.toString();
     });
     const exit = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
-    const bytes = readFileSync(gzip);
-    const deadline = Date.now() + 30_000;
-    try {
-      for (let at = 0; at < bytes.length && Date.now() < deadline; ) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        try {
-          at += writeSync(writeEnd, bytes.subarray(at, at + 8_000));
-        } catch (err) {
-          if ((err as { code?: string }).code !== "EAGAIN") throw err;
-        }
-      }
-    } finally {
-      closeSync(writeEnd);
-    }
+    await written;
     expect(await exit).toBe(0);
     expect(stdout).toBe(asFile(gzip).stdout);
   });

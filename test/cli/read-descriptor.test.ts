@@ -7,7 +7,6 @@ import { execFileSync } from "node:child_process";
 import {
   closeSync,
   createReadStream,
-  constants as fsConstants,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -15,7 +14,6 @@ import {
   type Stats,
   statSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +23,7 @@ import { readDescriptorBatches, readFileBatches, readSourceBatches } from "../..
 import type { FileItem } from "../../cli/record-assembler.js";
 import { stdinSource } from "../../cli/sources.js";
 import { rawRecord } from "../helpers/records.js";
+import { slowPipe } from "../helpers/slow-pipe.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bdd-descriptor-"));
 // Over 1 MB: read in several blocks. A malformed line in the middle, a record pretty-printed over lines.
@@ -106,33 +105,17 @@ describe("readDescriptorBatches", () => {
   });
 
   it("a non-blocking pipe whose writer is slower: waits for each write, loses nothing", async () => {
-    const fifo = join(dir, "slow.fifo");
-    execFileSync("mkfifo", [fifo]);
-    const readEnd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-    // Non-blocking too, so that a reader that fails (and closes its end) cannot leave the writer blocked.
-    const writeEnd = openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-    const bytes = readFileSync(plain);
     // Pieces after pauses: the reader finds the pipe empty (EAGAIN) often.
-    const writer = (async () => {
-      try {
-        for (let at = 0; at < bytes.length; ) {
-          await new Promise((resolve) => setTimeout(resolve, 2));
-          try {
-            at += writeSync(writeEnd, bytes.subarray(at, at + 16_000));
-          } catch (err) {
-            if ((err as { code?: string }).code !== "EAGAIN") throw err;
-          }
-        }
-      } finally {
-        closeSync(writeEnd);
-      }
-    })();
+    const { readEnd, written } = slowPipe(join(dir, "slow.fifo"), readFileSync(plain), {
+      piece: 16_000,
+      pauseMs: 2,
+    });
     try {
       const read = await collect(readDescriptorBatches("stdin", readEnd));
       expect(read).toEqual(await collect(readFileBatches(plain)));
     } finally {
       closeSync(readEnd);
-      await writer.catch(() => undefined);
+      await written.catch(() => undefined);
     }
   });
 });

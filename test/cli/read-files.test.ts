@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -276,5 +277,23 @@ describe("awkward files", () => {
     const found = await findLogFiles([tree, join(tree, "2026", "a.jsonl"), join(tree, "latest")]);
     expect(found.files.map((f) => f.path.slice(tree.length))).toEqual(["/2026/a.jsonl"]);
     expect(found.errors).toEqual([`${join(tree, "broken.jsonl")}: no such file or directory`]);
+  });
+
+  it("below a linked directory, files have the real paths of their target: each is listed once, with its size", async () => {
+    // The walk derives an entry's real path from its directory's, without a realpath each: a file reached first
+    // through a link and then by its own path must still be the same file. FIFOs are skipped as before.
+    const tree = mkdtempSync(join(tmpdir(), "bdd-derived-"));
+    const day = join(tree, "real", "2026", "11");
+    await mkdir(day, { recursive: true });
+    writeFileSync(join(day, "a.jsonl"), two);
+    writeFileSync(join(day, "b.jsonl"), "12345");
+    execFileSync("mkfifo", [join(day, "pipe")]);
+    symlinkSync(join(tree, "real"), join(tree, "via"));
+    const found = await findLogFiles([join(tree, "via"), join(day, "b.jsonl"), join(tree, "real")]);
+    expect(found.files.map((f) => [f.path.slice(tree.length), f.size])).toEqual([
+      ["/via/2026/11/a.jsonl", Buffer.byteLength(two)],
+      ["/via/2026/11/b.jsonl", 5],
+    ]);
+    expect(found.errors).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  *
  * Generates a JSON-lines corpus of `--mb` MB with the seeded generator (cli/sample-data.ts `benchLines`), the
  * same lines as `--gzip-files` gzip files, and again as gzip objects of `--small-kb` KB of text each (the
- * size of S3 deliveries: thousands of small files), builds the CLI, then runs each tool at each thread count
+ * size of S3 deliveries: thousands of small files, in S3's key layout), builds the CLI, then runs each tool at each thread count
  * `--runs` times, round robin (load on a shared machine hits every tool alike), and prints the medians: MB/s
  * of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for (scanner
  * against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up) with the
@@ -52,7 +52,17 @@ execFileSync(process.execPath, [join(root, "scripts/build.mjs"), "cli"], { stdio
 const cli = join(root, "dist/cli.mjs");
 const dir = mkdtempSync(join(tmpdir(), "bdd-bench-"));
 
-// The corpus: one JSON-lines file, and the same lines in GZ_FILES gzip files (like S3's many small objects).
+/**
+ * Where Bedrock delivers an object whose first record is `line`, below the bucket's prefix: S3's key layout,
+ * ten folders deep, as `aws s3 sync` copies it (the scanner walks it as a user's copy would be walked).
+ */
+function deliveryFolder(line: string): string {
+  const at = /"timestamp":"(\d{4})-(\d{2})-(\d{2})T(\d{2})/.exec(line);
+  const [, year, month, day, hour] = at ?? ["", "0000", "00", "00", "00"];
+  return join("AWSLogs", "123456789012", "BedrockModelInvocationLogs", "us-east-1", year, month, day, hour);
+}
+
+// The corpus: one JSON-lines file, the same lines in GZ_FILES gzip files, and again as S3-sized objects.
 const plain = join(dir, "corpus.jsonl");
 const gzDir = join(dir, "gz");
 mkdirSync(gzDir);
@@ -69,10 +79,9 @@ mkdirSync(smallDir);
   let smallSize = 0;
   let smalls = 0;
   const flushSmall = () => {
-    writeFileSync(
-      join(smallDir, `obj-${String(smalls++).padStart(6, "0")}.json.gz`),
-      gzipSync(small.join("")),
-    );
+    const folder = join(smallDir, deliveryFolder(small[0] ?? ""));
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `obj-${String(smalls++).padStart(6, "0")}.json.gz`), gzipSync(small.join("")));
     small = [];
     smallSize = 0;
   };
@@ -104,9 +113,18 @@ const filesIn = (folder: string) =>
   readdirSync(folder)
     .sort()
     .map((f) => join(folder, f));
+/** A folder's files at any depth, in path order (DuckDB and zlib get them listed; the scanner walks). */
+const filesBelow = (folder: string): string[] =>
+  readdirSync(folder, { withFileTypes: true })
+    .map((e) => e.name)
+    .sort()
+    .flatMap((name) => {
+      const path = join(folder, name);
+      return statSync(path).isDirectory() ? filesBelow(path) : [path];
+    });
 const gzFiles = filesIn(gzDir);
 const gzMb = gzFiles.reduce((n, f) => n + statSync(f).size, 0) / 1e6;
-const smallFiles = filesIn(smallDir);
+const smallFiles = filesBelow(smallDir);
 
 interface Run {
   seconds: number;

@@ -31,12 +31,18 @@ export interface FoundFiles {
 export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles> {
   const files: LogFile[] = [];
   const errors: string[] = [];
-  /** Real paths visited: a file or directory is listed or walked once. */
+  /** Real paths met, of whatever type: each is listed or walked once. */
   const seen = new Set<string>();
+  const firstTime = (real: string): boolean => {
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  };
   const fail = (path: string, err: unknown, explicit: boolean): void => {
     if (explicit) throw new InputError(`${path}: ${describeFsError(err)}`);
     errors.push(`${path}: ${describeFsError(err)}`);
   };
+  const skipped = (name: string): boolean => name.startsWith(".") || NOT_LOG_FILES.has(name);
   // Synchronous calls: an S3 copy is thousands of small files, and a thread-pool round trip for each stat and
   // realpath made the walk a tenth of the scan (4,282 files: 210 ms; about 40 ms this way).
   const visit = (path: string, explicit: boolean): void => {
@@ -49,35 +55,40 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
       fail(path, err, explicit);
       return;
     }
+    if (!firstTime(real)) return;
     if (info.isDirectory()) walk(path, real, explicit);
-    else if (info.isFile()) add(path, real, info.size);
+    else if (info.isFile()) files.push({ path, size: info.size });
     else if (explicit) throw new InputError(`${path}: not a file or directory`);
   };
-  const add = (path: string, real: string, size: number): void => {
-    if (seen.has(real)) return;
-    seen.add(real);
-    files.push({ path, size });
-  };
   // A directory's entries that are not links have a real path of the directory's real path and their name: no
-  // realpath for each (it checks every component of the path, and S3's key layout is ten levels deep: 2,143
-  // objects took 47 to 74 ms with a realpath each, docs/benchmarks.md). Links, and any other entry (one whose
-  // type the file system does not give among them), go through visit.
+  // realpath for each (it checks every component of the path, and S3's key layout is eight folders deep: 2,143
+  // objects took 45 to 74 ms with a realpath each, docs/benchmarks.md). Links and entries of other types go
+  // through visit.
   const walk = (path: string, real: string, explicit: boolean): void => {
-    if (seen.has(real)) return;
-    seen.add(real);
     let entries: Dirent[];
     try {
       entries = readdirSync(path, { withFileTypes: true }).sort(byName);
-    } catch (err) {
-      fail(path, err, explicit);
+    } catch {
+      // Where the file system gives no types, Node.js lstat's each entry itself, and one removed meanwhile fails
+      // the whole read: then the names alone, each through visit, which reports only what it cannot read.
+      let names: string[];
+      try {
+        names = readdirSync(path).sort();
+      } catch (err) {
+        fail(path, err, explicit);
+        return;
+      }
+      for (const name of names) if (!skipped(name)) visit(join(path, name), false);
       return;
     }
     for (const entry of entries) {
       const name = entry.name;
-      if (name.startsWith(".") || NOT_LOG_FILES.has(name)) continue;
+      if (skipped(name)) continue;
       const child = join(path, name);
-      if (entry.isDirectory()) walk(child, join(real, name), false);
-      else if (entry.isFile()) {
+      if (entry.isDirectory()) {
+        const childReal = join(real, name);
+        if (firstTime(childReal)) walk(child, childReal, false);
+      } else if (entry.isFile()) {
         let size: number;
         try {
           size = statSync(child).size;
@@ -85,7 +96,7 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
           fail(child, err, false);
           continue;
         }
-        add(child, join(real, name), size);
+        if (firstTime(join(real, name))) files.push({ path: child, size });
       } else visit(child, false);
     }
   };

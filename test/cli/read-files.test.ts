@@ -289,7 +289,13 @@ describe("awkward files", () => {
     writeFileSync(join(day, "b.jsonl"), "12345");
     execFileSync("mkfifo", [join(day, "pipe")]);
     symlinkSync(join(tree, "real"), join(tree, "via"));
-    const found = await findLogFiles([join(tree, "via"), join(day, "b.jsonl"), join(tree, "real")]);
+    // The FIFO given by its own path after the walk met it is skipped as before, not "not a file or directory".
+    const found = await findLogFiles([
+      join(tree, "via"),
+      join(day, "b.jsonl"),
+      join(tree, "real"),
+      join(day, "pipe"),
+    ]);
     expect(found.files.map((f) => [f.path.slice(tree.length), f.size])).toEqual([
       ["/via/2026/11/a.jsonl", Buffer.byteLength(two)],
       ["/via/2026/11/b.jsonl", 5],

@@ -46,9 +46,13 @@ const SEED = numberOption("seed", 1);
 const SMALL_KB = numberOption("small-kb", 64);
 /**
  * Peak RSS is held under 200 MB at any thread count, and memory grows with threads: the scanner also runs with
- * this many on every format (once a round, output checked, RSS only), where the thread counts stop below it.
+ * this many on every format (once a round, output checked, RSS only), unless the thread counts include it.
  */
 const RSS_THREADS = numberOption("rss-threads", 16);
+if (!Number.isInteger(RSS_THREADS)) {
+  console.error(`--rss-threads must be a whole number of threads, got ${RSS_THREADS}`);
+  process.exit(2);
+}
 const END = "2026-11-20T00:00:00Z";
 const START = "2026-11-19T00:00:00Z";
 const THREADS = availableParallelism();
@@ -60,7 +64,7 @@ const dir = mkdtempSync(join(tmpdir(), "bdd-bench-"));
 
 /**
  * Where Bedrock delivers an object whose first record is `line`, below the bucket's prefix: S3's key layout,
- * ten folders deep, as `aws s3 sync` copies it (the scanner walks it as a user's copy would be walked).
+ * eight folders deep, as `aws s3 sync` copies it (the scanner walks it as a user's copy would be walked).
  */
 function deliveryFolder(line: string): string {
   const at = /"timestamp":"(\d{4})-(\d{2})-(\d{2})T(\d{2})/.exec(line);
@@ -187,6 +191,14 @@ type Format = "jsonl" | "gzip" | "s3obj";
 const FORMATS: readonly Format[] = ["jsonl", "gzip", "s3obj"];
 const filesOf: Record<Format, string[]> = { jsonl: [plain], gzip: gzFiles, s3obj: smallFiles };
 const pathsOf: Record<Format, string[]> = { jsonl: [plain], gzip: [gzDir], s3obj: [smallDir] };
+/** The files of a format as DuckDB and zlib alone take them: thousands of paths go in a list file (`@list`). */
+const argsOf = Object.fromEntries(
+  FORMATS.map((format) => {
+    const list = join(dir, `${format}.list`);
+    writeFileSync(list, filesOf[format].join("\n"));
+    return [format, [`@${list}`]];
+  }),
+) as Record<Format, string[]>;
 type ToolName = "scanner" | "zlib" | "DuckDB" | "jq";
 /** jsonl: one file; gzip: GZ_FILES files; s3obj: gzip objects of SMALL_KB KB each. */
 interface Tool {
@@ -228,7 +240,7 @@ for (const threads of COUNTS) {
             String(threads),
             String(GZIP_READ_BYTES),
             String(GUNZIP_CHUNK_BYTES),
-            ...filesOf[format],
+            ...argsOf[format],
           ]),
       });
     if (haveDuck)
@@ -237,7 +249,7 @@ for (const threads of COUNTS) {
         format,
         threads,
         run: () =>
-          timed(process.execPath, [duckScript, String(threads), START, END, ...filesOf[format]], duckEnv),
+          timed(process.execPath, [duckScript, String(threads), START, END, ...argsOf[format]], duckEnv),
       });
   }
 }

@@ -1,9 +1,8 @@
 // Benchmark competitor: DuckDB (@duckdb/node-api, the project's devDependency, or another install through NODE_PATH)
 // running the rule with read_ndjson and an explicit column schema. Prints the flagged accounts.
-// Usage: node scripts/bench-duckdb.mjs <threads> <start> <end> <file>...   (or --probe; @<list> reads the files
-// named in <list>, one a line: thousands of S3-sized objects would pass the command line's size limit)
-import { readFileSync } from "node:fs";
+// Usage: node scripts/bench-duckdb.mjs <threads> <start> <end> <file or @list>...   (or --probe)
 import { createRequire } from "node:module";
+import { filesOf } from "./bench-file-args.mjs";
 
 const require = createRequire(`${process.env.NODE_PATH || process.cwd()}/`);
 let duckdb;
@@ -14,9 +13,7 @@ try {
 }
 if (process.argv[2] === "--probe") process.exit(0);
 const [threads, start, end, ...args] = process.argv.slice(2);
-const files = args.flatMap((a) =>
-  a.startsWith("@") ? readFileSync(a.slice(1), "utf8").split("\n").filter(Boolean) : [a],
-);
+const files = filesOf(args);
 const instance = await duckdb.DuckDBInstance.create(":memory:", { threads });
 const conn = await instance.connect();
 const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(",");

@@ -2,19 +2,17 @@
 // node:zlib streams with the read and output chunk sizes of the scanner's fallback stream, where zlib's synchronous
 // engine is missing (the scanner inflates synchronously, cli/gzip-inflater.ts): GZIP_READ_BYTES in
 // cli/read-batches.ts, GUNZIP_CHUNK_BYTES in cli/gunzip.ts.
-// Usage: node scripts/bench-gunzip.mjs <workers> <read bytes> <chunk bytes> <file.gz>...   (@<list>: the files named
-// in <list>, one a line)
-import { createReadStream, readFileSync } from "node:fs";
+// Usage: node scripts/bench-gunzip.mjs <workers> <read bytes> <chunk bytes> <file.gz or @list>...
+import { createReadStream } from "node:fs";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isMainThread, Worker, workerData } from "node:worker_threads";
 import { createGunzip } from "node:zlib";
+import { filesOf } from "./bench-file-args.mjs";
 
 if (isMainThread) {
   const [n, read, chunk, ...args] = process.argv.slice(2);
-  const files = args.flatMap((a) =>
-    a.startsWith("@") ? readFileSync(a.slice(1), "utf8").split("\n").filter(Boolean) : [a],
-  );
+  const files = filesOf(args);
   const workers = Number(n);
   const sizes = { highWaterMark: Number(read), chunkSize: Number(chunk) };
   await Promise.all(

@@ -7,15 +7,15 @@
  *   npm run bench -- --rss-threads 16         (also peak RSS with this many threads; default 16)
  *
  * Generates a JSON-lines corpus of `--mb` MB with the seeded generator (cli/sample-data.ts `benchLines`), the
- * same lines as `--gzip-files` gzip files, and again as gzip objects of `--small-kb` KB of text each (the
- * size of S3 deliveries: thousands of small files, in S3's key layout), builds the CLI, then runs each tool at each thread count
- * `--runs` times, round robin (load on a shared machine hits every tool alike), and prints the medians: MB/s
- * of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for (scanner
- * against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up) with the
- * target each must reach, and next to the scaling what the machine's threads give at all (bench-capacity.mjs:
- * in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical core, well under N).
- * Every run of the scanner must print the same JSON as the first scan of its format, at every thread count
- * (exactness is checked, not assumed).
+ * same lines as `--gzip-files` gzip files, and again as gzip objects of `--small-kb` KB of text each (the size
+ * of S3 deliveries: thousands of small files, in S3's key layout), builds the CLI, then runs each tool at each
+ * thread count `--runs` times, round robin (load on a shared machine hits every tool alike), and prints the
+ * medians: MB/s of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for
+ * (scanner against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up)
+ * with the target each must reach, and next to the scaling what the machine's threads give at all
+ * (bench-capacity.mjs: in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical
+ * core, well under N). Every run of the scanner must print the same JSON as the first scan of its format, at
+ * every thread count (exactness is checked, not assumed).
  *
  * DuckDB (`@duckdb/node-api`, a devDependency) runs `read_ndjson` with an explicit column schema, the same
  * rule; `DUCKDB_DIR=<prefix>` uses another install. jq is optional: `apt-get install -y jq`.
@@ -118,21 +118,15 @@ mkdirSync(smallDir);
   await new Promise<void>((r) => out.end(() => r()));
 }
 const plainMb = statSync(plain).size / 1e6;
-/** A folder's files, in name order. */
-const filesIn = (folder: string) =>
-  readdirSync(folder)
-    .sort()
-    .map((f) => join(folder, f));
-/** A folder's files at any depth, in path order (DuckDB and zlib get them listed; the scanner walks). */
+/** A folder's files at any depth, in path order (DuckDB and zlib alone get them listed; the scanner walks). */
 const filesBelow = (folder: string): string[] =>
-  readdirSync(folder, { withFileTypes: true })
-    .map((e) => e.name)
+  readdirSync(folder)
     .sort()
     .flatMap((name) => {
       const path = join(folder, name);
       return statSync(path).isDirectory() ? filesBelow(path) : [path];
     });
-const gzFiles = filesIn(gzDir);
+const gzFiles = filesBelow(gzDir);
 const gzMb = gzFiles.reduce((n, f) => n + statSync(f).size, 0) / 1e6;
 const smallFiles = filesBelow(smallDir);
 

@@ -15,7 +15,8 @@
  * with the target each must reach, and next to the scaling what the machine's threads give at all
  * (bench-capacity.mjs: in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical
  * core, well under N). Every run of the scanner must print the same JSON as the first scan of its format, at
- * every thread count (exactness is checked, not assumed).
+ * every thread count (exactness is checked, not assumed). Under the peak RSS it prints the floor: Node.js with as
+ * many threads doing nothing (bench-worker-floor.mjs), the least a scan with that many threads can take.
  *
  * DuckDB (`@duckdb/node-api`, a devDependency) runs `read_ndjson` with an explicit column schema, the same
  * rule; `DUCKDB_DIR=<prefix>` uses another install. jq is optional: `apt-get install -y jq`.
@@ -264,6 +265,9 @@ const startup = new Map<number, number[]>(COUNTS.map((t) => [t, []]));
 // What the machine's threads can do at all: the same in-memory gzip inflated on each (bench-capacity.mjs).
 const capacity = new Map<number, number[]>(COUNTS.map((t) => [t, []]));
 const capacityScript = join(root, "scripts/bench-capacity.mjs");
+// The memory Node.js itself takes for the threads of the RSS runs, before a byte is read (bench-worker-floor.mjs).
+const floorScript = join(root, "scripts/bench-worker-floor.mjs");
+const rssFloor: number[] = [];
 
 const load = () =>
   existsSync("/proc/loadavg") ? execFileSync("cat", ["/proc/loadavg"]).toString().trim() : "";
@@ -296,6 +300,7 @@ for (let round = 0; round < RUNS; round++) {
       ?.push(timed(process.execPath, [cli, ...scanArgs([tiny])], { BDD_THREADS: String(t) }).seconds);
     capacity.get(t)?.push(Number(timed(process.execPath, [capacityScript, String(t), "300"]).stdout));
   }
+  rssFloor.push(timed(process.execPath, [floorScript, String(RSS_THREADS)]).rssMb);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const seconds = (t: Tool) => median((results.get(t) ?? []).map((r) => r.seconds));
@@ -415,6 +420,9 @@ checks.push({ ok: rssOk });
 const rssCounts = [...new Set([...COUNTS, RSS_THREADS])].sort((a, b) => a - b).join(", ");
 console.log(
   `${`scanner peak RSS, threads ${rssCounts}`.padEnd(52)}  ${peakRss.toFixed(0).padStart(5)} MB  target < 200  ${rssOk ? "ok" : "MISSED"}`,
+);
+console.log(
+  `${`  Node.js alone with ${RSS_THREADS} threads, idle (the floor)`.padEnd(52)}  ${median(rssFloor).toFixed(0).padStart(5)} MB`,
 );
 console.log(`targets met: ${checks.filter((c) => c.ok).length} of ${checks.length}`);
 console.log("scanner output identical in every run, mode and thread count: yes");

@@ -88,7 +88,7 @@ type Task = { job: PartJob; done: (r: PartOutput) => void; fail: (e: Error) => v
 /**
  * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
  * the main thread, idle otherwise, is the Nth (a worker costs a start-up and a heap of its own). Each worker
- * has up to PARTS_PER_WORKER parts and runs them in order.
+ * has up to PARTS_PER_WORKER parts, fewer towards the end, and runs them in order.
  */
 class Pool {
   private readonly queue: Task[] = [];
@@ -150,7 +150,9 @@ class Pool {
 
   private pump(): void {
     for (const [thread, tasks] of this.sent) {
-      while (tasks.length < PARTS_PER_WORKER) {
+      // No more ahead than the parts still waiting: at the end, parts queued at a worker would wait there while
+      // the main thread, out of parts, could run them (16 gzip files, two threads: 1.12 to 1.04 s).
+      while (tasks.length < PARTS_PER_WORKER && (tasks.length === 0 || this.queue.length > tasks.length)) {
         const task = this.queue.shift();
         if (task === undefined) return;
         tasks.push(task);

@@ -103,6 +103,8 @@ export async function scanLogs(
   let sequential = sources.filter((s) => !s.parallel);
   const files = sequential.flatMap((s) => (s.path === undefined ? [] : [{ path: s.path, size: s.size }]));
   let shards: ShardEvaluation[] = [];
+  /** This evaluator's findings, where the parallel scan found them already (it gets no more records then). */
+  let ownFindings: Finding[] | undefined;
   if (useWorkers(files)) {
     // Local files on all cores, with exactly the results of reading them here one after another. When they are
     // all there is to read, each thread evaluates a shard of the accounts; else this evaluator gets every record.
@@ -111,6 +113,7 @@ export async function scanLogs(
       onBytes,
     });
     shards = r.shards;
+    ownFindings = r.ownFindings;
     filesRead += r.filesRead;
     malformedLines += r.malformedLines;
     firstMs = Math.min(firstMs, r.firstMs);
@@ -130,7 +133,9 @@ export async function scanLogs(
   for (const s of shards) for (const key of SHARD_STATS) stats[key] += s.stats[key];
   return {
     // Each account is in one shard: the shards' findings together are one evaluation's, in its order.
-    findings: [evaluator.findings(), ...shards.map((s) => s.findings)].flat().sort(compareAccounts),
+    findings: [ownFindings ?? evaluator.findings(), ...shards.map((s) => s.findings)]
+      .flat()
+      .sort(compareAccounts),
     history: {
       asked: evaluator.historyWindow,
       foundFromMs: evaluator.history().knownFromMs,

@@ -89,13 +89,15 @@ type Task = { job: PartJob; done: (r: PartOutput) => void; fail: (e: Error) => v
 /**
  * Runs parts on worker threads and on the main thread itself: with N threads, N - 1 workers are started and
  * the main thread, idle otherwise, is the Nth (a worker costs a start-up and a heap of its own). Each worker
- * has up to PARTS_PER_WORKER parts, fewer towards the end, and runs them in order.
+ * has up to PARTS_PER_WORKER parts, fewer at the end, and runs them in order.
  */
 class Pool {
   private readonly queue: Task[] = [];
   /** Each ready worker's parts, oldest first: a worker answers them in the order it got them. */
   private readonly sent = new Map<ScanThread, Task[]>();
   private localIdle = true;
+  /** Every part is queued: from now on the queue only empties (see pump). */
+  private draining = false;
   private nextId = 0;
   /** Per worker, a shard's evaluation asked for (evaluate). */
   private readonly evaluations = new Map<
@@ -151,9 +153,12 @@ class Pool {
 
   private pump(): void {
     for (const [thread, tasks] of this.sent) {
-      // No more ahead than the parts still waiting: at the end, parts queued at a worker would wait there while
+      // At the end, no more ahead than the parts still waiting: parts queued at a worker would wait there while
       // the main thread, out of parts, could run them (16 gzip files, two threads: 1.12 to 1.04 s).
-      while (tasks.length < PARTS_PER_WORKER && (tasks.length === 0 || this.queue.length > tasks.length)) {
+      while (
+        tasks.length < PARTS_PER_WORKER &&
+        (!this.draining || tasks.length === 0 || this.queue.length > tasks.length)
+      ) {
         const task = this.queue.shift();
         if (task === undefined) return;
         tasks.push(task);
@@ -181,6 +186,11 @@ class Pool {
         },
       );
     });
+  }
+
+  /** Says that every part is queued. */
+  drain(): void {
+    this.draining = true;
   }
 
   /** Sends worker `k` (shard k + 1) a part's records of its shard, to add in the order sent. */
@@ -324,6 +334,7 @@ export async function scanFilesInWorkers(
         // Awaited in order below; a part after one that failed is never awaited, and its failure is the same one.
         part.catch(() => undefined);
         pending[launched++] = part;
+        if (launched === jobs.length) pool.drain();
       }
       const job = jobs[k] as Job;
       let output = await (pending[k] as Promise<PartOutput>);

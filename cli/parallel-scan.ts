@@ -96,8 +96,8 @@ class Pool {
   /** Each ready worker's parts, oldest first: a worker answers them in the order it got them. */
   private readonly sent = new Map<ScanThread, Task[]>();
   private localIdle = true;
-  /** Every part is queued: from now on the queue only empties (see pump). */
-  private draining = false;
+  /** Parts the scan has yet to queue (it queues a few ahead of the one it takes next). */
+  private toCome = 0;
   private nextId = 0;
   /** Per worker, a shard's evaluation asked for (evaluate). */
   private readonly evaluations = new Map<
@@ -153,11 +153,11 @@ class Pool {
 
   private pump(): void {
     for (const [thread, tasks] of this.sent) {
-      // At the end, no more ahead than the parts still waiting: parts queued at a worker would wait there while
-      // the main thread, out of parts, could run them (16 gzip files, two threads: 1.12 to 1.04 s).
+      // No more ahead than the parts still to run elsewhere: at the end, parts queued at a worker would wait there
+      // while the main thread, out of parts, could run them (16 gzip files, two threads: 1.12 to 1.04 s).
       while (
         tasks.length < PARTS_PER_WORKER &&
-        (!this.draining || tasks.length === 0 || this.queue.length > tasks.length)
+        (tasks.length === 0 || this.queue.length + this.toCome > tasks.length)
       ) {
         const task = this.queue.shift();
         if (task === undefined) return;
@@ -188,9 +188,9 @@ class Pool {
     });
   }
 
-  /** Says that every part is queued. */
-  drain(): void {
-    this.draining = true;
+  /** Says how many parts the scan has yet to queue. */
+  expect(parts: number): void {
+    this.toCome = parts;
   }
 
   /** Sends worker `k` (shard k + 1) a part's records of its shard, to add in the order sent. */
@@ -326,6 +326,7 @@ export async function scanFilesInWorkers(
     for (let k = 0; k < jobs.length; k++) {
       while (launched < jobs.length && launched < k + lookahead) {
         const j = jobs[launched] as Job;
+        pool.expect(jobs.length - launched - 1);
         const part = pool.run(
           j.kind === "range"
             ? { kind: "range", path: j.path, from: j.from, end: j.end, aligned: j.aligned }
@@ -334,7 +335,6 @@ export async function scanFilesInWorkers(
         // Awaited in order below; a part after one that failed is never awaited, and its failure is the same one.
         part.catch(() => undefined);
         pending[launched++] = part;
-        if (launched === jobs.length) pool.drain();
       }
       const job = jobs[k] as Job;
       let output = await (pending[k] as Promise<PartOutput>);

@@ -7,7 +7,7 @@ import { createGunzip } from "node:zlib";
 import type { NextChunk } from "./byte-chunks.js";
 
 /** Gzip output chunks: the default 16 KB costs a thread-pool round trip each, over half of inflating's time. */
-export const GUNZIP_CHUNK_BYTES = 256 * 1024;
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
 /** Inflated bytes queued ahead of the reader: inflating (in the thread pool) goes on while it scans. */
 const GUNZIP_AHEAD_BYTES = 4 * GUNZIP_CHUNK_BYTES;

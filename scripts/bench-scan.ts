@@ -35,8 +35,6 @@ import {
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { GUNZIP_CHUNK_BYTES } from "../cli/gunzip.js";
-import { GZIP_READ_BYTES } from "../cli/read-batches.js";
 import { benchLines } from "../cli/sample-data.js";
 import { numberOption } from "./bench-options.js";
 
@@ -233,8 +231,6 @@ for (const threads of COUNTS) {
           timed(process.execPath, [
             join(root, "scripts/bench-gunzip.mjs"),
             String(threads),
-            String(GZIP_READ_BYTES),
-            String(GUNZIP_CHUNK_BYTES),
             ...argsOf[format],
           ]),
       });

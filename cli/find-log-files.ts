@@ -81,12 +81,16 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
       for (const name of names) if (!skipped(name)) visit(join(path, name), false);
       return;
     }
+    // join(path, name) for every entry, without normalizing the same directory again for each (a readdir name has
+    // no separator and is never . or ..): the prefix join gives with a stand-in name, then the name.
+    const prefix = join(path, "_").slice(0, -1);
+    const realPrefix = join(real, "_").slice(0, -1);
     for (const entry of entries) {
       const name = entry.name;
       if (skipped(name)) continue;
-      const child = join(path, name);
+      const child = prefix + name;
       if (entry.isDirectory()) {
-        const childReal = join(real, name);
+        const childReal = realPrefix + name;
         if (firstTime(childReal)) walk(child, childReal, false);
       } else if (entry.isFile()) {
         let size: number;
@@ -96,7 +100,7 @@ export async function findLogFiles(paths: readonly string[]): Promise<FoundFiles
           fail(child, err, false);
           continue;
         }
-        if (firstTime(join(real, name))) files.push({ path: child, size });
+        if (firstTime(realPrefix + name)) files.push({ path: child, size });
       } else visit(child, false);
     }
   };

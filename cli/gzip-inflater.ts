@@ -233,14 +233,36 @@ export class GzipInflater {
 /** Input buffers of closed file inputs, reused: a scan of thousands of small objects opens one per object. */
 const spareInputs: Buffer[] = [];
 
-/** A local file's compressed bytes (`fd`, read from its start; the caller closes it); `onBytes` counts them. */
-export function fileInput(fd: number, onBytes?: (n: number) => void): GzipInput {
-  let buffer: Buffer | undefined;
+/** A buffer of READ_BYTES for a file's first block (fileInput's `head`, or given back with giveInputBuffer). */
+export function takeInputBuffer(): Buffer {
+  return spareInputs.pop() ?? Buffer.allocUnsafe(READ_BYTES);
+}
+
+/** Gives back a buffer from takeInputBuffer that no input took. */
+export function giveInputBuffer(buffer: Buffer): void {
+  spareInputs.push(buffer);
+}
+
+/**
+ * A local file's compressed bytes (`fd`, read from its start; the caller closes it); `onBytes` counts them.
+ * `head`: the file's first block, read already into a buffer from takeInputBuffer (which the input then owns).
+ */
+export function fileInput(
+  fd: number,
+  onBytes?: (n: number) => void,
+  head?: { buffer: Buffer; length: number },
+): GzipInput {
+  let buffer: Buffer | undefined = head?.buffer;
   let position = 0;
+  let first = head !== undefined;
   return {
     next() {
-      buffer ??= spareInputs.pop() ?? Buffer.allocUnsafe(READ_BYTES);
-      const n = readSync(fd, buffer, 0, buffer.length, position);
+      buffer ??= takeInputBuffer();
+      let n: number;
+      if (first) {
+        first = false;
+        n = head?.length ?? 0;
+      } else n = readSync(fd, buffer, 0, buffer.length, position);
       position += n;
       if (n === 0) return null;
       onBytes?.(n);

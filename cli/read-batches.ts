@@ -11,10 +11,17 @@ import { chunksOf, filler, type NextChunk } from "./byte-chunks.js";
 import type { ByteReader } from "./byte-reader.js";
 import { describeReadError, InputError, UnknownFormatError } from "./errors.js";
 import { gunzipKeepingOutput } from "./gunzip.js";
-import { fileInput, GzipInflater, READ_BYTES, streamInput } from "./gzip-inflater.js";
+import {
+  fileInput,
+  GzipInflater,
+  giveInputBuffer,
+  READ_BYTES,
+  streamInput,
+  takeInputBuffer,
+} from "./gzip-inflater.js";
 import { isGzipHead, sniffGzip } from "./gzip-sniff.js";
 import { detectFormat } from "./input-format.js";
-import { LineReader } from "./line-reader.js";
+import { BLOCK_BYTES, LineReader } from "./line-reader.js";
 import type { LogSource } from "./log-source.js";
 import type { FileItem } from "./record-assembler.js";
 import { startReading } from "./start-reading.js";
@@ -33,20 +40,25 @@ export async function* readFileBatches(
   onBytes?: (n: number) => void,
 ): AsyncGenerator<FileItem[]> {
   let fd: number;
-  const head = Buffer.alloc(2);
   try {
     fd = openSync(path, "r");
   } catch (err) {
     throw new InputError(`${path}: ${describeReadError(err)}`);
   }
+  // The first block tells gzip by its magic bytes and is the start of the data either way: no read of its own for
+  // the sniff (a syscall per file, in a scan of thousands of S3 objects).
+  const head = takeInputBuffer();
+  let headLength: number;
   try {
-    readSync(fd, head, 0, 2, 0);
+    // No more than the line reader's block, where a plain file's first block goes.
+    headLength = readLocal(fd, head.length > BLOCK_BYTES ? head.subarray(0, BLOCK_BYTES) : head, 0);
   } catch (err) {
+    giveInputBuffer(head);
     closeSync(fd);
     throw new InputError(`${path}: ${describeReadError(err)}`);
   }
-  if (isGzipHead(head)) {
-    yield* readGzipFile(path, fd, onBytes);
+  if (isGzipHead(head.subarray(0, headLength))) {
+    yield* readGzipFile(path, fd, { buffer: head, length: headLength }, onBytes);
     return;
   }
   let reader: ByteReader = new LineReader({
@@ -60,7 +72,12 @@ export async function* readFileBatches(
     try {
       for (;;) {
         const space = reader.space();
-        const bytesRead = readLocal(fd, space, position);
+        let bytesRead: number;
+        if (position === 0) {
+          // The block read already.
+          bytesRead = head.copy(space, 0, 0, headLength);
+          giveInputBuffer(head);
+        } else bytesRead = readLocal(fd, space, position);
         if (bytesRead === 0) break;
         onBytes?.(bytesRead);
         // The first block tells the format: a short one is the whole file.
@@ -241,26 +258,26 @@ async function* chunksFrom(next: NextChunk): AsyncGenerator<Buffer> {
 }
 
 /** Reads of a local gzip file by a node:zlib stream. */
-export const GZIP_READ_BYTES = 1024 * 1024;
+const GZIP_READ_BYTES = 1024 * 1024;
 
 /**
- * A local gzip file (`fd`, closed here) inflated straight into the reader's buffers on this thread
- * (gzip-inflater.ts), or by a node:zlib stream where this Node.js lacks zlib's synchronous engine.
+ * A local gzip file (`fd`, closed by the generator; `head`: its first block, read) inflated straight into the
+ * reader's buffers on this thread (gzip-inflater.ts), or by a node:zlib stream where this Node.js lacks zlib's
+ * synchronous engine. Not a generator itself: one delegation less per batch, in a scan of thousands of objects.
  */
-async function* readGzipFile(
+function readGzipFile(
   path: string,
   fd: number,
+  head: { buffer: Buffer; length: number },
   onBytes?: (n: number) => void,
 ): AsyncGenerator<FileItem[]> {
-  const inflater = GzipInflater.open(fileInput(fd, onBytes));
-  if (inflater === null) {
-    closeSync(fd);
-    const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
-    if (onBytes) raw.on("data", (chunk: string | Buffer) => onBytes(chunk.length));
-    yield* readBytes(path, raw, true);
-    return;
-  }
-  yield* readInflated(path, inflater, () => closeSync(fd));
+  const inflater = GzipInflater.open(fileInput(fd, onBytes, head));
+  if (inflater !== null) return readInflated(path, inflater, () => closeSync(fd));
+  giveInputBuffer(head.buffer);
+  closeSync(fd);
+  const raw = createReadStream(path, { highWaterMark: GZIP_READ_BYTES });
+  if (onBytes) raw.on("data", (chunk: string | Buffer) => onBytes(chunk.length));
+  return readBytes(path, raw, true);
 }
 
 /**
@@ -308,7 +325,7 @@ function readInflated(
   };
   return readChunks(
     name,
-    async (into) => inflater.read(into),
+    (into) => inflater.read(into),
     () => inflater.failure(),
     true,
     close,
@@ -321,7 +338,7 @@ function readInflated(
  */
 async function* readChunks(
   name: string,
-  fill: (into: Buffer) => Promise<number>,
+  fill: (into: Buffer) => number | Promise<number>,
   failure: () => unknown,
   gzip: boolean,
   close: () => void,
@@ -337,14 +354,17 @@ async function* readChunks(
       let first = true;
       for (;;) {
         const space = reader.space();
-        let n = await fill(space);
+        // Awaited only when it waits (a file's gzip is inflated synchronously: no turn of the loop per block).
+        let n = fill(space);
+        if (typeof n !== "number") n = await n;
         if (n === 0) break;
         if (first && reader instanceof LineReader) {
           first = false;
           // The format is told by the first bytes: chunks (of a pipe, say) are gathered until they tell it.
           let ended = false;
           while (n < space.length && detectFormat(space.subarray(0, n), false) === null) {
-            const more = await fill(space.subarray(n));
+            let more = fill(space.subarray(n));
+            if (typeof more !== "number") more = await more;
             if (more === 0) {
               ended = true;
               break;

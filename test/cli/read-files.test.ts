@@ -7,6 +7,8 @@ import { gunzipSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../cli/errors.js";
 import { findLogFiles } from "../../cli/find-log-files.js";
+import { READ_BYTES } from "../../cli/gzip-inflater.js";
+import { BLOCK_BYTES } from "../../cli/line-reader.js";
 import { readLogFile } from "../../cli/read-batches.js";
 import { type FileItem, MAX_LINE_BYTES, RecordAssembler } from "../../cli/record-assembler.js";
 import { readRecord } from "../../core/record-reader.js";
@@ -222,6 +224,52 @@ describe("readLogFile and findLogFiles on real files", () => {
     ]);
     await expect(findLogFiles([join(tree, "missing")])).rejects.toThrow(/missing: no such file or directory/);
   });
+});
+
+describe("files of any size against the first block (it is read once, and tells gzip by its magic bytes)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bdd-blocks-"));
+  /** Records of about `bytes` of JSON lines; bodies of random letters, so that gzip stays about as large. */
+  function recordsOf(bytes: number, seed: number): string[] {
+    const out: string[] = [];
+    let size = 0;
+    let x = seed;
+    // xorshift32: letters that gzip cannot shrink much.
+    const letter = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return String.fromCharCode(97 + ((x >>> 0) % 26));
+    };
+    while (size < bytes) {
+      const body = { inputText: Array.from({ length: 2000 }, letter).join("") };
+      const line = rawRecord({ promptTokens: out.length, body });
+      out.push(line);
+      size += line.length + 1;
+    }
+    return out;
+  }
+  const sizes = [BLOCK_BYTES - 1000, BLOCK_BYTES + 1000, 4 * BLOCK_BYTES + 10];
+
+  it("empty and one-byte files: no records, and not gzip", async () => {
+    writeFileSync(join(dir, "empty.jsonl"), "");
+    writeFileSync(join(dir, "one-byte"), Buffer.from([0x1f]));
+    expect(await collect(join(dir, "empty.jsonl"))).toEqual([]);
+    expect(summary(await collect(join(dir, "one-byte")))).toEqual(["malformed 1"]);
+  });
+
+  for (const [k, bytes] of sizes.entries())
+    it(`JSON lines and gzip of about ${bytes} bytes: every record, in order`, async () => {
+      const lines = recordsOf(bytes, k + 1);
+      const text = `${lines.join("\n")}\n`;
+      writeFileSync(join(dir, `plain-${k}.jsonl`), text);
+      const gz = gzipSync(text);
+      writeFileSync(join(dir, `packed-${k}.gz`), gz);
+      const want = lines.map((_, i) => `record ${i}`);
+      expect(summary(await collect(join(dir, `plain-${k}.jsonl`)))).toEqual(want);
+      expect(summary(await collect(join(dir, `packed-${k}.gz`)))).toEqual(want);
+      // The largest is more than two reads of compressed bytes too.
+      if (k === sizes.length - 1) expect(gz.length).toBeGreaterThan(2 * READ_BYTES);
+    });
 });
 
 describe("awkward files", () => {

@@ -12,7 +12,7 @@
  * thread count `--runs` times, round robin (load on a shared machine hits every tool alike), and prints the
  * medians: MB/s of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for
  * (scanner against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up)
- * with the target each must reach, and next to the scaling what the machine's threads give at all
+ * with the target each must reach and the range each ratio took over the rounds, and next to the scaling what the machine's threads give at all
  * (bench-capacity.mjs: in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical
  * core, well under N). Every run of the scanner must print the same JSON as the first scan of its format, at
  * every thread count (exactness is checked, not assumed). Under the peak RSS it prints the floor: Node.js with as
@@ -336,7 +336,20 @@ console.log(
   `machine: in-memory zlib on every thread, start-up excluded: ${COUNTS.map((t) => `${t} thr ${capacityOf(t).toFixed(0)} MB/s (${(capacityOf(t) / capacityOf(1)).toFixed(2)}x)`).join(", ")}`,
 );
 
-/** One ratio against its target: prints it and whether it holds. */
+/**
+ * A ratio of two tools' speeds in each round (their runs in a round are minutes apart at most): how far the
+ * machine's drift moves it, beside the ratio of the medians that is judged.
+ */
+const roundRatios = (x: Tool | undefined, y: Tool | undefined): number[] => {
+  const xs = (x && results.get(x)) ?? [];
+  const ys = (y && results.get(y)) ?? [];
+  return xs.flatMap((r, k) => {
+    const other = ys[k];
+    return other ? [other.seconds / r.seconds] : [];
+  });
+};
+
+/** One ratio against its target: prints it, whether it holds, and its range over the rounds. */
 const checks: { ok: boolean }[] = [];
 function ratioLine(
   label: string,
@@ -344,6 +357,7 @@ function ratioLine(
   y: number | undefined,
   target: number,
   strict = false,
+  rounds: number[] = [],
 ) {
   if (x === undefined || y === undefined) {
     console.log(`${label.padEnd(52)}  n/a (tool not run)`);
@@ -352,8 +366,10 @@ function ratioLine(
   const r = x / y;
   const ok = strict ? r > target : r >= target;
   checks.push({ ok });
+  const range =
+    rounds.length > 1 ? `  (rounds ${Math.min(...rounds).toFixed(2)}-${Math.max(...rounds).toFixed(2)})` : "";
   console.log(
-    `${label.padEnd(52)}  ${r.toFixed(2).padStart(5)}x  target ${strict ? ">" : ">="} ${target}  ${ok ? "ok" : "MISSED"}`,
+    `${label.padEnd(52)}  ${r.toFixed(2).padStart(5)}x  target ${strict ? ">" : ">="} ${target}  ${ok ? "ok" : "MISSED"}${range}`,
   );
 }
 console.log("\nratios (same files, same run):");
@@ -364,6 +380,8 @@ for (const t of COUNTS)
       rateOf("scanner", format, t),
       rateOf("zlib", format, t),
       0.85,
+      false,
+      roundRatios(find("scanner", format, t), find("zlib", format, t)),
     );
 if (haveDuck)
   for (const t of COUNTS)
@@ -374,6 +392,7 @@ if (haveDuck)
         rateOf("DuckDB", format, t),
         1,
         true,
+        roundRatios(find("scanner", format, t), find("DuckDB", format, t)),
       );
 else console.log("scanner / DuckDB: n/a (DuckDB not found)");
 const net = (format: Format, t: number) => {
@@ -387,6 +406,8 @@ if (COUNTS.includes(1) && COUNTS.includes(2))
       rateOf("scanner", format, 2),
       rateOf("scanner", format, 1),
       1.3,
+      false,
+      roundRatios(find("scanner", format, 2), find("scanner", format, 1)),
     );
     console.log(
       `${`  start-up excluded; the machine's own 2 thr / 1 thr`.padEnd(52)}  ${((net(format, 2) ?? 0) / (net(format, 1) ?? 1)).toFixed(2).padStart(5)}x; ${(capacityOf(2) / capacityOf(1)).toFixed(2)}x`,

@@ -33,7 +33,7 @@ export function workerUrl(): URL | null {
 /** A worker thread and what its pool does with what it says. */
 export interface ScanThread {
   readonly worker: Worker;
-  /** Loaded: parts sent now start at once. */
+  /** Loaded: parts sent now start at once (those sent before wait in its port until it has loaded). */
   ready: boolean;
   /** Set by the pool that takes the thread (a thread loaded earlier has `ready` set already). */
   onReady?: () => void;

@@ -59,6 +59,6 @@ parentPort?.on("message", (input: WorkerInput) => {
   } else previous = previous.then(() => runAndPost(input));
 });
 
-// Loaded: the pool sends parts from now on (the main thread reads them until then).
+// Loaded: the pool sends the rest of this worker's parts from now on (one may have come while it loaded).
 const ready: WorkerMessage = { ready: true };
 parentPort?.postMessage(ready);

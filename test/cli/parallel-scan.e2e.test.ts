@@ -157,7 +157,9 @@ describe("parallel scan: exactly the one-thread scan", () => {
   });
 
   it("a worker that exits while it holds accounts: the scan fails as a bug (exit 70, one report), never hangs or reports less", () => {
-    // The bundle, with a worker that loads and takes parts but exits at the first records routed to it.
+    // The bundle, with a worker that loads and takes parts but exits at the first records routed to it. Its listener
+    // goes on after the real worker's: messages sent while a worker loads (its setup, a first part) are dispatched
+    // once a listener is there, to the listeners there are, and the real worker must get them.
     const bundle = join(dir, "bundle");
     mkdirSync(bundle);
     for (const f of readdirSync("dist")) if (f.endsWith(".mjs")) cpSync(join("dist", f), join(bundle, f));
@@ -165,8 +167,8 @@ describe("parallel scan: exactly the one-thread scan", () => {
     writeFileSync(
       join(bundle, "scan-worker.mjs"),
       `import { parentPort } from "node:worker_threads";
-parentPort.on("message", (m) => { if (m && typeof m === "object" && "apply" in m) process.exit(5); });
 await import("./real-scan-worker.mjs");
+parentPort.on("message", (m) => { if (m && typeof m === "object" && "apply" in m) process.exit(5); });
 `,
     );
     const r = scanWith(

@@ -253,16 +253,14 @@ export function fileInput(
   head?: { buffer: Buffer; length: number },
 ): GzipInput {
   let buffer: Buffer | undefined = head?.buffer;
+  /** The length of `head`, until it has been given. */
+  let headLength = head?.length;
   let position = 0;
-  let first = head !== undefined;
   return {
     next() {
       buffer ??= takeInputBuffer();
-      let n: number;
-      if (first) {
-        first = false;
-        n = head?.length ?? 0;
-      } else n = readSync(fd, buffer, 0, buffer.length, position);
+      const n = headLength ?? readSync(fd, buffer, 0, buffer.length, position);
+      headLength = undefined;
       position += n;
       if (n === 0) return null;
       onBytes?.(n);

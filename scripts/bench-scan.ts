@@ -12,9 +12,9 @@
  * thread count `--runs` times, round robin (load on a shared machine hits every tool alike), and prints the
  * medians: MB/s of uncompressed JSON and peak RSS (`/usr/bin/time`), then the ratios issue 20 sets targets for
  * (scanner against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up)
- * with the target each must reach and the range each ratio took over the rounds, and next to the scaling what the machine's threads give at all
- * (bench-capacity.mjs: in-memory zlib on every thread, start-up excluded; on a VM whose cores share a physical
- * core, well under N). Every run of the scanner must print the same JSON as the first scan of its format, at
+ * with the target each must reach and the range each ratio took over the rounds, and next to the scaling what
+ * the machine's threads give at all (bench-capacity.mjs: in-memory zlib on every thread, start-up excluded; on a
+ * VM whose cores share a physical core, well under N). Every run of the scanner must print the same JSON as the first scan of its format, at
  * every thread count (exactness is checked, not assumed). Under the peak RSS it prints the floor: Node.js with as
  * many threads doing nothing (bench-worker-floor.mjs), the least a scan with that many threads can take.
  *
@@ -302,10 +302,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const seconds = (t: Tool) => median((results.get(t) ?? []).map((r) => r.seconds));
 const find = (name: ToolName, format: Format, threads: number) =>
   tools.find((t) => t.name === name && t.format === format && t.threads === threads && !t.memoryOnly);
-const rateOf = (name: ToolName, format: Format, threads: number): number | undefined => {
-  const t = find(name, format, threads);
-  return t ? plainMb / seconds(t) : undefined;
-};
 
 console.log(
   `\nmedians of ${RUNS} runs: MB/s of uncompressed JSON (${plainMb.toFixed(0)} MB), start-up included`,
@@ -372,27 +368,27 @@ function ratioLine(
     `${label.padEnd(52)}  ${r.toFixed(2).padStart(5)}x  target ${strict ? ">" : ">="} ${target}  ${ok ? "ok" : "MISSED"}${range}`,
   );
 }
+/** Tool `x`'s speed against `y`'s (their medians), with its range over the rounds; see ratioLine. */
+const toolRatio = (label: string, x: Tool | undefined, y: Tool | undefined, target: number, strict = false) =>
+  ratioLine(label, x && plainMb / seconds(x), y && plainMb / seconds(y), target, strict, roundRatios(x, y));
 console.log("\nratios (same files, same run):");
 for (const t of COUNTS)
   for (const format of ["gzip", "s3obj"] as const)
-    ratioLine(
+    toolRatio(
       `scanner / zlib alone, ${format}, ${t} thr`,
-      rateOf("scanner", format, t),
-      rateOf("zlib", format, t),
+      find("scanner", format, t),
+      find("zlib", format, t),
       0.85,
-      false,
-      roundRatios(find("scanner", format, t), find("zlib", format, t)),
     );
 if (haveDuck)
   for (const t of COUNTS)
     for (const format of FORMATS)
-      ratioLine(
+      toolRatio(
         `scanner / DuckDB, ${format}, ${t} thr`,
-        rateOf("scanner", format, t),
-        rateOf("DuckDB", format, t),
+        find("scanner", format, t),
+        find("DuckDB", format, t),
         1,
         true,
-        roundRatios(find("scanner", format, t), find("DuckDB", format, t)),
       );
 else console.log("scanner / DuckDB: n/a (DuckDB not found)");
 const net = (format: Format, t: number) => {
@@ -401,13 +397,11 @@ const net = (format: Format, t: number) => {
 };
 if (COUNTS.includes(1) && COUNTS.includes(2))
   for (const format of FORMATS) {
-    ratioLine(
+    toolRatio(
       `scanner 2 thr / 1 thr, ${format}`,
-      rateOf("scanner", format, 2),
-      rateOf("scanner", format, 1),
+      find("scanner", format, 2),
+      find("scanner", format, 1),
       1.3,
-      false,
-      roundRatios(find("scanner", format, 2), find("scanner", format, 1)),
     );
     console.log(
       `${`  start-up excluded; the machine's own 2 thr / 1 thr`.padEnd(52)}  ${((net(format, 2) ?? 0) / (net(format, 1) ?? 1)).toFixed(2).padStart(5)}x; ${(capacityOf(2) / capacityOf(1)).toFixed(2)}x`,

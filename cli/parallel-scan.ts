@@ -1,9 +1,9 @@
 /**
  * The scanner on all cores: local files are cut into parts (byte ranges of large uncompressed JSON-lines files,
  * whole files otherwise, gzip and the export formats included, small ones in batches) that worker threads and
- * the main thread read in parallel. The main thread takes the results in file and range order and routes each
- * part's records to the thread of their account (account-shards.ts), which adds them in that order and evaluates
- * its accounts at the end: findings, statistics, duplicates and malformed-line reports are exactly those of
+ * the main thread read in parallel. The main thread takes the results in file and range order and, from three
+ * threads on, routes each part's records to the thread of their account (account-shards.ts), which adds them in
+ * that order and evaluates its accounts at the end (with two, it adds them all itself): findings, statistics, duplicates and malformed-line reports are exactly those of
  * reading the files one after another. Memory stays bounded: a few parts in flight, each read a block at a time.
  *
  * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
@@ -35,6 +35,13 @@ import { applyShardPart } from "./shard-part.js";
 const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
 /** Below this much local input, threads cost more than they save. */
 const DEFAULT_MIN_PARALLEL_BYTES = 8 * 1024 * 1024;
+/**
+ * Threads from which the accounts are split between them. With two, the main thread adding every record costs
+ * less than routing each part's records to their account's thread and back, and the worker then never runs (or
+ * compiles) an evaluator of its own: 400 MB on 2 cores, CPU 7 to 13% less and wall time 2 to 9% (medians of 9,
+ * docs/benchmarks.md). On many cores the main thread adding every record is the serial part that bounds scaling.
+ */
+const MIN_SHARDED_THREADS = 3;
 
 const envBytes = (name: string, dflt: number): number => {
   const n = Number(process.env[name]);
@@ -240,9 +247,10 @@ export interface ParallelOutcome {
 }
 
 /**
- * Reads local files in worker threads, in the order given; see the module's comment. With `shard`, the accounts
- * are split between the threads: `evaluator` gets the main thread's shard, and each worker evaluates its own
- * (the outcome's `shards`). Without, `evaluator` gets every record: the caller has more to add to it (stdin, S3).
+ * Reads local files in worker threads, in the order given; see the module's comment. With `shard` and at least
+ * MIN_SHARDED_THREADS threads, the accounts are split between the threads: `evaluator` gets the main thread's
+ * shard, and each worker evaluates its own (the outcome's `shards`). Otherwise `evaluator` gets every record
+ * (without `shard`, the caller has more to add to it: stdin, S3).
  */
 export async function scanFilesInWorkers(
   files: readonly { path: string; size: number | null }[],
@@ -290,7 +298,7 @@ export async function scanFilesInWorkers(
     rule: evaluator.rule,
     window: evaluator.window,
     history: evaluator.historyWindow,
-    shards: shard ? workers.length + 1 : 1,
+    shards: shard && workers.length + 1 >= MIN_SHARDED_THREADS ? workers.length + 1 : 1,
   };
   let pool: Pool;
   try {

@@ -171,16 +171,21 @@ await import("./real-scan-worker.mjs");
 parentPort.on("message", (m) => { if (m && typeof m === "object" && "apply" in m) process.exit(5); });
 `,
     );
-    const r = scanWith(
-      {
-        env: { BDD_THREADS: "2", BDD_RANGE_BYTES: "65536", BDD_MIN_PARALLEL_BYTES: "1" },
-        cli: join(bundle, "cli.mjs"),
-      },
-      plain,
-    );
+    const run = (threads: string) =>
+      scanWith(
+        {
+          env: { BDD_THREADS: threads, BDD_RANGE_BYTES: "65536", BDD_MIN_PARALLEL_BYTES: "1" },
+          cli: join(bundle, "cli.mjs"),
+        },
+        plain,
+      );
+    const r = run("3");
     expect(r.code).toBe(70);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("scan worker exited (code 5)");
+    // Two threads split no accounts (parallel-scan.ts MIN_SHARDED_THREADS): the main thread adds every record,
+    // so the worker is never sent any, and the scan is the one-thread scan.
+    expect(run("2")).toEqual(scan(one, plain));
   });
 
   it("the one-thread scan of these files finds, dedupes and reports", () => {

@@ -31,6 +31,7 @@ export const SLOT = {
   cacheReadTokens: 19,
   cacheWriteTokens: 20,
   requestSize: 21,
+  nonAscii: 22,
 } as const;
 export const OK = 0;
 const BLANK = 2;
@@ -236,8 +237,14 @@ export class LineReader implements ByteReader {
   /** Reads the lines of input [from, to): each ends at an LF or at `to`. */
   private region(from: number, to: number): boolean {
     const scanner = this.scanner;
-    // The fast path counts code points as UTF-8 sequences: text that is not UTF-8 is read by the reference.
-    const utf8 = isUtf8(scanner.input.subarray(from, to));
+    // The fast path counts code points as UTF-8 sequences: a line that is not UTF-8 is read by the reference.
+    // The module says which lines are ASCII (UTF-8 already); for the others the whole region is checked, once
+    // (one native call costs less than one per line), and only where it is not UTF-8, each line on its own.
+    let regionUtf8: boolean | undefined;
+    const isUtf8Line = (start: number, end: number): boolean => {
+      regionUtf8 ??= isUtf8(scanner.input.subarray(from, to));
+      return regionUtf8 || isUtf8(scanner.input.subarray(start, end));
+    };
     let at = from;
     while (at < to) {
       const n = scanner.scan(at, to);
@@ -261,7 +268,8 @@ export class LineReader implements ByteReader {
         const status = res[o + SLOT.status];
         if (!this.assembler.holding) {
           if (status === BLANK) continue;
-          if (status === OK && utf8 && this.fast(res, o)) continue;
+          const ascii = res[o + SLOT.nonAscii] === 0;
+          if (status === OK && (ascii || isUtf8Line(start, end)) && this.fast(res, o)) continue;
         }
         let text = scanner.input.toString("utf8", start, end);
         if (text.endsWith("\r")) text = text.slice(0, -1);

@@ -4,11 +4,12 @@
 // interiors. It never decides that a line is malformed: anything it is not sure of (a key with an escape, a
 // line not starting with `{`, a nesting deeper than its stack, any syntax error) is reported as FALLBACK and
 // read by the reference reader, so that a line it does read is read exactly as the reference reads it.
-// The input must be valid UTF-8 (the caller checks): a code point is then a byte that is not 10xxxxxx.
+// Code points are counted as bytes that are not 10xxxxxx, right for UTF-8 only: the caller takes a line read here
+// when it is ASCII (SLOT_NON_ASCII) or passes the caller's UTF-8 check.
 // Biome's noDoubleEquals and noPrecisionLoss are off for this folder: in AssemblyScript `==` compares values
 // of one type and u64 literals are exact.
 
-/** Result slots per line (f64): see the SLOT_ constants, mirrored in cli/fast-lines.ts. */
+/** Result slots per line (f64): see the SLOT_ constants, mirrored in cli/line-reader.ts. */
 const SLOTS: i32 = 24;
 const SLOT_STATUS: i32 = 0;
 const SLOT_LINE_START: i32 = 1;
@@ -25,6 +26,7 @@ const SLOT_COMPLETION: i32 = 18;
 const SLOT_CACHE_READ: i32 = 19;
 const SLOT_CACHE_WRITE: i32 = 20;
 const SLOT_REQUEST_SIZE: i32 = 21;
+const SLOT_NON_ASCII: i32 = 22; // 1: the line may have a byte >= 0x80 (its UTF-8 is then checked by the caller)
 
 const OK: f64 = 0;
 const FALLBACK: f64 = 1;
@@ -55,6 +57,13 @@ export function reserve(bytes: usize): void {
 let pos: usize = 0;
 let end: usize = 0;
 let bad: bool = false;
+/**
+ * Bit 0x80 set: a string byte (of a key or a value) >= 0x80 since the line began. JSON has such bytes only in
+ * strings (anywhere else the line is a syntax error), so a line read without one is ASCII, which is valid UTF-8.
+ * Whole 16-byte blocks are looked at, a few bytes past a string's end too: it may say non-ASCII of an ASCII line,
+ * never the reverse.
+ */
+let high: u32 = 0;
 /** Whitespace outside strings skipped since the last reset (the request size leaves it out). */
 let ws: usize = 0;
 
@@ -94,11 +103,13 @@ function skipString(): void {
   const quotes = i8x16.splat(0x22);
   const slashes = i8x16.splat(0x5c);
   const lfs = i8x16.splat(0x0a);
+  let bytes = i8x16.splat(0);
   for (;;) {
     // The next quote, backslash or LF (the end of the line: the string is cut), 16 bytes at a time.
     let found = false;
     while (p + 16 <= end) {
       const v = v128.load(p);
+      bytes = v128.or(bytes, v);
       const m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quotes), i8x16.eq(v, slashes)), i8x16.eq(v, lfs)));
       if (m != 0) {
         p += <usize>ctz(m);
@@ -110,6 +121,7 @@ function skipString(): void {
     if (!found) {
       while (p < end) {
         const c = <u32>load<u8>(p);
+        high |= c;
         if (c == QUOTE || c == BACKSLASH || c == 0x0a) break;
         p++;
       }
@@ -120,6 +132,7 @@ function skipString(): void {
     }
     const c = <u32>load<u8>(p);
     if (c == QUOTE) {
+      if (i8x16.bitmask(bytes) != 0) high |= 0x80;
       pos = p + 1;
       return;
     }
@@ -375,6 +388,7 @@ function key(): i32 {
   let p = s;
   while (p < end) {
     const c = <u32>load<u8>(p);
+    high |= c;
     if (c == QUOTE || c == BACKSLASH || c == 0x0a) break;
     p++;
   }
@@ -536,6 +550,7 @@ function members(level: i32): void {
 function readLine(): void {
   for (let s = SLOT_TIMESTAMP; s <= SLOT_REQUEST_SIZE; s++) set(s, -1);
   bad = false;
+  high = 0;
   const first = peek();
   if (first == 0x100 || first == 0x0a) {
     set(SLOT_STATUS, BLANK);
@@ -551,6 +566,7 @@ function readLine(): void {
     if (after != 0x100 && after != 0x0a) bad = true;
   }
   set(SLOT_STATUS, bad ? FALLBACK : OK);
+  set(SLOT_NON_ASCII, (high & 0x80) != 0 ? 1 : 0);
 }
 
 /** Index of the next LF in [p, to), or `to`. */

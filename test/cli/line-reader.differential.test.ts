@@ -125,6 +125,43 @@ describe("the WebAssembly line reader against the reference path", () => {
     );
   });
 
+  it("only lines that are not UTF-8 leave the fast path: characters past ASCII anywhere in a block stay in it", () => {
+    const [one] = fc.sample(
+      records.filter((g) => readRecord(g.text).ok),
+      { numRuns: 1, seed: 11 },
+    );
+    const base = JSON.parse((one as { text: string }).text) as Record<string, unknown>;
+    const line = (extra: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...base, ...extra }));
+    /** A line with the bytes `bad` where `#BAD#` was written. */
+    const broken = (extra: Record<string, unknown>, bad: number[]) => {
+      const text = line(extra);
+      const at = text.indexOf("#BAD#");
+      return Buffer.concat([text.subarray(0, at), Buffer.from(bad), text.subarray(at + 5)]);
+    };
+    const valid: Buffer[] = [line({})];
+    const invalid: Buffer[] = [];
+    // Offsets 0 to 17 put the character in each lane of a 16-byte block, and in a string's last few bytes.
+    for (let k = 0; k < 18; k++) {
+      valid.push(line({ note: `${"a".repeat(k)}\u00e9\u20ac\u{1f600}${"b".repeat(k % 5)}` }));
+      invalid.push(broken({ note: `${"a".repeat(k)}#BAD#${"b".repeat(k % 5)}` }, [0xff]));
+    }
+    valid.push(line({ "cl\u00e9": "v" }), line({ modelId: "mod\u00e8le" }));
+    invalid.push(broken({ "k#BAD#": 1 }, [0xc3, 0x28]), broken({ accountId: "1#BAD#" }, [0xe6, 0x80]));
+    const lines: Buffer[] = [];
+    for (let i = 0; i < Math.max(valid.length, invalid.length); i++) {
+      if (valid[i]) lines.push(valid[i] as Buffer);
+      if (invalid[i]) lines.push(invalid[i] as Buffer);
+    }
+    // The last line not UTF-8 (an encoded surrogate) and without an LF: it ends where the input does.
+    lines.push(broken({ requestId: "#BAD#" }, [0xed, 0xa0, 0x80]));
+    const bytes = Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")]).slice(0, -1));
+    for (const pieces of [[], [7, 300, 4096], [65_536, 1]]) {
+      const got = fastItems(bytes, pieces);
+      expect(got.items).toEqual(referenceItems(bytes));
+      expect(got.fast).toBe(valid.length);
+    }
+  });
+
   it("a line longer than a block is carried over whole, and the block after it is read on", () => {
     const [one] = fc.sample(
       records.filter((g) => readRecord(g.text).ok),

@@ -3,8 +3,9 @@
  * whole files otherwise, gzip and the export formats included, small ones in batches) that worker threads and
  * the main thread read in parallel. The main thread takes the results in file and range order and, from three
  * threads on, routes each part's records to the thread of their account (account-shards.ts), which adds them in
- * that order and evaluates its accounts at the end (with two, it adds them all itself): findings, statistics, duplicates and malformed-line reports are exactly those of
- * reading the files one after another. Memory stays bounded: a few parts in flight, each read a block at a time.
+ * that order and evaluates its accounts at the end (with two, it adds them all itself): findings, statistics,
+ * duplicates and malformed-line reports are exactly those of reading the files one after another. Memory stays
+ * bounded: a few parts in flight, each read a block at a time.
  *
  * A range starts at the first line starting in it. Reading the whole file might be inside a multi-line record
  * there: each range therefore reads on past its end until it holds nothing (`resumeAt`), and a range whose
@@ -38,8 +39,8 @@ const DEFAULT_MIN_PARALLEL_BYTES = 8 * 1024 * 1024;
 /**
  * Threads from which the accounts are split between them. With two, the main thread adding every record costs
  * less than routing each part's records to their account's thread and back, and the worker then never runs (or
- * compiles) an evaluator of its own: 400 MB on 2 cores, CPU 7 to 13% less and wall time 2 to 9% (medians of 9,
- * docs/benchmarks.md). On many cores the main thread adding every record is the serial part that bounds scaling.
+ * compiles) an evaluator of its own: 128 and 400 MB on 2 cores, CPU 5 to 13% less and wall time up to 9% less
+ * (medians of 9 and 11, docs/benchmarks.md). On many cores the main thread adding every record is the serial part that bounds scaling.
  */
 const MIN_SHARDED_THREADS = 3;
 

@@ -14,9 +14,10 @@
  * (scanner against zlib alone and DuckDB at the same thread count, thread scaling with and without start-up)
  * with the target each must reach and the range each ratio took over the rounds, and next to the scaling what
  * the machine's threads give at all (bench-capacity.mjs: in-memory zlib on every thread, start-up excluded; on a
- * VM whose cores share a physical core, well under N). Every run of the scanner must print the same JSON as the first scan of its format, at
- * every thread count (exactness is checked, not assumed). Under the peak RSS it prints the floor: Node.js with as
- * many threads doing nothing (bench-worker-floor.mjs), the least a scan with that many threads can take.
+ * VM whose cores share a physical core, well under N). Every run of the scanner must print the same JSON as the
+ * first scan of its format, at every thread count (exactness is checked, not assumed). Under the peak RSS it
+ * prints the floor: Node.js with as many threads doing nothing (bench-worker-floor.mjs), the least a scan with
+ * that many threads can take.
  *
  * DuckDB (`@duckdb/node-api`, a devDependency) runs `read_ndjson` with an explicit column schema, the same
  * rule; `DUCKDB_DIR=<prefix>` uses another install. jq is optional: `apt-get install -y jq`.
